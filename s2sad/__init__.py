@@ -1,0 +1,54 @@
+"""s2sad: source-to-source automatic differentiation for Python.
+
+Reads a plain Python function, lowers it to an SSA primal trace in the notation of the lecture notes
+(``w1 = x1``, ``w3 = w1 * w2``), and generates Python source for its tangent (forward mode, ``w3_dot``)
+and adjoint (reverse mode, ``w3_bar``) programs, which it compiles and runs.
+
+>>> import math, s2sad
+>>> def f(x1, x2):
+...     return x1 * x2 + math.sin(x1)
+>>> s2sad.grad(f, wrt=(0, 1))(2.0, 5.0) == (5 + math.cos(2.0), 2.0)  # doctest: +SKIP
+True
+"""
+
+from .api import (
+    Trace,
+    adjoint_source,
+    grad,
+    jacobian,
+    jvp,
+    tangent_source,
+    trace,
+    value_and_grad,
+    vjp,
+)
+from .errors import (
+    ArgumentError,
+    NonScalarOutputError,
+    NotDifferentiableError,
+    S2SADError,
+    SourceNotFoundError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError",
+    "NonScalarOutputError",
+    "NotDifferentiableError",
+    "S2SADError",
+    "SourceNotFoundError",
+    "Trace",
+    "UnknownFunctionError",
+    "UnsupportedSyntaxError",
+    "adjoint_source",
+    "grad",
+    "jacobian",
+    "jvp",
+    "tangent_source",
+    "trace",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,54 @@
+"""Activity analysis: which values carry a derivative with respect to the chosen inputs.
+
+A value is *active* when it depends on a differentiated input through operations that have a
+derivative. Inactive values (constants, values computed only from other inputs, comparisons) get no
+derivative code at all: that is the structural zero of the notes' ``ẇ2 = 0``.
+
+>>> from s2sad.ir import Var, Call, Assign, Function, Return
+>>> from s2sad.primitives import PRIMITIVES
+>>> body = [Assign(Var("w1"), Var("x")), Assign(Var("w2"), Var("y")),
+...         Assign(Var("w3"), Call(PRIMITIVES["mul"], (Var("w2"), Var("w2")))), Return(Var("w3"))]
+>>> sorted(active_names(Function("f", ("x", "y"), body), ("x",)))
+['w1', 'x']
+"""
+
+from __future__ import annotations
+
+from .errors import NotDifferentiableError
+from .ir import Assign, Call, Function, Var
+from .rules import NO_DERIVATIVE, has_rule
+
+
+def active_names(fn: Function, wrt: tuple) -> set:
+    """Names of the variables of ``fn`` that depend on the parameters in ``wrt``.
+
+    Raises :class:`NotDifferentiableError` where an active value flows into an operation with no rule.
+    """
+    active = set(wrt)
+    for stmt in fn.body:
+        if not isinstance(stmt, Assign):
+            continue
+        value = stmt.value
+        if isinstance(value, Var):
+            if value.name in active:
+                active.add(stmt.target.name)
+            continue
+        if not isinstance(value, Call):
+            continue
+        if not any(isinstance(a, Var) and a.name in active for a in value.args):
+            continue
+        if value.prim.name in NO_DERIVATIVE:
+            continue
+        if not has_rule(value.prim.name):
+            raise NotDifferentiableError(
+                f"`{value.prim.symbol}` has no derivative, and the value it is applied to depends on "
+                f"the input(s) {', '.join(wrt)}",
+                stmt.loc,
+                "differentiate with respect to other inputs, or compute this from constants only",
+            )
+        active.add(stmt.target.name)
+    return active
+
+
+def is_active(expr, active: set) -> bool:
+    return isinstance(expr, Var) and expr.name in active

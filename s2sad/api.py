@@ -1,0 +1,341 @@
+"""The functions users call: traces, generated source, gradients, JVPs, VJPs and Jacobians.
+
+Every entry point compiles once per function definition and returns plain generated Python: what
+``grad(f)`` returns *is* the generated gradient function (its source is ``.source``), so calling it costs
+what the derivative's arithmetic costs, and nothing more.
+
+Inputs to differentiate (``wrt``) are given by position, as JAX's ``argnums``, or by parameter name. In a
+method, positions count the arguments after ``self``, as the caller writes them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import weakref
+
+import numpy as np
+
+from .errors import ArgumentError, NonScalarOutputError, S2SADError
+from .execute import bound_values, load
+from .ir import Function, leaves
+from .pipeline import Spec, compiled, seed_names, trace_of
+
+_loaded: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _user_facing(fn):
+    """Report :class:`S2SADError` from the caller's line, without the compiler's frames."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except S2SADError as err:
+            err.__traceback__ = None
+            raise err from None
+
+    return wrapper
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _unwrap(fn):
+    """The plain function behind ``fn`` and the object a bound method carries (or ``None``)."""
+    if inspect.ismethod(fn):
+        return fn.__func__, fn.__self__
+    if isinstance(fn, functools.partial):
+        raise ArgumentError("functools.partial objects are not supported; differentiate the function itself")
+    return fn, None
+
+
+def _bind(generated, owner):
+    return generated if owner is None else types.MethodType(generated, owner)
+
+
+def _inputs(trace: Function) -> tuple:
+    """The parameters that can be differentiated: all but a method's ``self`` or ``cls``."""
+    params = trace.params
+    return params[1:] if params and params[0] in ("self", "cls") else params
+
+
+def _wrt_names(trace: Function, wrt) -> tuple:
+    """``(names, single)``: the parameters ``wrt`` selects, and whether it named just one."""
+    inputs = _inputs(trace)
+    if not inputs:
+        raise ArgumentError(f"`{trace.name}` has no parameters to differentiate with respect to")
+    if wrt is None:
+        return inputs, False
+    single = not isinstance(wrt, (tuple, list))
+    names = []
+    for item in [wrt] if single else wrt:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise ArgumentError(f"wrt={item!r}: give a parameter's position (an int) or its name (a str)")
+        if isinstance(item, int):
+            if not -len(inputs) <= item < len(inputs):
+                raise ArgumentError(
+                    f"wrt={item} is out of range: `{trace.name}` has {len(inputs)} parameter(s) "
+                    f"({', '.join(inputs)})"
+                )
+            item = inputs[item]
+        elif item not in inputs:
+            raise ArgumentError(f"wrt={item!r}: `{trace.name}` has no parameter of that name ({', '.join(inputs)})")
+        if item in names:
+            raise ArgumentError(f"wrt names `{item}` twice")
+        names.append(item)
+    if not names:
+        raise ArgumentError("wrt is empty: name at least one parameter")
+    return tuple(names), single
+
+
+def _require_scalar(trace: Function, api: str) -> None:
+    ret = trace.body[-1]
+    if isinstance(ret.value, tuple):
+        raise NonScalarOutputError(
+            f"{api} needs a function that returns one number, but `{trace.name}` returns a tuple "
+            f"of {len(list(leaves(ret.value)))} values",
+            ret.loc,
+            "use s2sad.jacobian or s2sad.vjp for several outputs",
+        )
+    if getattr(ret.value, "value", 0) is None:
+        raise NonScalarOutputError(
+            f"{api} needs a function that returns a number, but `{trace.name}` returns None",
+            ret.loc,
+            "add a `return` statement",
+        )
+
+
+def _functions(fn, spec: Spec) -> tuple:
+    """The compiled functions of ``spec`` for ``fn``, loaded once per function object."""
+    unit = compiled(fn, spec)
+    per_fn = _loaded.setdefault(fn, {})
+    functions = per_fn.get(unit.filename)
+    if functions is None:
+        functions = per_fn[unit.filename] = load(unit, fn)
+        for generated in functions:
+            generated.source = unit.source
+            generated.__wrapped__ = fn
+    return functions
+
+
+# --- traces and source --------------------------------------------------------------------------
+
+
+class Trace:
+    """The SSA primal trace of a function, in the notation of the notes.
+
+    ``str(trace)`` is valid Python that, run, returns what the function returns; calling the trace
+    runs exactly that code. ``equations`` lists its statements (``"w3 = w1 * w2"``).
+    """
+
+    def __init__(self, fn):
+        self._fn = fn
+        self.function = trace_of(fn)
+        self._compiled = compiled(fn, Spec("trace"))
+        (self._run,) = _functions(fn, Spec("trace"))
+
+    @property
+    def source(self) -> str:
+        return self._compiled.source
+
+    @property
+    def equations(self) -> list:
+        body = self.source.split(":\n", 1)[1]
+        return [line.strip() for line in body.splitlines() if line.strip() and not line.strip().startswith("return")]
+
+    @property
+    def namespace(self) -> dict:
+        """Globals under which ``exec(str(trace), namespace)`` defines the trace function."""
+        return {**self._fn.__globals__, **bound_values(self._compiled, self._fn)}
+
+    def __call__(self, *args):
+        return self._run(*args)
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"<s2sad.Trace of {self.function.name}: {len(self.equations)} equations>"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the code itself
+        printer.text(self.source)
+
+
+@_user_facing
+def trace(fn) -> Trace:
+    """The SSA primal trace of ``fn``.
+
+    >>> import math, s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2 + math.sin(x1)
+    >>> print(s2sad.trace(f))  # doctest: +SKIP
+    def f(x1, x2):
+        w1 = x1
+        w2 = x2
+        w3 = w1 * w2
+        w4 = sin(w1)
+        w5 = w3 + w4
+        return w5
+    """
+    fn, _ = _unwrap(fn)
+    return Trace(fn)
+
+
+@_user_facing
+def tangent_source(fn, wrt=None, teaching: bool = False) -> str:
+    """Source of the forward-mode (tangent) program of ``fn``; ``wrt`` defaults to every parameter.
+
+    ``teaching=True`` keeps every statement as the notes write them (``w1_dot = x1_dot``).
+    """
+    fn, _ = _unwrap(fn)
+    names, _ = _wrt_names(trace_of(fn), wrt)
+    return compiled(fn, Spec("tangent", names, teaching)).source
+
+
+@_user_facing
+def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
+    """Source of the reverse-mode (adjoint) program of ``fn``; ``wrt`` defaults to every parameter.
+
+    For a function with one output this is its gradient, seeded with ``w_bar = 1.0``; for several
+    outputs it is the vector-Jacobian product, whose output adjoints are parameters (``y1_bar``).
+    """
+    fn, _ = _unwrap(fn)
+    trace = trace_of(fn)
+    names, _ = _wrt_names(trace, wrt)
+    scalar = not isinstance(trace.body[-1].value, tuple)
+    return compiled(fn, Spec("grad" if scalar else "vjp", names, teaching)).source
+
+
+# --- derivatives --------------------------------------------------------------------------------
+
+
+def _gradient_function(fn, wrt, kind: str):
+    plain, owner = _unwrap(fn)
+    trace = trace_of(plain)
+    _require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
+    names, single = _wrt_names(trace, wrt)
+    (generated,) = _functions(plain, Spec(kind, names, False, single))
+    return _bind(generated, owner)
+
+
+@_user_facing
+def grad(fn=None, wrt=0):
+    """The gradient of ``fn``, a function returning one number, as generated Python.
+
+    >>> import math, s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2 + math.sin(x1)
+    >>> s2sad.grad(f)(2.0, 5.0) == 5 + math.cos(2.0)  # doctest: +SKIP
+    True
+
+    ``wrt`` selects inputs by position or name; a tuple returns a tuple of partial derivatives. Also a
+    decorator: ``@s2sad.grad`` or ``@s2sad.grad(wrt=(0, 1))``. The result's ``.source`` is its code.
+    """
+    if fn is None:
+        return lambda f: grad(f, wrt)
+    return _gradient_function(fn, wrt, "grad")
+
+
+@_user_facing
+def value_and_grad(fn=None, wrt=0):
+    """Like :func:`grad`, but the generated function returns ``(value, gradient)`` from one sweep."""
+    if fn is None:
+        return lambda f: value_and_grad(f, wrt)
+    return _gradient_function(fn, wrt, "value_and_grad")
+
+
+@_user_facing
+def jvp(fn, primals, tangents):
+    """``(fn(*primals), J·tangents)``: the value and the directional derivative, in one forward sweep.
+
+    ``primals`` and ``tangents`` give one number per parameter, as ``jax.jvp``.
+    """
+    plain, owner = _unwrap(fn)
+    trace = trace_of(plain)
+    inputs = _inputs(trace)
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(inputs) or len(tangents) != len(inputs):
+        raise ArgumentError(
+            f"jvp: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)}); got "
+            f"{len(primals)} primal(s) and {len(tangents)} tangent(s)"
+        )
+    (tangent_fn,) = _functions(plain, Spec("tangent", inputs))
+    return _bind(tangent_fn, owner)(*primals, *tangents)
+
+
+@_user_facing
+def vjp(fn, *primals):
+    """``(fn(*primals), pullback)``, as ``jax.vjp``: ``pullback(y_bar)`` returns one adjoint per input.
+
+    The forward sweep runs here, once; each ``pullback`` call runs only the reverse sweep.
+    """
+    plain, owner = _unwrap(fn)
+    trace = trace_of(plain)
+    inputs = _inputs(trace)
+    forward, backward = _functions(plain, Spec("split_vjp", inputs))
+    value, residuals = _bind(forward, owner)(*primals)
+    count = len(seed_names(trace))
+    structured = isinstance(trace.body[-1].value, tuple)
+
+    def pullback(y_bar):
+        seeds = _flatten(y_bar) if structured else [y_bar]
+        if len(seeds) != count:
+            raise ArgumentError(f"pullback expects {count} output adjoint(s) shaped like the output; got {y_bar!r}")
+        return backward(*residuals, *seeds)
+
+    return value, _user_facing(pullback)
+
+
+def _flatten(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _flatten(item)]
+    return [value]
+
+
+@_user_facing
+def jacobian(fn, wrt=0, mode: str = "auto"):
+    """A function computing the Jacobian of ``fn``: rows are outputs, columns are inputs.
+
+    ``mode="forward"`` runs one tangent sweep per input, ``"reverse"`` one reverse sweep per output
+    (after a single forward sweep); ``"auto"`` picks whichever needs fewer sweeps (seed 002: forward
+    when there are fewer inputs than outputs). A scalar output or a single ``wrt`` drops that axis.
+    """
+    if mode not in ("auto", "forward", "reverse"):
+        raise ArgumentError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
+    plain, owner = _unwrap(fn)
+    trace = trace_of(plain)
+    names, single_input = _wrt_names(trace, wrt)
+    output = trace.body[-1].value
+    rows = len(list(leaves(output)))
+    if mode == "auto":
+        mode = "forward" if len(names) < rows else "reverse"
+    if mode == "forward":
+        (tangent_fn,) = _functions(plain, Spec("tangent", names))
+        tangent_fn = _bind(tangent_fn, owner)
+    else:
+        forward, backward = _functions(plain, Spec("split_vjp", names))
+        forward = _bind(forward, owner)
+
+    def jacobian_at(*args):
+        if mode == "forward":
+            columns = []
+            for j in range(len(names)):
+                _, y_dot = tangent_fn(*args, *(1.0 if k == j else 0.0 for k in range(len(names))))
+                columns.append(_flatten(y_dot))
+            matrix = np.array(columns, dtype=float).T
+        else:
+            _, residuals = forward(*args)
+            matrix = np.array(
+                [backward(*residuals, *(1.0 if k == i else 0.0 for k in range(rows))) for i in range(rows)],
+                dtype=float,
+            )
+        if not isinstance(output, tuple):
+            matrix = matrix[0]
+        if single_input:
+            matrix = matrix[..., 0]
+        return matrix
+
+    jacobian_at.__name__ = f"{trace.name}_jacobian"
+    return jacobian_at

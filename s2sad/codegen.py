@@ -1,0 +1,126 @@
+"""Print IR functions as Python source, formatted with black.
+
+Generated code refers to outside objects (``math.cos``, a closure constant, ``math.pi``) by the names a
+:class:`Namespace` chooses: the object's own name (``cos``) unless something in the program already uses
+it, so no name ever shadows another. Module globals keep their names and are read when the code runs,
+as the original function reads them. Each block of code is preceded by a comment quoting the source
+line it comes from.
+"""
+
+from __future__ import annotations
+
+import black
+
+from .ir import (
+    Assign,
+    Comment,
+    Effect,
+    Function,
+    Primitive,
+    Ref,
+    Return,
+    format_const,
+    format_expr,
+    format_structure,
+    stmt_exprs,
+    subexprs,
+)
+from .ir import Call as CallExpr
+
+_BLACK_MODE = black.Mode()
+
+
+class Namespace:
+    """Names for the outside objects a group of functions uses, and how to bind each one.
+
+    ``bindings`` lists ``(name, kind, payload)``: kind ``"object"`` binds ``payload`` itself, kind
+    ``"closure"`` binds the current value of the closure variable ``payload`` when the code is loaded.
+    """
+
+    def __init__(self, functions: list):
+        self.taken: set = set()
+        self.bindings: list = []
+        self._names: dict = {}
+        refs, prims = [], []
+        for fn in functions:
+            self.taken.update(fn.params)
+            for stmt in fn.body:
+                if isinstance(stmt, Assign):
+                    self.taken.add(stmt.target.name)
+                for expr in stmt_exprs(stmt):
+                    for sub in subexprs(expr):
+                        if isinstance(sub, Ref):
+                            refs.append(sub)
+                        elif isinstance(sub, CallExpr) and sub.prim.style == "call":
+                            prims.append(sub.prim)
+        for ref in refs:  # module globals are read by their own name: reserve them first
+            if ref.origin == "global":
+                self.taken.add(ref.name)
+                self._names[("global", ref.name)] = ref.name
+        for ref in refs:
+            if ref.origin == "closure":
+                self._bind(("closure", ref.name), ref.name, "closure", ref.name)
+            elif ref.origin == "value":
+                self._bind(("object", id(ref.obj)), ref.name, "object", ref.obj)
+        for prim in prims:
+            self._bind(("object", id(prim.impl)), prim.symbol, "object", prim.impl)
+
+    def _bind(self, key, preferred: str, kind: str, payload) -> None:
+        if key in self._names:
+            return
+        name, suffix = preferred, 1
+        while name in self.taken:
+            suffix += 1
+            name = f"{preferred}_{suffix}"
+        self.taken.add(name)
+        self._names[key] = name
+        self.bindings.append((name, kind, payload))
+
+    def name_of(self, thing) -> str:
+        """The name a called primitive or a reference goes by in this namespace."""
+        if isinstance(thing, Primitive):
+            return self._names[("object", id(thing.impl))]
+        if thing.origin == "global":
+            return thing.name
+        if thing.origin == "closure":
+            return self._names[("closure", thing.name)]
+        return self._names[("object", id(thing.obj))]
+
+
+def function_source(fn: Function, names: Namespace, comments: bool = True) -> str:
+    """Unformatted Python source of ``fn`` (run :func:`black_format` on it)."""
+    first_default = len(fn.params) - len(fn.defaults)
+    params = [
+        p if i < first_default else f"{p}={format_const(fn.defaults[i - first_default].value)}"
+        for i, p in enumerate(fn.params)
+    ]
+    lines = [f"def {fn.name}({', '.join(params)}):"]
+    if fn.doc:
+        lines.append(f'    """{fn.doc}"""')
+    last_line = None
+    for stmt in fn.body:
+        if isinstance(stmt, Comment):
+            lines.append(f"    # {stmt.text}")
+            last_line = None
+            continue
+        if comments and stmt.loc is not None and stmt.loc.line != last_line:
+            last_line = stmt.loc.line
+            lines.append(f"    # line {last_line}: {stmt.loc.text.strip()}")
+        if isinstance(stmt, Assign):
+            lines.append(f"    {stmt.target.name} = {format_expr(stmt.value, names.name_of)}")
+        elif isinstance(stmt, Effect):
+            lines.append(f"    {format_expr(stmt.value, names.name_of)}")
+        elif isinstance(stmt, Return):
+            lines.append(f"    return {format_structure(stmt.value, names.name_of)}")
+    return "\n".join(lines) + "\n"
+
+
+def module_source(functions: list, comments: bool = True) -> tuple:
+    """Black-formatted source of ``functions`` sharing one namespace, and that namespace."""
+    names = Namespace(functions)
+    text = "\n\n".join(function_source(fn, names, comments) for fn in functions)
+    return black_format(text), names
+
+
+def black_format(text: str) -> str:
+    return black.format_str(text, mode=_BLACK_MODE)

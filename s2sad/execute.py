@@ -1,0 +1,96 @@
+"""Compile generated source once, cache it, and load it as ordinary Python functions.
+
+Generated functions run with the user's module as their globals, so module constants are read when the
+code runs, exactly as the original function reads them. The objects the code needs besides (``cos``, a
+closure constant) reach it as closure variables of a small factory, which is also the fastest way
+CPython looks a name up. The source is registered in :mod:`linecache` under a name like
+``<s2sad: f_grad from demo.py:3>``, so a traceback inside derivative code shows the generated line.
+
+Compiled code is cached by the function's code object, by what its names resolve to (a rebound global
+function means a new transform) and by the transform requested; a redefined function has a new code
+object and is transformed afresh.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import os
+import textwrap
+import types
+from dataclasses import dataclass
+from typing import Callable
+
+from .frontend import Scope
+
+_FACTORY = "_s2sad_factory"
+_counter = itertools.count(1)
+_cache: dict = {}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """Generated source, compiled: ``entries`` name the functions ``load`` returns."""
+
+    source: str
+    entries: tuple
+    bindings: tuple  # (name, kind, payload): see codegen.Namespace
+    code: types.CodeType  # the factory's code
+    filename: str
+
+
+def compile_source(source: str, entries: tuple, bindings: tuple, origin: str) -> Compiled:
+    """Compile ``source`` (black-formatted functions) inside a factory that binds ``bindings``."""
+    filename = f"<s2sad: {entries[0]} from {origin} #{next(_counter)}>"
+    params = ", ".join(name for name, _, _ in bindings)
+    text = (
+        f"def {_FACTORY}({params}):\n"
+        + textwrap.indent(source, "    ")
+        + f"    return ({', '.join(entries)},)\n"
+    )
+    module_code = compile(text, filename, "exec")
+    code = next(c for c in module_code.co_consts if isinstance(c, types.CodeType) and c.co_name == _FACTORY)
+    lines = text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(text), None, lines, filename)  # mtime None: never evicted
+    return Compiled(source, entries, tuple(bindings), code, filename)
+
+
+def load(compiled: Compiled, fn: types.FunctionType) -> tuple:
+    """The generated functions, bound to the current values of ``fn``'s closure and globals."""
+    factory = types.FunctionType(compiled.code, fn.__globals__, _FACTORY)
+    return factory(*bound_values(compiled, fn).values())
+
+
+def bound_values(compiled: Compiled, fn: types.FunctionType) -> dict:
+    """Name -> object for everything the generated code binds, closure values read now."""
+    scope = Scope(fn)
+    return {
+        name: payload if kind == "object" else scope.closure_value(payload)
+        for name, kind, payload in compiled.bindings
+    }
+
+
+def cached(fn: types.FunctionType, spec: tuple, build: Callable[[], Compiled]) -> Compiled:
+    """The compiled transform ``spec`` of ``fn``, built by ``build()`` the first time."""
+    key = (fn.__code__, resolution_signature(fn), spec)
+    compiled = _cache.get(key)
+    if compiled is None:
+        compiled = _cache[key] = build()
+    return compiled
+
+
+def resolution_signature(fn: types.FunctionType) -> tuple:
+    """What the names ``fn`` reads resolve to now: identities of functions and modules, types of
+    everything else (whose values are read when the code runs or loads, so may change freely)."""
+    scope = Scope(fn)
+    signature = []
+    for name in (*fn.__code__.co_names, *fn.__code__.co_freevars):
+        _, obj = scope.lookup(name)
+        signature.append(id(obj) if callable(obj) or isinstance(obj, types.ModuleType) else type(obj))
+    return tuple(signature)
+
+
+def origin_of(fn: types.FunctionType) -> str:
+    """``demo.py:3``: where ``fn`` is defined, for generated file names and headers."""
+    code = fn.__code__
+    return f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}"

@@ -1,0 +1,62 @@
+"""Forward mode: turn a trace into its tangent program.
+
+Every active ``wi`` gets a ``wi_dot`` computed right after it, in the same sweep, by the rule of the
+notes (seed 000): ``ẇi = Σ_j ∂wi/∂wj · ẇj`` over the active arguments ``wj``. The tangent program takes
+the primal inputs and one tangent per differentiated input (``x1_dot``), and returns the primal output
+and its tangent.
+
+>>> from s2sad.ir import Var, Call, Assign, Function, Return
+>>> from s2sad.primitives import PRIMITIVES
+>>> body = [Assign(Var("w1"), Var("x")), Assign(Var("w2"), Call(PRIMITIVES["sin"], (Var("w1"),))),
+...         Return(Var("w2"))]
+>>> jvp = tangent(Function("f", ("x",), body), ("x",))
+>>> [f"{s.target} = {s.value}" for s in jvp.body if isinstance(s, Assign)]
+['w1 = x', 'w1_dot = x_dot', 'w2 = sin(w1)', 'w2_dot = cos(w1) * w1_dot']
+"""
+
+from __future__ import annotations
+
+from .activity import active_names
+from .algebra import is_zero, total
+from .ir import Assign, Call, Const, Effect, Function, Return, Var, map_structure
+from .rules import NO_DERIVATIVE, partials
+
+
+def dot_name(name: str) -> str:
+    return f"{name}_dot"
+
+
+def tangent(trace: Function, wrt: tuple) -> Function:
+    """The tangent program of ``trace`` with respect to the parameters named in ``wrt``."""
+    active_names(trace, wrt)  # raises where an active value meets an operation with no rule
+    dots: dict = {name: Var(dot_name(name)) for name in wrt}
+    body: list = []
+    for stmt in trace.body:
+        if isinstance(stmt, Assign):
+            body.append(stmt)
+            derivative = _tangent_of(stmt, dots)
+            if derivative is not None and not is_zero(derivative):
+                dot = Var(dot_name(stmt.target.name))
+                body.append(Assign(dot, derivative, stmt.loc))
+                dots[stmt.target.name] = dot
+        elif isinstance(stmt, Effect):
+            body.append(stmt)
+        elif isinstance(stmt, Return):
+            out_dot = map_structure(lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value)
+            body.append(Return((stmt.value, out_dot), stmt.loc))
+    params = trace.params + tuple(dot_name(name) for name in wrt)
+    return Function(f"{trace.name}_jvp", params, body)
+
+
+def _tangent_of(stmt: Assign, dots: dict):
+    """``ẇ`` for one statement, or ``None`` when the statement is inactive."""
+    value = stmt.value
+    if isinstance(value, Var):
+        return dots.get(value.name)
+    if not isinstance(value, Call) or value.prim.name in NO_DERIVATIVE:
+        return None
+    used = [(i, arg) for i, arg in enumerate(value.args) if isinstance(arg, Var) and arg.name in dots]
+    if not used:
+        return None
+    slopes = partials(value.prim.name, value.args, stmt.target)
+    return total([slopes[i] * dots[arg.name] for i, arg in used])

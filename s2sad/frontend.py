@@ -1,0 +1,148 @@
+"""Find a function's source, parse it with libcst, and resolve the names it uses.
+
+:func:`load` returns a :class:`Source`: the function's CST node, a way to turn any node into a
+:class:`~s2sad.errors.Location` in the real file (so messages quote the user's own line), and a
+:class:`Scope` that resolves free names through the function's closure, its module's globals and the
+builtins, the way Python itself will when the function runs. Callees are later matched to primitives
+by the *identity* of the object a name resolves to, never by spelling.
+
+Source comes from :mod:`inspect`, which reads files and :mod:`linecache`; notebook cells (IPython
+registers each cell in ``linecache``) therefore work like files.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import linecache
+import types
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .errors import Location, SourceNotFoundError, UnsupportedSyntaxError
+
+_MISSING = object()
+
+
+@dataclass
+class Source:
+    """A parsed function: its CST node and where each node sits in the user's file."""
+
+    function: types.FunctionType
+    node: cst.CSTNode  # a cst.FunctionDef or cst.Lambda
+    filename: str
+    _positions: object
+    _first_line: int  # line of the parsed snippet's first line in the file
+    _indent: int  # columns removed from each line before parsing
+
+    def location(self, node: cst.CSTNode) -> Location:
+        """Where ``node`` is in the user's file, with the line's text for a caret."""
+        span = self._positions[node]
+        line = span.start.line + self._first_line - 1
+        column = span.start.column + self._indent
+        text = linecache.getline(self.filename, line).rstrip("\n")
+        if span.end.line == span.start.line:
+            width = span.end.column - span.start.column
+        else:
+            width = len(text) - column
+        return Location(self.filename, line, column, text, max(width, 1))
+
+
+def load(fn) -> Source:
+    """Parse the source of ``fn`` (a plain function or lambda)."""
+    if not isinstance(fn, types.FunctionType):
+        raise SourceNotFoundError(
+            f"cannot differentiate {fn!r}: it is not a Python function with source code",
+            hint="pass a function defined with `def` (or a lambda) in a file, module or notebook cell",
+        )
+    try:
+        lines, first_line = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        raise SourceNotFoundError(
+            f"cannot find the source of `{fn.__qualname__}` (defined in {fn.__code__.co_filename})",
+            hint="define the function in a file, a module or a notebook cell; functions typed at an "
+            "interactive prompt have no source s2sad can read",
+        ) from None
+    filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+    if fn.__name__ == "<lambda>":
+        return _load_lambda(fn, filename)
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    text = "".join(line[indent:] if line[:indent].isspace() else line for line in lines)
+    module = _parse(text, filename, first_line)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    node = next(n for n in module.body if isinstance(n, cst.FunctionDef))
+    return Source(fn, node, filename, positions, first_line, indent)
+
+
+def _load_lambda(fn, filename: str) -> Source:
+    """Lambdas have no block of their own: parse the whole file and find the one that made ``fn``."""
+    text = "".join(linecache.getlines(filename))
+    module = _parse(text, filename, 1)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    code = fn.__code__
+    wanted = list(code.co_varnames[: code.co_argcount])
+    finder = _LambdaFinder()
+    wrapper.module.visit(finder)
+    candidates = [
+        node
+        for node in finder.found
+        if positions[node].start.line == code.co_firstlineno
+        and [p.name.value for p in node.params.params] == wanted
+    ]
+    if len(candidates) != 1:
+        raise SourceNotFoundError(
+            f"cannot tell which lambda on line {code.co_firstlineno} of {filename} is being differentiated",
+            hint="give the function a name with `def`",
+        )
+    return Source(fn, candidates[0], filename, positions, 1, 0)
+
+
+class _LambdaFinder(cst.CSTVisitor):
+    def __init__(self):
+        self.found = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.found.append(node)
+
+
+def _parse(text: str, filename: str, first_line: int) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as err:
+        line = err.raw_line + first_line - 1
+        location = Location(filename, line, err.raw_column, linecache.getline(filename, line).rstrip("\n"))
+        raise UnsupportedSyntaxError("cannot parse this source", location, hint=err.message) from None
+
+
+class Scope:
+    """Resolves the free names of a function as Python will: closure, then globals, then builtins."""
+
+    def __init__(self, fn: types.FunctionType):
+        self.fn = fn
+        code = fn.__code__
+        self._cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+        self._globals = fn.__globals__
+        builtins_ = self._globals.get("__builtins__", builtins)
+        self._builtins = builtins_ if isinstance(builtins_, dict) else vars(builtins_)
+
+    def lookup(self, name: str):
+        """``(kind, object)`` with kind ``"closure"``, ``"global"`` or ``"builtin"``; ``(None, None)``
+        if the name is not defined anywhere."""
+        if name in self._cells:
+            try:
+                return "closure", self._cells[name].cell_contents
+            except ValueError:  # a cell not yet filled: the name is assigned later in the outer scope
+                return None, None
+        if name in self._globals:
+            return "global", self._globals[name]
+        if name in self._builtins:
+            return "builtin", self._builtins[name]
+        return None, None
+
+    def closure_value(self, name: str):
+        """The current value of a closure variable (read again each time code is loaded)."""
+        return self._cells[name].cell_contents

@@ -1,0 +1,359 @@
+"""The intermediate representation every stage shares, and its printer.
+
+A program is a :class:`Function`: parameters and a body of statements. Expressions are trees of
+
+- :class:`Var`: a local value (``w3``, ``w3_bar``, a parameter);
+- :class:`Const`: a literal number, string or ``None``;
+- :class:`Ref`: an object from outside the function referred to by name (a module global, a
+  constant captured by a closure);
+- :class:`Call`: a :class:`Primitive` applied to argument expressions, with static ``params``
+  (an attribute name, keyword arguments) that are not values.
+
+Statements are :class:`Assign` (``target = value``), :class:`Effect` (a call run for its side
+effect, like ``print``), :class:`Return` and :class:`Comment`.
+
+The invariant of a *trace* (what :mod:`s2sad.lower` produces, checked by :func:`check_trace`): every
+``Assign`` binds a fresh name, and its value is a parameter, or one primitive applied to variables,
+constants and references (no nesting), exactly as the notes write ``w3 = w1 * w2``. Derivative programs
+built from a trace relax this: their expressions may nest (``w1_bar = w4_bar * cos(w1) + w3_bar * w2``).
+
+>>> w1, w2 = Var("w1"), Var("w2")
+>>> from s2sad.primitives import PRIMITIVES
+>>> print(format_expr(Call(PRIMITIVES["mul"], (w1, Call(PRIMITIVES["add"], (w2, Const(1)))))))
+w1 * (w2 + 1)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Union
+
+from .errors import Location
+
+# Python's operator precedences, lowest first; used to print the fewest parentheses.
+PREC_SELECT = 1
+PREC_COMPARE = 5
+PREC_ADD = 10
+PREC_MUL = 11
+PREC_UNARY = 12
+PREC_POWER = 13
+PREC_ATOM = 16
+
+
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    """An operation with a derivative rule (or none), and how it prints.
+
+    ``style`` is ``"infix"`` (``a * b``), ``"prefix"`` (``-a``), ``"call"`` (``sin(a)``),
+    ``"select"`` (``a if c else b``) or ``"attr"`` (``a.name``). ``symbol`` is the operator for the
+    first two and the preferred printed name for calls.
+    """
+
+    name: str
+    impl: Callable
+    style: str = "call"
+    symbol: str = ""
+    precedence: int = PREC_ATOM
+    foldable: bool = True
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+class Expr:
+    """Base of expression nodes. Arithmetic operators build simplified expressions (see algebra)."""
+
+    def _build(self, name: str, *args: object) -> "Expr":
+        from .algebra import apply  # late: algebra needs the primitive table, built after the IR
+
+        return apply(name, *args)
+
+    def __add__(self, other):
+        return self._build("add", self, other)
+
+    def __radd__(self, other):
+        return self._build("add", other, self)
+
+    def __sub__(self, other):
+        return self._build("sub", self, other)
+
+    def __rsub__(self, other):
+        return self._build("sub", other, self)
+
+    def __mul__(self, other):
+        return self._build("mul", self, other)
+
+    def __rmul__(self, other):
+        return self._build("mul", other, self)
+
+    def __truediv__(self, other):
+        return self._build("truediv", self, other)
+
+    def __rtruediv__(self, other):
+        return self._build("truediv", other, self)
+
+    def __pow__(self, other):
+        return self._build("pow", self, other)
+
+    def __rpow__(self, other):
+        return self._build("pow", other, self)
+
+    def __neg__(self):
+        return self._build("neg", self)
+
+
+@dataclass(frozen=True)
+class Var(Expr):
+    """A local variable. ``hint`` remembers the user's name for it, for display only."""
+
+    name: str
+    hint: str = field(default="", compare=False)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    """A literal value: ``2``, ``0.5``, ``"label"``, ``None``."""
+
+    value: object
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+@dataclass(frozen=True)
+class Ref(Expr):
+    """A named object from outside the function, never differentiated.
+
+    ``origin`` says how generated code reaches it: ``"global"`` reads the module global when the code
+    runs (so a rebinding is seen, as the original function would see it); ``"closure"`` reads the
+    closure cell when the code is loaded; ``"value"`` binds ``obj`` itself (``math.pi``).
+    """
+
+    name: str
+    obj: object = field(compare=False, hash=False)
+    origin: str = "value"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A primitive applied to argument expressions; ``params`` are static (attribute names, keywords)."""
+
+    prim: Primitive
+    args: tuple
+    params: tuple = ()
+
+    def __repr__(self) -> str:
+        return format_expr(self)
+
+
+Structure = Union[Expr, tuple]  # an output: one expression, or a (nested) tuple of them
+
+
+@dataclass
+class Assign:
+    target: Var
+    value: Expr
+    loc: Location | None = None
+
+
+@dataclass
+class Effect:
+    """A call run for its side effect in the primal sweep (``print``); never differentiated."""
+
+    value: Expr
+    loc: Location | None = None
+
+
+@dataclass
+class Return:
+    value: Structure
+    loc: Location | None = None
+
+
+@dataclass
+class Comment:
+    text: str
+    loc: Location | None = None
+
+
+Stmt = Union[Assign, Effect, Return, Comment]
+
+
+@dataclass
+class Function:
+    """A function: name, parameters (with default values for the trailing ones), and a body."""
+
+    name: str
+    params: tuple
+    body: list
+    defaults: tuple = ()
+    doc: str = ""
+
+
+# --- walking ------------------------------------------------------------------------------------
+
+
+def leaves(value: Structure) -> Iterator[Expr]:
+    """The expressions of an output structure, left to right."""
+    if isinstance(value, tuple):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
+def map_structure(fn: Callable[[Expr], object], value: Structure):
+    """Apply ``fn`` to every expression of an output structure, keeping its shape."""
+    if isinstance(value, tuple):
+        return tuple(map_structure(fn, item) for item in value)
+    return fn(value)
+
+
+def subexprs(expr: Expr) -> Iterator[Expr]:
+    """``expr`` and every expression inside it."""
+    yield expr
+    if isinstance(expr, Call):
+        for arg in expr.args:
+            yield from subexprs(arg)
+
+
+def variables(expr: Expr) -> Iterator[Var]:
+    """Every variable ``expr`` reads."""
+    return (e for e in subexprs(expr) if isinstance(e, Var))
+
+
+def stmt_exprs(stmt: Stmt) -> Iterator[Expr]:
+    """The expressions a statement evaluates."""
+    if isinstance(stmt, (Assign, Effect)):
+        yield stmt.value
+    elif isinstance(stmt, Return):
+        yield from leaves(stmt.value)
+
+
+def primitives_used(fn: Function) -> Iterator[Primitive]:
+    for stmt in fn.body:
+        for expr in stmt_exprs(stmt):
+            for sub in subexprs(expr):
+                if isinstance(sub, Call):
+                    yield sub.prim
+
+
+def refs_used(fn: Function) -> Iterator[Ref]:
+    for stmt in fn.body:
+        for expr in stmt_exprs(stmt):
+            yield from (e for e in subexprs(expr) if isinstance(e, Ref))
+
+
+# --- printing -----------------------------------------------------------------------------------
+
+
+def format_const(value: object) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'
+    return repr(value)
+
+
+def format_expr(expr: Expr, name_of: Callable[[Primitive], str] | None = None) -> str:
+    """Python source for ``expr``, with the parentheses precedence requires and no more.
+
+    ``name_of`` gives the name a called primitive or a :class:`Ref` goes by in the generated code; by
+    default its preferred name (``sin``).
+    """
+    return _format(expr, name_of or _preferred_name)[0]
+
+
+def _preferred_name(thing) -> str:
+    return thing.symbol if isinstance(thing, Primitive) else thing.name
+
+
+def _format(expr: Expr, name_of) -> tuple[str, int]:
+    if isinstance(expr, Var):
+        return expr.name, PREC_ATOM
+    if isinstance(expr, Ref):
+        return name_of(expr), PREC_ATOM
+    if isinstance(expr, Const):
+        text = format_const(expr.value)
+        negative = isinstance(expr.value, (int, float)) and text.startswith("-")
+        return text, PREC_UNARY if negative else PREC_ATOM
+    prim = expr.prim
+
+    def sub(arg: Expr, least: int) -> str:
+        text, prec = _format(arg, name_of)
+        return f"({text})" if prec < least else text
+
+    if prim.style == "infix":
+        p = prim.precedence
+        left, right = expr.args
+        if prim.precedence == PREC_POWER:  # right-associative; a unary operand on the left needs ()
+            return f"{sub(left, PREC_POWER + 1)} {prim.symbol} {sub(right, PREC_UNARY)}", p
+        if p == PREC_COMPARE:  # comparisons chain in Python: parenthesise both sides
+            return f"{sub(left, p + 1)} {prim.symbol} {sub(right, p + 1)}", p
+        return f"{sub(left, p)} {prim.symbol} {sub(right, p + 1)}", p
+    if prim.style == "prefix":
+        return f"{prim.symbol}{sub(expr.args[0], PREC_UNARY)}", PREC_UNARY
+    if prim.style == "select":
+        cond, then, other = expr.args
+        text = f"{sub(then, PREC_SELECT + 1)} if {sub(cond, PREC_SELECT + 1)} else {sub(other, PREC_SELECT)}"
+        return text, PREC_SELECT
+    if prim.style == "attr":
+        return f"{sub(expr.args[0], PREC_ATOM)}.{dict(expr.params)['attr']}", PREC_ATOM
+    if prim.style == "fstring":
+        return _format_fstring(expr, name_of), PREC_ATOM
+    args = [format_expr(arg, name_of) for arg in expr.args]
+    args += [f"{key}={format_const(value)}" for key, value in expr.params]
+    return f"{name_of(prim)}({', '.join(args)})", PREC_ATOM
+
+
+def _format_fstring(expr: Call, name_of) -> str:
+    params = dict(expr.params)
+    args = iter(expr.args)
+    text = []
+    for part in params["parts"]:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        conversion, spec = part
+        field_text = format_expr(next(args), name_of)
+        text.append("{" + field_text + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec is not None else "") + "}")
+    return params["start"] + "".join(text) + params["end"]
+
+
+def format_structure(value: Structure, name_of=None) -> str:
+    """Source for an output: ``w5``, or ``w5, w8`` for a tuple (nested tuples get parentheses)."""
+    if isinstance(value, tuple):
+        parts = [
+            f"({format_structure(item, name_of)})" if isinstance(item, tuple) else format_structure(item, name_of)
+            for item in value
+        ]
+        return ", ".join(parts) + ("," if len(parts) == 1 else "")
+    return format_expr(value, name_of)
+
+
+# --- checking -----------------------------------------------------------------------------------
+
+
+def check_trace(fn: Function) -> None:
+    """Assert the trace invariant: fresh names, one primitive per statement, reads after writes.
+
+    Run after lowering and after every pass over a trace; a failure is a compiler bug, not a user
+    error, so it raises ``AssertionError``.
+    """
+    defined = set(fn.params)
+    for stmt in fn.body:
+        for expr in stmt_exprs(stmt):
+            for var in variables(expr):
+                assert var.name in defined, f"{var.name} read before it is written in {fn.name}"
+        if isinstance(stmt, Assign):
+            assert stmt.target.name not in defined, f"{stmt.target.name} assigned twice in {fn.name}"
+            if isinstance(stmt.value, Call):
+                nested = [a for a in stmt.value.args if isinstance(a, Call)]
+                assert not nested, f"nested call in trace statement {stmt.target.name}"
+            defined.add(stmt.target.name)
+    assert fn.body and isinstance(fn.body[-1], Return), f"{fn.name} does not end in a return"
