@@ -8,10 +8,15 @@ packing bind names without emitting code. Callees are resolved to primitives by 
 Anything outside the supported language raises an :class:`~s2sad.errors.S2SADError` that points at the
 construct, before any derivative work starts.
 
->>> import math
->>> def f(x1, x2):
-...     return x1 * x2 + math.sin(x1)
->>> print(lower(f))  # doctest: +SKIP
+A function defined in a file lowers to (printed by :func:`s2sad.trace`)::
+
+    def f(x1, x2):                      def f(x1, x2):
+        return x1 * x2 + math.sin(x1)       w1 = x1
+                                            w2 = x2
+                                            w3 = w1 * w2
+                                            w4 = sin(w1)
+                                            w5 = w3 + w4
+                                            return w5
 """
 
 from __future__ import annotations
@@ -146,7 +151,7 @@ class Lowering:
                 self.body.append(Return(Const(None), self.source.location(node)))
         name = fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
         defaults = tuple(Const(v) for v in (fn.__defaults__ or ()))
-        return Function(name, tuple(params), self.body, defaults, inspect.getdoc(fn) or "")
+        return Function(name, tuple(params), self.body, defaults)
 
     def _parameters(self, params: cst.Parameters) -> list:
         for extra, what in (

@@ -40,9 +40,11 @@ def _base(trace: Function, teaching: bool) -> Function:
 
 
 def _optimize(body: list, keep: set, teaching: bool) -> list:
-    if teaching:
-        return body
-    return eliminate_dead(propagate(body, keep), keep_domain_checks=True)
+    if not teaching:
+        body = eliminate_dead(propagate(body, keep), keep_domain_checks=True)
+    if body and isinstance(body[0], Comment):  # the forward sweep was all dead: no divider needed
+        body = body[1:]
+    return body
 
 
 def _names(exprs) -> set:
