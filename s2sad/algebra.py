@@ -96,6 +96,8 @@ def _add(a, b):
         return b - a.args[0]
     if is_const(b) and b.value < 0:
         return a - (-b.value)
+    if a == b and not isinstance(a, Const):  # b * b contributes twice: a + a == 2 * a exactly
+        return 2 * a
     return None
 
 

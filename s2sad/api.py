@@ -47,7 +47,9 @@ def _unwrap(fn):
     if inspect.ismethod(fn):
         return fn.__func__, fn.__self__
     if isinstance(fn, functools.partial):
-        raise ArgumentError("functools.partial objects are not supported; differentiate the function itself")
+        raise ArgumentError(
+            "functools.partial objects are not supported; differentiate the function itself"
+        )
     return fn, None
 
 
@@ -72,7 +74,9 @@ def _wrt_names(trace: Function, wrt) -> tuple:
     names = []
     for item in [wrt] if single else wrt:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise ArgumentError(f"wrt={item!r}: give a parameter's position (an int) or its name (a str)")
+            raise ArgumentError(
+                f"wrt={item!r}: give a parameter's position (an int) or its name (a str)"
+            )
         if isinstance(item, int):
             if not -len(inputs) <= item < len(inputs):
                 raise ArgumentError(
@@ -81,7 +85,9 @@ def _wrt_names(trace: Function, wrt) -> tuple:
                 )
             item = inputs[item]
         elif item not in inputs:
-            raise ArgumentError(f"wrt={item!r}: `{trace.name}` has no parameter of that name ({', '.join(inputs)})")
+            raise ArgumentError(
+                f"wrt={item!r}: `{trace.name}` has no parameter of that name ({', '.join(inputs)})"
+            )
         if item in names:
             raise ArgumentError(f"wrt names `{item}` twice")
         names.append(item)
@@ -143,7 +149,11 @@ class Trace:
     @property
     def equations(self) -> list:
         body = self.source.split(":\n", 1)[1]
-        return [line.strip() for line in body.splitlines() if line.strip() and not line.strip().startswith("return")]
+        return [
+            line.strip()
+            for line in body.splitlines()
+            if line.strip() and not line.strip().startswith("return")
+        ]
 
     @property
     def namespace(self) -> dict:
@@ -282,7 +292,9 @@ def vjp(fn, *primals):
     def pullback(y_bar):
         seeds = _flatten(y_bar) if structured else [y_bar]
         if len(seeds) != count:
-            raise ArgumentError(f"pullback expects {count} output adjoint(s) shaped like the output; got {y_bar!r}")
+            raise ArgumentError(
+                f"pullback expects {count} output adjoint(s) shaped like the output; got {y_bar!r}"
+            )
         return backward(*residuals, *seeds)
 
     return value, _user_facing(pullback)
@@ -328,7 +340,10 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
         else:
             _, residuals = forward(*args)
             matrix = np.array(
-                [backward(*residuals, *(1.0 if k == i else 0.0 for k in range(rows))) for i in range(rows)],
+                [
+                    backward(*residuals, *(1.0 if k == i else 0.0 for k in range(rows)))
+                    for i in range(rows)
+                ],
                 dtype=float,
             )
         if not isinstance(output, tuple):

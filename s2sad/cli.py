@@ -26,12 +26,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the SSA trace and the generated tangent and adjoint code of Python functions.",
     )
     parser.add_argument("target", help="FILE.py[:FUNCTION], or MODULE[:FUNCTION] with -m")
-    parser.add_argument("-m", dest="module", action="store_true", help="TARGET names an importable module")
+    parser.add_argument(
+        "-m", dest="module", action="store_true", help="TARGET names an importable module"
+    )
     parser.add_argument("--trace", action="store_true", help="print the SSA primal trace")
-    parser.add_argument("--forward", action="store_true", help="print the tangent (forward mode) code")
-    parser.add_argument("--reverse", action="store_true", help="print the adjoint (reverse mode) code")
-    parser.add_argument("--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)")
-    parser.add_argument("--teaching", action="store_true", help="keep every step as the lecture notes write it")
+    parser.add_argument(
+        "--forward", action="store_true", help="print the tangent (forward mode) code"
+    )
+    parser.add_argument(
+        "--reverse", action="store_true", help="print the adjoint (reverse mode) code"
+    )
+    parser.add_argument(
+        "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
+    )
+    parser.add_argument(
+        "--teaching", action="store_true", help="keep every step as the lecture notes write it"
+    )
     return parser
 
 
@@ -56,7 +66,9 @@ def load_module(target: str, is_module: bool):
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
-        raise UserError(f'  File "{err.filename}", line {err.lineno}\n    {(err.text or "").strip()}\n{err.msg}') from None
+        raise UserError(
+            f'  File "{err.filename}", line {err.lineno}\n    {(err.text or "").strip()}\n{err.msg}'
+        ) from None
     finally:
         sys.path.pop(0)
     return module
@@ -66,12 +78,16 @@ def functions_of(module, name: str | None) -> list:
     if name is not None:
         fn = getattr(module, name, None)
         if fn is None or not callable(fn):
-            raise UserError(f"{module.__name__.replace('_s2sad_cli_', '')} has no function {name!r}")
+            raise UserError(
+                f"{module.__name__.replace('_s2sad_cli_', '')} has no function {name!r}"
+            )
         return [fn]
     found = [
         fn
         for fn in vars(module).values()
-        if inspect.isfunction(fn) and fn.__module__ == module.__name__ and not fn.__name__.startswith("_")
+        if inspect.isfunction(fn)
+        and fn.__module__ == module.__name__
+        and not fn.__name__.startswith("_")
     ]
     if not found:
         raise UserError("no functions found; name one as FILE.py:FUNCTION")

@@ -49,7 +49,9 @@ def compile_source(source: str, entries: tuple, bindings: tuple, origin: str) ->
         + f"    return ({', '.join(entries)},)\n"
     )
     module_code = compile(text, filename, "exec")
-    code = next(c for c in module_code.co_consts if isinstance(c, types.CodeType) and c.co_name == _FACTORY)
+    code = next(
+        c for c in module_code.co_consts if isinstance(c, types.CodeType) and c.co_name == _FACTORY
+    )
     lines = text.splitlines(keepends=True)
     linecache.cache[filename] = (len(text), None, lines, filename)  # mtime None: never evicted
     return Compiled(source, entries, tuple(bindings), code, filename)
@@ -86,7 +88,9 @@ def resolution_signature(fn: types.FunctionType) -> tuple:
     signature = []
     for name in (*fn.__code__.co_names, *fn.__code__.co_freevars):
         _, obj = scope.lookup(name)
-        signature.append(id(obj) if callable(obj) or isinstance(obj, types.ModuleType) else type(obj))
+        signature.append(
+            id(obj) if callable(obj) or isinstance(obj, types.ModuleType) else type(obj)
+        )
     return tuple(signature)
 
 

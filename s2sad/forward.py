@@ -42,7 +42,9 @@ def tangent(trace: Function, wrt: tuple) -> Function:
         elif isinstance(stmt, Effect):
             body.append(stmt)
         elif isinstance(stmt, Return):
-            out_dot = map_structure(lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value)
+            out_dot = map_structure(
+                lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value
+            )
             body.append(Return((stmt.value, out_dot), stmt.loc))
     params = trace.params + tuple(dot_name(name) for name in wrt)
     return Function(f"{trace.name}_jvp", params, body)
@@ -55,7 +57,9 @@ def _tangent_of(stmt: Assign, dots: dict):
         return dots.get(value.name)
     if not isinstance(value, Call) or value.prim.name in NO_DERIVATIVE:
         return None
-    used = [(i, arg) for i, arg in enumerate(value.args) if isinstance(arg, Var) and arg.name in dots]
+    used = [
+        (i, arg) for i, arg in enumerate(value.args) if isinstance(arg, Var) and arg.name in dots
+    ]
     if not used:
         return None
     slopes = partials(value.prim.name, value.args, stmt.target)

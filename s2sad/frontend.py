@@ -114,8 +114,12 @@ def _parse(text: str, filename: str, first_line: int) -> cst.Module:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as err:
         line = err.raw_line + first_line - 1
-        location = Location(filename, line, err.raw_column, linecache.getline(filename, line).rstrip("\n"))
-        raise UnsupportedSyntaxError("cannot parse this source", location, hint=err.message) from None
+        location = Location(
+            filename, line, err.raw_column, linecache.getline(filename, line).rstrip("\n")
+        )
+        raise UnsupportedSyntaxError(
+            "cannot parse this source", location, hint=err.message
+        ) from None
 
 
 class Scope:
@@ -135,7 +139,9 @@ class Scope:
         if name in self._cells:
             try:
                 return "closure", self._cells[name].cell_contents
-            except ValueError:  # a cell not yet filled: the name is assigned later in the outer scope
+            except (
+                ValueError
+            ):  # a cell not yet filled: the name is assigned later in the outer scope
                 return None, None
         if name in self._globals:
             return "global", self._globals[name]

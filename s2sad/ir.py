@@ -257,7 +257,10 @@ def refs_used(fn: Function) -> Iterator[Ref]:
 def format_const(value: object) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f'float("{value}")'
-    return repr(value)
+    text = repr(value)
+    if isinstance(value, str) and text[0] == "'" and '"' not in text:
+        return f'"{text[1:-1]}"'  # black's preference, when it needs no more escapes
+    return text
 
 
 def format_expr(expr: Expr, name_of: Callable[[Primitive], str] | None = None) -> str:
@@ -292,12 +295,19 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
         p = prim.precedence
         left, right = expr.args
         if prim.precedence == PREC_POWER:  # right-associative; a unary operand on the left needs ()
-            return f"{sub(left, PREC_POWER + 1)} {prim.symbol} {sub(right, PREC_UNARY)}", p
+            op = "**" if _simple_base(left) and _simple_exponent(right) else " ** "
+            return f"{sub(left, PREC_POWER + 1)}{op}{sub(right, PREC_UNARY)}", p
         if p == PREC_COMPARE:  # comparisons chain in Python: parenthesise both sides
             return f"{sub(left, p + 1)} {prim.symbol} {sub(right, p + 1)}", p
         return f"{sub(left, p)} {prim.symbol} {sub(right, p + 1)}", p
-    if prim.style == "prefix":
-        return f"{prim.symbol}{sub(expr.args[0], PREC_UNARY)}", PREC_UNARY
+    if prim.style == "prefix":  # -(x**2), not -x**2: the form black writes, and clearer
+        operand = expr.args[0]
+        least = (
+            PREC_POWER + 1
+            if isinstance(operand, Call) and operand.prim.precedence == PREC_POWER
+            else PREC_UNARY
+        )
+        return f"{prim.symbol}{sub(operand, least)}", PREC_UNARY
     if prim.style == "select":
         cond, then, other = expr.args
         text = f"{sub(then, PREC_SELECT + 1)} if {sub(cond, PREC_SELECT + 1)} else {sub(other, PREC_SELECT)}"
@@ -311,6 +321,29 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
     return f"{name_of(prim)}({', '.join(args)})", PREC_ATOM
 
 
+def _simple_base(expr: Expr) -> bool:
+    """Whether black writes ``x**2`` rather than ``x ** 2`` for this left operand: a name, a
+    non-negative number, or an attribute chain of those."""
+    if isinstance(expr, (Var, Ref)):
+        return True
+    if isinstance(expr, Const):
+        return (
+            isinstance(expr.value, (int, float)) and math.isfinite(expr.value) and expr.value >= 0
+        )
+    return isinstance(expr, Call) and expr.prim.style == "attr" and _simple_base(expr.args[0])
+
+
+def _simple_exponent(expr: Expr) -> bool:
+    """The same for a right operand, which may also carry a unary sign or start a power chain."""
+    if isinstance(expr, Const):
+        return isinstance(expr.value, (int, float)) and math.isfinite(expr.value)
+    if isinstance(expr, Call) and expr.prim.style == "prefix":
+        return _simple_base(expr.args[0])
+    if isinstance(expr, Call) and expr.prim.precedence == PREC_POWER:
+        return _simple_base(expr.args[0])
+    return _simple_base(expr)
+
+
 def _format_fstring(expr: Call, name_of) -> str:
     params = dict(expr.params)
     args = iter(expr.args)
@@ -321,19 +354,32 @@ def _format_fstring(expr: Call, name_of) -> str:
             continue
         conversion, spec = part
         field_text = format_expr(next(args), name_of)
-        text.append("{" + field_text + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec is not None else "") + "}")
-    return params["start"] + "".join(text) + params["end"]
+        text.append(
+            "{"
+            + field_text
+            + (f"!{conversion}" if conversion else "")
+            + (f":{spec}" if spec is not None else "")
+            + "}"
+        )
+    start, end, body = params["start"], params["end"], "".join(text)
+    if end == "'" and '"' not in body and "\\" not in body:  # black's quote preference
+        start, end = start[:-1] + '"', '"'
+    return start + body + end
 
 
 def format_structure(value: Structure, name_of=None) -> str:
-    """Source for an output: ``w5``, or ``w5, w8`` for a tuple (nested tuples get parentheses)."""
-    if isinstance(value, tuple):
-        parts = [
-            f"({format_structure(item, name_of)})" if isinstance(item, tuple) else format_structure(item, name_of)
-            for item in value
-        ]
-        return ", ".join(parts) + ("," if len(parts) == 1 else "")
-    return format_expr(value, name_of)
+    """Source for an output: ``w5``; ``w5, w8`` for a tuple; nested tuples and 1-tuples parenthesised."""
+    if isinstance(value, tuple) and len(value) > 1:
+        return ", ".join(_format_item(item, name_of) for item in value)
+    return _format_item(value, name_of)
+
+
+def _format_item(value: Structure, name_of) -> str:
+    if not isinstance(value, tuple):
+        return format_expr(value, name_of)
+    if len(value) == 1:
+        return f"({_format_item(value[0], name_of)},)"
+    return "(" + ", ".join(_format_item(item, name_of) for item in value) + ")"
 
 
 # --- checking -----------------------------------------------------------------------------------
@@ -351,7 +397,9 @@ def check_trace(fn: Function) -> None:
             for var in variables(expr):
                 assert var.name in defined, f"{var.name} read before it is written in {fn.name}"
         if isinstance(stmt, Assign):
-            assert stmt.target.name not in defined, f"{stmt.target.name} assigned twice in {fn.name}"
+            assert (
+                stmt.target.name not in defined
+            ), f"{stmt.target.name} assigned twice in {fn.name}"
             if isinstance(stmt.value, Call):
                 nested = [a for a in stmt.value.args if isinstance(a, Call)]
                 assert not nested, f"nested call in trace statement {stmt.target.name}"

@@ -129,7 +129,9 @@ class Lowering:
 
     # --- errors -----------------------------------------------------------------------------
 
-    def error(self, node, message: str, hint: str = SUPPORTED, kind=UnsupportedSyntaxError) -> S2SADError:
+    def error(
+        self, node, message: str, hint: str = SUPPORTED, kind=UnsupportedSyntaxError
+    ) -> S2SADError:
         return kind(message, self.source.location(node), hint)
 
     # --- the function -----------------------------------------------------------------------
@@ -144,7 +146,9 @@ class Lowering:
             self.env[name] = var
         if isinstance(node, cst.Lambda):
             value = self.expr(node.body)
-            self.body.append(Return(self.structure(value, node.body), self.source.location(node.body)))
+            self.body.append(
+                Return(self.structure(value, node.body), self.source.location(node.body))
+            )
         else:
             self.block(node.body.body)
             if not self.body or not isinstance(self.body[-1], Return):
@@ -159,16 +163,21 @@ class Lowering:
             (params.star_kwarg, "`**kwargs`"),
         ):
             if isinstance(extra, cst.Param):
-                raise self.error(extra, f"{what} is not supported", "list the parameters one by one")
+                raise self.error(
+                    extra, f"{what} is not supported", "list the parameters one by one"
+                )
         if params.kwonly_params:
             raise self.error(
-                params.kwonly_params[0], "keyword-only parameters are not supported", "make them positional"
+                params.kwonly_params[0],
+                "keyword-only parameters are not supported",
+                "make them positional",
             )
         for default in self.source.function.__defaults__ or ():
             if not isinstance(default, (int, float, str, type(None))):
                 param = [p for p in params.params if p.default is not None][0]
                 raise self.error(
-                    param, f"a default value of type {type(default).__name__} is not supported",
+                    param,
+                    f"a default value of type {type(default).__name__} is not supported",
                     "use a number, a string or None as the default",
                 )
         return [p.name.value for p in (*params.posonly_params, *params.params)]
@@ -196,12 +205,16 @@ class Lowering:
                         return
                     self.statement(small)
             else:
-                what = _UNSUPPORTED_STATEMENTS.get(type(stmt), f"a `{type(stmt).__name__}` statement")
+                what = _UNSUPPORTED_STATEMENTS.get(
+                    type(stmt), f"a `{type(stmt).__name__}` statement"
+                )
                 raise self.error(stmt, f"{what} is not supported yet")
 
     def statement(self, node) -> None:
         if isinstance(node, cst.Assign):
-            hint = node.targets[0].target.value if isinstance(node.targets[0].target, cst.Name) else ""
+            hint = (
+                node.targets[0].target.value if isinstance(node.targets[0].target, cst.Name) else ""
+            )
             value = self.expr(node.value, hint)
             for target in node.targets:
                 self.bind(target.target, value, node.value)
@@ -226,12 +239,15 @@ class Lowering:
     def augmented(self, node: cst.AugAssign) -> None:
         if not isinstance(node.target, cst.Name):
             raise self.error(
-                node.target, "augmented assignment to an attribute or item mutates a value in place",
+                node.target,
+                "augmented assignment to an attribute or item mutates a value in place",
                 "assign to a new local variable instead",
             )
         symbol = _AUGMENTED.get(type(node.operator))
         if symbol is None:
-            raise self.error(node, f"the operator `{node.operator.__class__.__name__}` is not supported")
+            raise self.error(
+                node, f"the operator `{node.operator.__class__.__name__}` is not supported"
+            )
         name = node.target.value
         current = self.name(node.target)
         rhs = self.expr(node.value)
@@ -251,16 +267,24 @@ class Lowering:
         for arg in node.args:
             if arg.keyword is not None:
                 if arg.keyword.value not in ("sep", "end", "flush"):
-                    raise self.error(arg, f"print's `{arg.keyword.value}=` is not supported", "print to stdout")
+                    raise self.error(
+                        arg, f"print's `{arg.keyword.value}=` is not supported", "print to stdout"
+                    )
                 value = self.expr(arg.value)
                 if not isinstance(value, Const):
-                    raise self.error(arg.value, "print's keyword arguments must be constants", "write a literal")
+                    raise self.error(
+                        arg.value, "print's keyword arguments must be constants", "write a literal"
+                    )
                 params.append((arg.keyword.value, value.value))
             else:
                 if arg.star:
-                    raise self.error(arg, "`*` in a call is not supported", "pass the arguments one by one")
+                    raise self.error(
+                        arg, "`*` in a call is not supported", "pass the arguments one by one"
+                    )
                 args.append(self.atom(self.expr(arg.value), arg.value))
-        self.body.append(Effect(Call(PRINT, tuple(args), tuple(params)), self.source.location(node)))
+        self.body.append(
+            Effect(Call(PRINT, tuple(args), tuple(params)), self.source.location(node))
+        )
 
     def bind(self, target, value: Value, value_node) -> None:
         if isinstance(target, cst.Name):
@@ -268,19 +292,25 @@ class Lowering:
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = target.elements
             if any(isinstance(e, cst.StarredElement) for e in elements):
-                raise self.error(target, "starred unpacking is not supported", "unpack every element by name")
+                raise self.error(
+                    target, "starred unpacking is not supported", "unpack every element by name"
+                )
             if not isinstance(value, tuple):
-                raise self.error(value_node, "cannot unpack a single value", "unpack a tuple of the same length")
+                raise self.error(
+                    value_node, "cannot unpack a single value", "unpack a tuple of the same length"
+                )
             if len(value) != len(elements):
                 raise self.error(
-                    value_node, f"cannot unpack {len(value)} values into {len(elements)} names",
+                    value_node,
+                    f"cannot unpack {len(value)} values into {len(elements)} names",
                     "make both sides the same length",
                 )
             for element, item in zip(elements, value):
                 self.bind(element.value, item, value_node)
         else:
             raise self.error(
-                target, "assignment to an attribute or item mutates a value in place",
+                target,
+                "assignment to an attribute or item mutates a value in place",
                 "assign to a new local variable instead",
             )
 
@@ -319,9 +349,18 @@ class Lowering:
     def atom(self, value: Value, node) -> Expr:
         """``value`` as one operand: not a tuple, not a module or function."""
         if isinstance(value, tuple):
-            raise self.error(node, "a tuple cannot be used as a number here", "unpack it or index it first")
-        if isinstance(value, Ref) and callable(value.obj) or isinstance(value, Ref) and _is_module(value.obj):
-            raise self.error(node, f"`{value.name}` is a function or module, not a value", SUPPORTED)
+            raise self.error(
+                node, "a tuple cannot be used as a number here", "unpack it or index it first"
+            )
+        if (
+            isinstance(value, Ref)
+            and callable(value.obj)
+            or isinstance(value, Ref)
+            and _is_module(value.obj)
+        ):
+            raise self.error(
+                node, f"`{value.name}` is a function or module, not a value", SUPPORTED
+            )
         return value
 
     def name(self, node: cst.Name) -> Value:
@@ -331,10 +370,14 @@ class Lowering:
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])
         if name in self.local_names:
-            raise self.error(node, f"local variable `{name}` is used before it is assigned", "assign it first")
+            raise self.error(
+                node, f"local variable `{name}` is used before it is assigned", "assign it first"
+            )
         kind, obj = self.scope.lookup(name)
         if kind is None:
-            raise self.error(node, f"name `{name}` is not defined", "define it in the module or the function")
+            raise self.error(
+                node, f"name `{name}` is not defined", "define it in the module or the function"
+            )
         return Ref(name, obj, "value" if kind == "builtin" else kind)
 
     def attribute(self, node: cst.Attribute, hint: str) -> Value:
@@ -342,7 +385,9 @@ class Lowering:
         attr = node.attr.value
         if isinstance(base, Ref) and _is_module(base.obj):
             if not hasattr(base.obj, attr):
-                raise self.error(node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling")
+                raise self.error(
+                    node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling"
+                )
             return Ref(attr, getattr(base.obj, attr), "value")
         if isinstance(base, tuple):
             raise self.error(node, "attributes of a tuple are not supported", SUPPORTED)
@@ -358,7 +403,9 @@ class Lowering:
         return self.emit(BINARY_OPERATORS[symbol], (left, right), node, hint)
 
     def unary(self, node: cst.UnaryOperation, hint: str) -> Value:
-        if isinstance(node.operator, cst.Minus) and isinstance(node.expression, (cst.Integer, cst.Float)):
+        if isinstance(node.operator, cst.Minus) and isinstance(
+            node.expression, (cst.Integer, cst.Float)
+        ):
             return Const(-ast.literal_eval(node.expression.value))  # a negative literal
         if isinstance(node.operator, cst.Minus):
             return self.emit(UNARY_OPERATORS["-"], (self.expr(node.expression),), node, hint)
@@ -393,10 +440,14 @@ class Lowering:
     def call(self, node: cst.Call, hint: str) -> Value:
         prim = self.callee(node.func)
         if prim is PRINT:
-            raise self.error(node, "print(...) returns nothing useful here", "call print on a line of its own")
+            raise self.error(
+                node, "print(...) returns nothing useful here", "call print on a line of its own"
+            )
         for arg in node.args:
             if arg.keyword is not None or arg.star:
-                raise self.error(arg, "keyword and `*` arguments are not supported", "pass values by position")
+                raise self.error(
+                    arg, "keyword and `*` arguments are not supported", "pass values by position"
+                )
         args = [self.expr(arg.value) for arg in node.args]
         low, high = _arity(prim.name)
         if not low <= len(args) <= high and not (prim.name in VARIADIC and len(args) > 2):
@@ -405,7 +456,11 @@ class Lowering:
                 hint_text = "pass two or more numbers as separate arguments, not a sequence"
             else:
                 hint_text = f"pass {expected} argument(s)"
-            raise self.error(node, f"`{_dotted(node.func)}` takes {expected} argument(s), got {len(args)}", hint_text)
+            raise self.error(
+                node,
+                f"`{_dotted(node.func)}` takes {expected} argument(s), got {len(args)}",
+                hint_text,
+            )
         if prim.name in VARIADIC:  # max(a, b, c) == max(max(a, b), c), ties still going left
             result = args[0]
             for arg in args[1:]:
@@ -415,7 +470,9 @@ class Lowering:
 
     def tuple(self, node: cst.Tuple) -> tuple:
         if any(isinstance(e, cst.StarredElement) for e in node.elements):
-            raise self.error(node, "starred elements are not supported", "list the elements one by one")
+            raise self.error(
+                node, "starred elements are not supported", "list the elements one by one"
+            )
         return tuple(self.expr(e.value) for e in node.elements)
 
     def subscript(self, node: cst.Subscript) -> Value:
@@ -426,8 +483,12 @@ class Lowering:
         if isinstance(base, tuple) and isinstance(index, Const) and isinstance(index.value, int):
             if -len(base) <= index.value < len(base):
                 return base[index.value]
-            raise self.error(node, f"index {index.value} is out of range for a tuple of {len(base)}", "")
-        raise self.error(node, "indexing is supported only on tuples, with a constant integer", SUPPORTED)
+            raise self.error(
+                node, f"index {index.value} is out of range for a tuple of {len(base)}", ""
+            )
+        raise self.error(
+            node, "indexing is supported only on tuples, with a constant integer", SUPPORTED
+        )
 
     def formatted(self, node: cst.FormattedString) -> Var:
         parts, args = [], []
@@ -437,9 +498,13 @@ class Lowering:
                 continue
             spec = part.format_spec or ()
             if any(not isinstance(s, cst.FormattedStringText) for s in spec):
-                raise self.error(part, "nested fields in a format spec are not supported", "write the spec out")
+                raise self.error(
+                    part, "nested fields in a format spec are not supported", "write the spec out"
+                )
             args.append(self.atom(self.expr(part.expression), part.expression))
-            parts.append((part.conversion, "".join(s.value for s in spec) if part.format_spec else None))
+            parts.append(
+                (part.conversion, "".join(s.value for s in spec) if part.format_spec else None)
+            )
         params = (("start", node.start), ("end", node.end), ("parts", tuple(parts)))
         var = self.fresh()
         self.body.append(Assign(var, Call(FORMAT, tuple(args), params), self.source.location(node)))

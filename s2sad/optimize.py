@@ -38,7 +38,9 @@ def propagate(body: list, keep: set) -> list:
         elif isinstance(stmt, Effect):
             result.append(Effect(substitute(stmt.value, mapping), stmt.loc))
         elif isinstance(stmt, Return):
-            result.append(Return(map_structure(lambda e: substitute(e, mapping), stmt.value), stmt.loc))
+            result.append(
+                Return(map_structure(lambda e: substitute(e, mapping), stmt.value), stmt.loc)
+            )
         else:
             result.append(stmt)
     return result

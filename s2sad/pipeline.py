@@ -36,7 +36,9 @@ def _base(trace: Function, teaching: bool) -> Function:
     """The trace a transform starts from: as the notes write it, or with ``w1 = x1`` copies removed."""
     if teaching:
         return trace
-    return Function(trace.name, trace.params, propagate(trace.body, keep=set()), trace.defaults, trace.doc)
+    return Function(
+        trace.name, trace.params, propagate(trace.body, keep=set()), trace.defaults, trace.doc
+    )
 
 
 def _optimize(body: list, keep: set, teaching: bool) -> list:
@@ -63,7 +65,9 @@ def tangent_program(trace: Function, wrt: tuple, teaching: bool) -> Function:
     return jvp
 
 
-def gradient_program(trace: Function, wrt: tuple, teaching: bool, with_value: bool, single: bool) -> Function:
+def gradient_program(
+    trace: Function, wrt: tuple, teaching: bool, with_value: bool, single: bool
+) -> Function:
     """``f_grad(x...) -> grads`` (or ``(y, grads)``) for a function with one scalar output."""
     base = _base(trace, teaching)
     output = base.body[-1].value
@@ -81,7 +85,11 @@ def seed_names(trace: Function) -> list:
     """Names for the adjoints of the outputs: ``y_bar`` or ``y1_bar, y2_bar, …``."""
     count = len(list(leaves(trace.body[-1].value)))
     taken = set(trace.params)
-    stem = next(s for s in ("y", "out", "result", "ybar_") if not any(re.fullmatch(rf"{s}\d*", p) for p in taken))
+    stem = next(
+        s
+        for s in ("y", "out", "result", "ybar_")
+        if not any(re.fullmatch(rf"{s}\d*", p) for p in taken)
+    )
     return [f"{stem}_bar"] if count == 1 else [f"{stem}{i}_bar" for i in range(1, count + 1)]
 
 
@@ -94,10 +102,14 @@ def vjp_program(trace: Function, wrt: tuple, teaching: bool) -> Function:
     """``f_vjp(x..., y_bar...) -> grads``: both sweeps in one function, for reading."""
     base = _base(trace, teaching)
     sweeps = adjoint(base, wrt, _seeds(trace))
-    body = sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(tuple(sweeps.grads))]
+    body = (
+        sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(tuple(sweeps.grads))]
+    )
     params = base.params + tuple(seed_names(trace))
     doc = f"Vector-Jacobian product of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
-    return Function(f"{trace.name}_vjp", params, _optimize(body, _names(sweeps.grads), teaching), (), doc)
+    return Function(
+        f"{trace.name}_vjp", params, _optimize(body, _names(sweeps.grads), teaching), (), doc
+    )
 
 
 def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
@@ -114,7 +126,9 @@ def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
     read = [v.name for s in reverse for e in stmt_exprs(s) for v in variables(e)]
     residuals = list(dict.fromkeys(n for n in read if n not in assigned and n not in seeds))
     forward_body = sweeps.forward + [Return((sweeps.output, tuple(Var(n) for n in residuals)))]
-    fwd = Function(f"{trace.name}_fwd", base.params, _optimize(forward_body, set(), False), base.defaults)
+    fwd = Function(
+        f"{trace.name}_fwd", base.params, _optimize(forward_body, set(), False), base.defaults
+    )
     bwd = Function(f"{trace.name}_bwd", tuple(residuals) + tuple(seeds), reverse)
     fwd.doc = f"Forward sweep of {trace.name}: its value and the residuals the reverse sweep reads."
     bwd.doc = f"Reverse sweep of {trace.name} with respect to {_wrt_text(wrt)}."
@@ -138,7 +152,11 @@ def programs(fn: types.FunctionType, spec: Spec) -> list:
     if spec.kind == "tangent":
         return [tangent_program(trace, spec.wrt, spec.teaching)]
     if spec.kind in ("grad", "value_and_grad"):
-        return [gradient_program(trace, spec.wrt, spec.teaching, spec.kind == "value_and_grad", spec.single)]
+        return [
+            gradient_program(
+                trace, spec.wrt, spec.teaching, spec.kind == "value_and_grad", spec.single
+            )
+        ]
     if spec.kind == "vjp":
         return [vjp_program(trace, spec.wrt, spec.teaching)]
     if spec.kind == "split_vjp":

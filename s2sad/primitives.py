@@ -23,7 +23,9 @@ from .ir import PREC_ADD, PREC_COMPARE, PREC_MUL, PREC_POWER, PREC_SELECT, PREC_
 PRIMITIVES: dict[str, Primitive] = {}
 
 
-def _define(name: str, impl, style: str = "call", symbol: str = "", precedence: int = 16, foldable=True):
+def _define(
+    name: str, impl, style: str = "call", symbol: str = "", precedence: int = 16, foldable=True
+):
     prim = Primitive(name, impl, style, symbol or name, precedence, foldable)
     PRIMITIVES[name] = prim
     return prim
@@ -93,7 +95,18 @@ _register(builtins.pow, PRIMITIVES["pow"])
 PRINT = _register(builtins.print, _define("print", builtins.print, foldable=False))
 
 # Functions that raise ValueError outside their domain, though their derivative formula may not.
-RESTRICTED_DOMAIN = {"log", "log1p", "log2", "log10", "sqrt", "asin", "acos", "acosh", "atanh", "math_pow"}
+RESTRICTED_DOMAIN = {
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "sqrt",
+    "asin",
+    "acos",
+    "acosh",
+    "atanh",
+    "math_pow",
+}
 
 # Called with more than two arguments, these fold left: max(a, b, c) is max(max(a, b), c).
 VARIADIC = {"max", "min"}

@@ -24,7 +24,7 @@ Python raises ``ZeroDivisionError`` at that line of the derivative code; it is n
 >>> [format_expr(p) for p in partials("mul", (x, y), Var("out"))]
 ['y', 'x']
 >>> [format_expr(p) for p in partials("pow", (x, Const(3)), Var("out"))]
-['3 * x ** 2', '0.0 if x == 0 else out * log(x)']
+['3 * x**2', '0.0 if x == 0 else out * log(x)']
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def _fn(name: str) -> Callable[..., Expr]:
     return lambda *args: apply(name, *args)
 
 
-sin, cos, sinh, cosh, exp, log, sqrt = map(_fn, ("sin", "cos", "sinh", "cosh", "exp", "log", "sqrt"))
+sin, cos, sinh, cosh, exp, log, sqrt = map(
+    _fn, ("sin", "cos", "sinh", "cosh", "exp", "log", "sqrt")
+)
 select = _fn("select")
 gt, ge, lt, le, eq = map(_fn, ("gt", "ge", "lt", "le", "eq"))
 

@@ -83,7 +83,8 @@ def seed002_f2(u1, u2):
 
 def seed003_f(x1, x2):
     """Seed 003 (slides 25 and 29): f = x2 log(x1) + sqrt(x2 log(x1)), in both modes.
-    df/dx1 = (x2 / x1) (1 + 1 / (2 sqrt(x2 log x1))), df/dx2 = log(x1) (1 + 1 / (2 sqrt(x2 log x1)))."""
+    df/dx1 = (x2 / x1) (1 + 1 / (2 sqrt(x2 log x1))), df/dx2 = log(x1) (1 + 1 / (2 sqrt(x2 log x1))).
+    """
     x3 = math.log(x1)
     x4 = x2 * x3
     x5 = math.sqrt(x4)
