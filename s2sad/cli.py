@@ -131,7 +131,8 @@ def main(argv=None) -> int:
         except S2SADError as err:
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
             status = 1
-    print("\n\n".join(out.rstrip("\n") for out in outputs))
+    if outputs:
+        print("\n\n".join(out.rstrip("\n") for out in outputs))
     return status
 
 
