@@ -49,6 +49,7 @@ class Namespace:
         self._names: dict = {}
         refs, prims = [], []
         for fn in functions:
+            self.taken.add(fn.name)
             self.taken.update(fn.params)
             for stmt in fn.body:
                 if isinstance(stmt, Assign):

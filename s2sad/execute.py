@@ -58,9 +58,37 @@ def compile_source(source: str, entries: tuple, bindings: tuple, origin: str) ->
 
 
 def load(compiled: Compiled, fn: types.FunctionType) -> tuple:
-    """The generated functions, bound to the current values of ``fn``'s closure and globals."""
+    """The generated functions, bound to ``fn``'s globals, closure cells and default values.
+
+    Closure variables of ``fn`` reach the generated code through ``fn``'s own cells, so the code sees
+    what ``fn`` sees: a later rebinding in the enclosing function included.
+    """
     factory = types.FunctionType(compiled.code, fn.__globals__, _FACTORY)
-    return factory(*bound_values(compiled, fn).values())
+    made = factory(*bound_values(compiled, fn).values())
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    shared = {
+        name: cells[payload] for name, kind, payload in compiled.bindings if kind == "closure"
+    }
+    return tuple(_rebind(generated, shared, fn.__defaults__) for generated in made)
+
+
+def _rebind(generated: types.FunctionType, shared: dict, defaults):
+    """``generated`` with the cells named in ``shared`` swapped in, and the user's default values."""
+    if generated.__defaults__ is not None:
+        generated.__defaults__ = defaults
+    if not shared or not generated.__closure__:
+        return generated
+    closure = tuple(
+        shared.get(name, cell)
+        for name, cell in zip(generated.__code__.co_freevars, generated.__closure__)
+    )
+    return types.FunctionType(
+        generated.__code__,
+        generated.__globals__,
+        generated.__name__,
+        generated.__defaults__,
+        closure,
+    )
 
 
 def bound_values(compiled: Compiled, fn: types.FunctionType) -> dict:
@@ -83,7 +111,8 @@ def cached(fn: types.FunctionType, spec: tuple, build: Callable[[], Compiled]) -
 
 def resolution_signature(fn: types.FunctionType) -> tuple:
     """What the names ``fn`` reads resolve to now: identities of functions and modules, types of
-    everything else (whose values are read when the code runs or loads, so may change freely)."""
+    everything else (whose values are read when the code runs, so may change freely), and the
+    default values of its parameters, which the generated signature shows."""
     scope = Scope(fn)
     signature = []
     for name in (*fn.__code__.co_names, *fn.__code__.co_freevars):
@@ -91,7 +120,7 @@ def resolution_signature(fn: types.FunctionType) -> tuple:
         signature.append(
             id(obj) if callable(obj) or isinstance(obj, types.ModuleType) else type(obj)
         )
-    return tuple(signature)
+    return (*signature, fn.__defaults__)
 
 
 def origin_of(fn: types.FunctionType) -> str:

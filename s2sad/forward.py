@@ -18,7 +18,18 @@ from __future__ import annotations
 
 from .activity import active_names
 from .algebra import is_zero, total
-from .ir import Assign, Call, Const, Effect, Function, Return, Var, map_structure
+from .ir import (
+    Assign,
+    Call,
+    Const,
+    Effect,
+    Function,
+    Return,
+    Var,
+    fresh_name,
+    map_structure,
+    reserved_names,
+)
 from .rules import NO_DERIVATIVE, partials
 
 
@@ -29,7 +40,8 @@ def dot_name(name: str) -> str:
 def tangent(trace: Function, wrt: tuple) -> Function:
     """The tangent program of ``trace`` with respect to the parameters named in ``wrt``."""
     active_names(trace, wrt)  # raises where an active value meets an operation with no rule
-    dots: dict = {name: Var(dot_name(name)) for name in wrt}
+    taken = reserved_names(trace)
+    dots: dict = {name: Var(fresh_name(dot_name(name), taken)) for name in wrt}
     body: list = []
     for stmt in trace.body:
         if isinstance(stmt, Assign):
@@ -46,7 +58,7 @@ def tangent(trace: Function, wrt: tuple) -> Function:
                 lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value
             )
             body.append(Return((stmt.value, out_dot), stmt.loc))
-    params = trace.params + tuple(dot_name(name) for name in wrt)
+    params = trace.params + tuple(dots[name].name for name in wrt)
     return Function(f"{trace.name}_jvp", params, body)
 
 

@@ -197,6 +197,18 @@ class Function:
     doc: str = ""
 
 
+def reserved_names(fn: Function) -> set:
+    """Names a transform of ``fn`` must not give its new variables: parameters and module globals."""
+    return set(fn.params) | {ref.name for ref in refs_used(fn) if ref.origin == "global"}
+
+
+def fresh_name(stem: str, taken: set) -> str:
+    """``stem``, or ``stem_``, ``stem__``… if a name in ``taken`` already has that spelling."""
+    while stem in taken:
+        stem += "_"
+    return stem
+
+
 # --- walking ------------------------------------------------------------------------------------
 
 

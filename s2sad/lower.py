@@ -542,7 +542,7 @@ def _target_names(target) -> list:
 def _fresh_prefix(names: set) -> str:
     """``w`` as in the notes, unless the function already uses names like ``w1``."""
     for prefix in ("w", "v", "t", "u", "z"):
-        if not any(re.fullmatch(rf"{prefix}\d+", name) for name in names):
+        if not any(re.fullmatch(rf"{prefix}\d+\w*", name) for name in names):
             return prefix
     return "ssa_w"
 

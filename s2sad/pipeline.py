@@ -8,14 +8,25 @@ constants, so ``w3_bar * w2`` with ``w3_bar = 1.0`` becomes ``w2``, and drops de
 
 from __future__ import annotations
 
-import re
 import types
 from dataclasses import dataclass
 
 from .codegen import module_source
 from .execute import Compiled, cached, compile_source, origin_of, resolution_signature
 from .forward import tangent
-from .ir import Comment, Const, Function, Return, Var, leaves, map_structure, stmt_exprs, variables
+from .ir import (
+    Comment,
+    Const,
+    Function,
+    Return,
+    Var,
+    fresh_name,
+    leaves,
+    map_structure,
+    reserved_names,
+    stmt_exprs,
+    variables,
+)
 from .lower import lower
 from .optimize import eliminate_dead, propagate
 from .reverse import adjoint
@@ -84,13 +95,9 @@ def gradient_program(
 def seed_names(trace: Function) -> list:
     """Names for the adjoints of the outputs: ``y_bar`` or ``y1_bar, y2_bar, …``."""
     count = len(list(leaves(trace.body[-1].value)))
-    taken = set(trace.params)
-    stem = next(
-        s
-        for s in ("y", "out", "result", "ybar_")
-        if not any(re.fullmatch(rf"{s}\d*", p) for p in taken)
-    )
-    return [f"{stem}_bar"] if count == 1 else [f"{stem}{i}_bar" for i in range(1, count + 1)]
+    taken = reserved_names(trace) | {f"{p}_bar" for p in trace.params}
+    names = ["y_bar"] if count == 1 else [f"y{i}_bar" for i in range(1, count + 1)]
+    return [fresh_name(name, taken) for name in names]
 
 
 def _seeds(trace: Function):

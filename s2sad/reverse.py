@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .activity import active_names, is_active
 from .algebra import is_zero, total
-from .ir import Assign, Call, Effect, Function, Return, Var, leaves
+from .ir import Assign, Call, Effect, Function, Return, Var, fresh_name, leaves, reserved_names
 from .rules import NO_DERIVATIVE, partials
 
 
@@ -72,7 +72,7 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
         if len(terms) == 1 and isinstance(terms[0], Var):
             grads.append(terms[0])  # the notes return w1_bar itself for the input copied to w1
         elif terms:
-            bar = Var(bar_name(name))
+            bar = Var(fresh_name(bar_name(name), reserved_names(trace)))
             reverse.append(Assign(bar, total(terms), trace.body[0].loc))
             grads.append(bar)
         else:
