@@ -41,13 +41,21 @@ def active_names(fn: Function, wrt: tuple) -> set:
             continue
         if not has_rule(value.prim.name):
             raise NotDifferentiableError(
-                f"`{value.prim.symbol}` has no derivative, and the value it is applied to depends on "
+                f"{_describe(value)} has no derivative, and the value it is applied to depends on "
                 f"the input(s) {', '.join(wrt)}",
                 stmt.loc,
                 "differentiate with respect to other inputs, or compute this from constants only",
             )
         active.add(stmt.target.name)
     return active
+
+
+def _describe(call: Call) -> str:
+    if call.prim.style == "attr":
+        return f"reading the attribute `.{dict(call.params)['attr']}`"
+    if call.prim.style in ("infix", "prefix"):
+        return f"the operator `{call.prim.symbol}`"
+    return f"`{call.prim.symbol}`"
 
 
 def is_active(expr, active: set) -> bool:

@@ -66,8 +66,9 @@ def _inputs(trace: Function) -> tuple:
 def _wrt_names(trace: Function, wrt) -> tuple:
     """``(names, single)``: the parameters ``wrt`` selects, and whether it named just one."""
     inputs = _inputs(trace)
+    known = f"`{trace.name}` has {len(inputs)} parameter(s) to differentiate: {', '.join(inputs) or 'none'}"
     if not inputs:
-        raise ArgumentError(f"`{trace.name}` has no parameters to differentiate with respect to")
+        raise ArgumentError(f"nothing to differentiate: {known}")
     if wrt is None:
         return inputs, False
     single = not isinstance(wrt, (tuple, list))
@@ -75,24 +76,19 @@ def _wrt_names(trace: Function, wrt) -> tuple:
     for item in [wrt] if single else wrt:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
             raise ArgumentError(
-                f"wrt={item!r}: give a parameter's position (an int) or its name (a str)"
+                f"wrt={item!r}: give a parameter's position (an int) or its name; {known}"
             )
         if isinstance(item, int):
             if not -len(inputs) <= item < len(inputs):
-                raise ArgumentError(
-                    f"wrt={item} is out of range: `{trace.name}` has {len(inputs)} parameter(s) "
-                    f"({', '.join(inputs)})"
-                )
+                raise ArgumentError(f"wrt={item} is out of range; {known}")
             item = inputs[item]
         elif item not in inputs:
-            raise ArgumentError(
-                f"wrt={item!r}: `{trace.name}` has no parameter of that name ({', '.join(inputs)})"
-            )
+            raise ArgumentError(f"wrt={item!r} names no parameter; {known}")
         if item in names:
-            raise ArgumentError(f"wrt names `{item}` twice")
+            raise ArgumentError(f"wrt names `{item}` twice; {known}")
         names.append(item)
     if not names:
-        raise ArgumentError("wrt is empty: name at least one parameter")
+        raise ArgumentError(f"wrt is empty: name at least one parameter; {known}")
     return tuple(names), single
 
 
@@ -244,7 +240,7 @@ def grad(fn=None, wrt=0):
     decorator: ``@s2sad.grad`` or ``@s2sad.grad(wrt=(0, 1))``. The result's ``.source`` is its code.
     """
     if fn is None:
-        return lambda f: grad(f, wrt)
+        return _user_facing(lambda f: _gradient_function(f, wrt, "grad"))
     return _gradient_function(fn, wrt, "grad")
 
 
@@ -252,7 +248,7 @@ def grad(fn=None, wrt=0):
 def value_and_grad(fn=None, wrt=0):
     """Like :func:`grad`, but the generated function returns ``(value, gradient)`` from one sweep."""
     if fn is None:
-        return lambda f: value_and_grad(f, wrt)
+        return _user_facing(lambda f: _gradient_function(f, wrt, "value_and_grad"))
     return _gradient_function(fn, wrt, "value_and_grad")
 
 

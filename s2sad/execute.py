@@ -26,6 +26,7 @@ from .frontend import Scope
 _FACTORY = "_s2sad_factory"
 _counter = itertools.count(1)
 _cache: dict = {}
+_generated_files: set = set()
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def compile_source(source: str, entries: tuple, bindings: tuple, origin: str) ->
     )
     lines = text.splitlines(keepends=True)
     linecache.cache[filename] = (len(text), None, lines, filename)  # mtime None: never evicted
+    _generated_files.add(filename)
     return Compiled(source, entries, tuple(bindings), code, filename)
 
 
@@ -102,7 +104,8 @@ def bound_values(compiled: Compiled, fn: types.FunctionType) -> dict:
 
 def cached(fn: types.FunctionType, spec: tuple, build: Callable[[], Compiled]) -> Compiled:
     """The compiled transform ``spec`` of ``fn``, built by ``build()`` the first time."""
-    key = (fn.__code__, resolution_signature(fn), spec)
+    # Code objects compare equal across files; the file matters for the comments and error messages.
+    key = (fn.__code__, fn.__code__.co_filename, resolution_signature(fn), spec)
     compiled = _cache.get(key)
     if compiled is None:
         compiled = _cache[key] = build()
@@ -121,6 +124,11 @@ def resolution_signature(fn: types.FunctionType) -> tuple:
             id(obj) if callable(obj) or isinstance(obj, types.ModuleType) else type(obj)
         )
     return (*signature, fn.__defaults__)
+
+
+def is_generated(fn: types.FunctionType) -> bool:
+    """Whether ``fn`` is code this module compiled."""
+    return fn.__code__.co_filename in _generated_files
 
 
 def origin_of(fn: types.FunctionType) -> str:

@@ -50,22 +50,30 @@ class Source:
         return Location(self.filename, line, column, text, max(width, 1))
 
 
-def load(fn) -> Source:
-    """Parse the source of ``fn`` (a plain function or lambda)."""
+def require_function(fn) -> None:
+    """Raise a clear error unless ``fn`` is a plain Python function s2sad can read."""
     if not isinstance(fn, types.FunctionType):
         raise SourceNotFoundError(
             f"cannot differentiate {fn!r}: it is not a Python function with source code",
             hint="pass a function defined with `def` (or a lambda) in a file, module or notebook cell",
         )
+
+
+def load(fn) -> Source:
+    """Parse the source of ``fn`` (a plain function or lambda)."""
+    require_function(fn)
+    code = fn.__code__
     try:
-        lines, first_line = inspect.getsourcelines(fn)
+        # From the code object, not the function: inspect would follow a decorator's __wrapped__ to
+        # another function's source.
+        lines, first_line = inspect.getsourcelines(code)
     except (OSError, TypeError):
         raise SourceNotFoundError(
-            f"cannot find the source of `{fn.__qualname__}` (defined in {fn.__code__.co_filename})",
+            f"cannot find the source of `{fn.__qualname__}` (defined in {code.co_filename})",
             hint="define the function in a file, a module or a notebook cell; functions typed at an "
             "interactive prompt have no source s2sad can read",
         ) from None
-    filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+    filename = inspect.getsourcefile(code) or code.co_filename
     if fn.__name__ == "<lambda>":
         return _load_lambda(fn, filename)
     indent = len(lines[0]) - len(lines[0].lstrip())

@@ -149,6 +149,8 @@ class Lowering:
             self.body.append(
                 Return(self.structure(value, node.body), self.source.location(node.body))
             )
+        elif isinstance(node.body, cst.SimpleStatementSuite):  # def f(x): return x * x
+            self.block([cst.SimpleStatementLine(body=node.body.body)])
         else:
             self.block(node.body.body)
             if not self.body or not isinstance(self.body[-1], Return):

@@ -94,18 +94,11 @@ for _builtin in (builtins.abs, builtins.max, builtins.min, builtins.float):
 _register(builtins.pow, PRIMITIVES["pow"])
 PRINT = _register(builtins.print, _define("print", builtins.print, foldable=False))
 
-# Functions that raise ValueError outside their domain, though their derivative formula may not.
+# Operations that raise outside their domain (ValueError, or ZeroDivisionError for // and %) though
+# their derivative formula may not: the optimised gradient keeps them, to raise where the function does.
 RESTRICTED_DOMAIN = {
-    "log",
-    "log1p",
-    "log2",
-    "log10",
-    "sqrt",
-    "asin",
-    "acos",
-    "acosh",
-    "atanh",
-    "math_pow",
+    *("log", "log1p", "log2", "log10", "sqrt", "asin", "acos", "acosh", "atanh", "math_pow"),
+    *("floordiv", "mod"),
 }
 
 # Called with more than two arguments, these fold left: max(a, b, c) is max(max(a, b), c).
