@@ -132,7 +132,10 @@ def main(argv=None) -> int:
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
             status = 1
     if outputs:
-        print("\n\n".join(out.rstrip("\n") for out in outputs))
+        try:
+            print("\n\n".join(out.rstrip("\n") for out in outputs), flush=True)
+        except BrokenPipeError:  # the reader (`| head`) has gone: stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status
 
 
