@@ -123,19 +123,25 @@ def function_source(fn: Function, names: Namespace, comments: bool = True) -> st
 
 
 def _assignment(stmt: Assign, name_of) -> list:
-    """The lines of ``target = value``, split the way black splits a line too long to fit."""
-    line = f"    {stmt.target.name} = {format_expr(stmt.value, name_of)}"
+    """The lines of ``target = value``, split as black splits a line too long to fit.
+
+    Black wraps the value in parentheses (one line inside, or one operand per line) when the value has
+    two or more top-level operators of its loosest kind, or one that does not end in a bracket; other
+    long lines are left whole here, for black to lay out.
+    """
+    body = format_expr(stmt.value, name_of)
+    line = f"    {stmt.target.name} = {body}"
     if len(line) <= _BLACK_MODE.line_length:
         return [line]
-    body = format_expr(stmt.value, name_of)
+    parts = _operands(stmt.value, name_of)
+    if len(parts) < 2 or len(parts) == 2 and body.endswith((")", "]")):
+        return [line]
     if len(body) + 8 <= _BLACK_MODE.line_length:
         parts = [body]
-    else:
-        parts = _split_at_operators(stmt.value, name_of)
     return [f"    {stmt.target.name} = ("] + [f"        {part}" for part in parts] + ["    )"]
 
 
-def _split_at_operators(expr, name_of) -> list:
+def _operands(expr, name_of) -> list:
     """One operand per line, each after its operator, for a chain like ``a + b - c`` or a select."""
     prim = getattr(expr, "prim", None)
     if prim is not None and prim.style == "select":
@@ -144,7 +150,7 @@ def _split_at_operators(expr, name_of) -> list:
         )
         return [_paren_if(expr.args[1], then, PREC_SELECT + 1), f"if {cond}", f"else {other}"]
     if prim is None or prim.style != "infix" or prim.precedence not in (PREC_ADD, PREC_MUL):
-        return [format_expr(expr, name_of)]  # black will lay it out
+        return []
     level = prim.precedence
     terms = []
     while (
