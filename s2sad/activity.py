@@ -15,7 +15,7 @@ derivative code at all: that is the structural zero of the notes' ``ẇ2 = 0``.
 from __future__ import annotations
 
 from .errors import NotDifferentiableError
-from .ir import Assign, Call, Function, Var
+from .ir import Assign, Call, Function, Var, walk
 from .rules import NO_DERIVATIVE, has_rule
 
 
@@ -25,7 +25,7 @@ def active_names(fn: Function, wrt: tuple) -> set:
     Raises :class:`NotDifferentiableError` where an active value flows into an operation with no rule.
     """
     active = set(wrt)
-    for stmt in fn.body:
+    for stmt in walk(fn.body):
         if not isinstance(stmt, Assign):
             continue
         value = stmt.value

@@ -49,16 +49,16 @@ def apply(name: str, *args) -> Expr:
 
 def build(prim: Primitive, args: tuple, params: tuple = ()) -> Expr:
     """``prim(*args)`` simplified."""
+    if prim.foldable and args and all(isinstance(a, Const) for a in args) and not params:
+        try:  # Python's own arithmetic first: 1.0 * 3 is 3.0, not the 3 an identity would keep
+            return Const(prim.impl(*(a.value for a in args)))
+        except (ArithmeticError, ValueError, TypeError):
+            pass  # leave it for run time, which raises the error where the user can see it
     simplify = _SIMPLIFIERS.get(prim.name)
     if simplify is not None:
         result = simplify(*args)
         if result is not None:
             return result
-    if prim.foldable and args and all(isinstance(a, Const) for a in args) and not params:
-        try:
-            return Const(prim.impl(*(a.value for a in args)))
-        except (ArithmeticError, ValueError, TypeError):
-            pass  # leave it for run time, which raises the error where the user can see it
     return Call(prim, args, params)
 
 
@@ -82,6 +82,18 @@ def substitute(expr: Expr, mapping: dict) -> Expr:
     return expr
 
 
+def assume(expr: Expr, cond: Expr, truth: bool) -> Expr:
+    """``expr`` where ``cond`` is known to be ``truth``: a select on ``cond`` becomes its branch."""
+    if not isinstance(expr, Call):
+        return expr
+    args = tuple(assume(a, cond, truth) for a in expr.args)
+    if expr.prim.name == "select" and args[0] == cond:
+        return args[1] if truth else args[2]
+    if all(new is old for new, old in zip(args, expr.args)):
+        return expr
+    return build(expr.prim, args, expr.params)
+
+
 # --- the identities -----------------------------------------------------------------------------
 
 
@@ -98,6 +110,11 @@ def _add(a, b):
         return a - (-b.value)
     if a == b and not isinstance(a, Const):  # b * b contributes twice: a + a == 2 * a exactly
         return 2 * a
+    if _is(a, "select") and _is(b, "select") and a.args[0] == b.args[0]:
+        if is_zero(a.args[2]) and is_zero(b.args[1]):  # (p if c else 0) + (0 if c else q)
+            return build(PRIMITIVES["select"], (a.args[0], a.args[1], b.args[2]))
+        if is_zero(a.args[1]) and is_zero(b.args[2]):
+            return build(PRIMITIVES["select"], (a.args[0], b.args[1], a.args[2]))
     return None
 
 

@@ -70,7 +70,7 @@ def _wrt_names(trace: Function, wrt) -> tuple:
     if not inputs:
         raise ArgumentError(f"nothing to differentiate: {known}")
     if wrt is None:
-        return inputs, False
+        return inputs, len(inputs) == 1
     single = not isinstance(wrt, (tuple, list))
     names = []
     for item in [wrt] if single else wrt:
@@ -209,9 +209,9 @@ def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
     """
     fn, _ = _unwrap(fn)
     trace = trace_of(fn)
-    names, _ = _wrt_names(trace, wrt)
+    names, single = _wrt_names(trace, wrt)
     scalar = not isinstance(trace.body[-1].value, tuple)
-    return compiled(fn, Spec("grad" if scalar else "vjp", names, teaching)).source
+    return compiled(fn, Spec("grad" if scalar else "vjp", names, teaching, single)).source
 
 
 # --- derivatives --------------------------------------------------------------------------------

@@ -28,10 +28,13 @@ from .ir import (
     format_const,
     format_expr,
     format_structure,
+    If,
     stmt_exprs,
+    walk,
     subexprs,
 )
 from .ir import Call as CallExpr
+from .primitives import NOT
 
 _BLACK_MODE = black.Mode()
 
@@ -51,7 +54,7 @@ class Namespace:
         for fn in functions:
             self.taken.add(fn.name)
             self.taken.update(fn.params)
-            for stmt in fn.body:
+            for stmt in walk(fn.body):
                 if isinstance(stmt, Assign):
                     self.taken.add(stmt.target.name)
                 for expr in stmt_exprs(stmt):
@@ -104,25 +107,44 @@ def function_source(fn: Function, names: Namespace, comments: bool = True) -> st
     lines = [f"def {fn.name}({', '.join(params)}):"]
     if fn.doc:
         lines.append(f'    """{fn.doc}"""')
-    last_line = None
-    for stmt in fn.body:
-        if isinstance(stmt, Comment):
-            lines.append(f"    # {stmt.text}")
-            last_line = None
-            continue
-        if comments and stmt.loc is not None and stmt.loc.line != last_line:
-            last_line = stmt.loc.line
-            lines.append(f"    # line {last_line}: {stmt.loc.text.strip()}")
-        if isinstance(stmt, Assign):
-            lines.extend(_assignment(stmt, names.name_of))
-        elif isinstance(stmt, Effect):
-            lines.append(f"    {format_expr(stmt.value, names.name_of)}")
-        elif isinstance(stmt, Return):
-            lines.append(f"    return {format_structure(stmt.value, names.name_of)}")
+    lines.extend(_block_lines(fn.body, "    ", names, comments, [None]))
     return "\n".join(lines) + "\n"
 
 
-def _assignment(stmt: Assign, name_of) -> list:
+def _block_lines(
+    body: list, indent: str, names: Namespace, comments: bool, last_line: list
+) -> list:
+    """The lines of a block; ``last_line`` holds the source line last quoted in a comment."""
+    lines = []
+    for stmt in body:
+        if isinstance(stmt, Comment):
+            lines.append(f"{indent}# {stmt.text}")
+            last_line[0] = None
+            continue
+        if comments and stmt.loc is not None and stmt.loc.line != last_line[0]:
+            last_line[0] = stmt.loc.line
+            lines.append(f"{indent}# line {last_line[0]}: {stmt.loc.text.strip()}")
+        if isinstance(stmt, Assign):
+            lines.extend(_assignment(stmt, names.name_of, indent))
+        elif isinstance(stmt, Effect):
+            lines.append(f"{indent}{format_expr(stmt.value, names.name_of)}")
+        elif isinstance(stmt, Return):
+            lines.append(f"{indent}return {format_structure(stmt.value, names.name_of)}")
+        elif isinstance(stmt, If):
+            then, orelse, cond = stmt.then, stmt.orelse, stmt.cond
+            if not then:  # `if not c:` reads better than `if c: pass else:`
+                then, orelse, cond = orelse, [], CallExpr(NOT, (cond,))
+            lines.append(f"{indent}if {format_expr(cond, names.name_of)}:")
+            inner = indent + "    "
+            lines.extend(_block_lines(then, inner, names, comments, last_line))
+            if orelse:
+                lines.append(f"{indent}else:")
+                lines.extend(_block_lines(orelse, inner, names, comments, last_line))
+            last_line[0] = None  # after a block, say again where the code comes from
+    return lines
+
+
+def _assignment(stmt: Assign, name_of, indent: str) -> list:
     """The lines of ``target = value``, split as black splits a line too long to fit.
 
     Black wraps the value in parentheses (one line inside, or one operand per line) when the value has
@@ -130,15 +152,18 @@ def _assignment(stmt: Assign, name_of) -> list:
     long lines are left whole here, for black to lay out.
     """
     body = format_expr(stmt.value, name_of)
-    line = f"    {stmt.target.name} = {body}"
+    line = f"{indent}{stmt.target.name} = {body}"
     if len(line) <= _BLACK_MODE.line_length:
         return [line]
     parts = _operands(stmt.value, name_of)
     if len(parts) < 2 or len(parts) == 2 and body.endswith((")", "]")):
         return [line]
-    if len(body) + 8 <= _BLACK_MODE.line_length:
+    inner = indent + "    "
+    if len(inner) + len(body) <= _BLACK_MODE.line_length:
         parts = [body]
-    return [f"    {stmt.target.name} = ("] + [f"        {part}" for part in parts] + ["    )"]
+    return (
+        [f"{indent}{stmt.target.name} = ("] + [f"{inner}{part}" for part in parts] + [f"{indent})"]
+    )
 
 
 def _operands(expr, name_of) -> list:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from .activity import active_names
 from .algebra import is_zero, total
 from .ir import (
+    If,
     Assign,
     Call,
     Const,
@@ -42,8 +43,17 @@ def tangent(trace: Function, wrt: tuple) -> Function:
     active_names(trace, wrt)  # raises where an active value meets an operation with no rule
     taken = reserved_names(trace)
     dots: dict = {name: Var(fresh_name(dot_name(name), taken)) for name in wrt}
+    body = _tangent_block(trace.body, dots)
+    params = trace.params + tuple(dots[name].name for name in wrt)
+    return Function(f"{trace.name}_jvp", params, body)
+
+
+def _tangent_block(statements: list, dots: dict) -> list:
+    """``statements`` with each active assignment followed by its tangent. ``dots`` maps a variable's
+    name to its tangent variable and is shared by nested blocks: a merge after an ``if`` reads the
+    tangents of both branches (lazily, like the values)."""
     body: list = []
-    for stmt in trace.body:
+    for stmt in statements:
         if isinstance(stmt, Assign):
             body.append(stmt)
             derivative = _tangent_of(stmt, dots)
@@ -53,13 +63,17 @@ def tangent(trace: Function, wrt: tuple) -> Function:
                 dots[stmt.target.name] = dot
         elif isinstance(stmt, Effect):
             body.append(stmt)
+        elif isinstance(stmt, If):
+            then, orelse = _tangent_block(stmt.then, dots), _tangent_block(stmt.orelse, dots)
+            body.append(If(stmt.cond, then, orelse, stmt.loc))
         elif isinstance(stmt, Return):
             out_dot = map_structure(
                 lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value
             )
             body.append(Return((stmt.value, out_dot), stmt.loc))
-    params = trace.params + tuple(dots[name].name for name in wrt)
-    return Function(f"{trace.name}_jvp", params, body)
+        else:
+            raise TypeError(f"tangent: unexpected statement {stmt!r}")
+    return body
 
 
 def _tangent_of(stmt: Assign, dots: dict):

@@ -33,6 +33,7 @@ from .errors import Location
 
 # Python's operator precedences, lowest first; used to print the fewest parentheses.
 PREC_SELECT = 1
+PREC_NOT = 4
 PREC_COMPARE = 5
 PREC_ADD = 10
 PREC_MUL = 11
@@ -183,7 +184,19 @@ class Comment:
     loc: Location | None = None
 
 
-Stmt = Union[Assign, Effect, Return, Comment]
+@dataclass
+class If:
+    """``if cond: then else: orelse``. Values a branch defines reach later code only through a merge,
+    an ``Assign`` of ``then_value if cond else else_value`` after the ``If`` (a phi node that Python can
+    run: it reads only the branch that ran)."""
+
+    cond: Expr
+    then: list
+    orelse: list
+    loc: Location | None = None
+
+
+Stmt = Union[Assign, Effect, Return, Comment, If]
 
 
 @dataclass
@@ -242,28 +255,37 @@ def variables(expr: Expr) -> Iterator[Var]:
 
 
 def stmt_exprs(stmt: Stmt) -> Iterator[Expr]:
-    """The expressions a statement evaluates."""
+    """The expressions a statement evaluates itself (not those of the blocks it contains)."""
     if isinstance(stmt, (Assign, Effect)):
         yield stmt.value
     elif isinstance(stmt, Return):
         yield from leaves(stmt.value)
+    elif isinstance(stmt, If):
+        yield stmt.cond
 
 
-def primitives_used(fn: Function) -> Iterator[Primitive]:
-    for stmt in fn.body:
-        for expr in stmt_exprs(stmt):
-            for sub in subexprs(expr):
-                if isinstance(sub, Call):
-                    yield sub.prim
+def blocks(stmt: Stmt) -> tuple:
+    """The statement lists nested in ``stmt``."""
+    return (stmt.then, stmt.orelse) if isinstance(stmt, If) else ()
+
+
+def walk(body: list) -> Iterator[Stmt]:
+    """Every statement of ``body`` and of the blocks nested in it, in program order."""
+    for stmt in body:
+        yield stmt
+        for block in blocks(stmt):
+            yield from walk(block)
+
+
+def assigned(body: list) -> set:
+    """Names assigned anywhere in ``body``, nested blocks included."""
+    return {s.target.name for s in walk(body) if isinstance(s, Assign)}
 
 
 def refs_used(fn: Function) -> Iterator[Ref]:
-    for stmt in fn.body:
+    for stmt in walk(fn.body):
         for expr in stmt_exprs(stmt):
             yield from (e for e in subexprs(expr) if isinstance(e, Ref))
-
-
-# --- printing -----------------------------------------------------------------------------------
 
 
 def format_const(value: object) -> str:
@@ -312,6 +334,8 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
         if p == PREC_COMPARE:  # comparisons chain in Python: parenthesise both sides
             return f"{sub(left, p + 1)} {prim.symbol} {sub(right, p + 1)}", p
         return f"{sub(left, p)} {prim.symbol} {sub(right, p + 1)}", p
+    if prim.style == "prefix" and prim.precedence == PREC_NOT:
+        return f"not {sub(expr.args[0], PREC_NOT)}", PREC_NOT
     if prim.style == "prefix":  # -(x**2), not -x**2: the form black writes, and clearer
         operand = expr.args[0]
         least = (
@@ -403,17 +427,23 @@ def check_trace(fn: Function) -> None:
     Run after lowering and after every pass over a trace; a failure is a compiler bug, not a user
     error, so it raises ``AssertionError``.
     """
-    defined = set(fn.params)
-    for stmt in fn.body:
+    _check_block(fn.body, set(fn.params), fn.name)
+    assert fn.body and isinstance(fn.body[-1], Return), f"{fn.name} does not end in a return"
+    assert not any(isinstance(s, Return) for s in walk(fn.body[:-1])), f"{fn.name}: early return"
+
+
+def _check_block(body: list, defined: set, name: str) -> None:
+    for stmt in body:
         for expr in stmt_exprs(stmt):
             for var in variables(expr):
-                assert var.name in defined, f"{var.name} read before it is written in {fn.name}"
+                assert var.name in defined, f"{var.name} read before it is written in {name}"
         if isinstance(stmt, Assign):
-            assert (
-                stmt.target.name not in defined
-            ), f"{stmt.target.name} assigned twice in {fn.name}"
+            assert stmt.target.name not in defined, f"{stmt.target.name} assigned twice in {name}"
             if isinstance(stmt.value, Call):
                 nested = [a for a in stmt.value.args if isinstance(a, Call)]
                 assert not nested, f"nested call in trace statement {stmt.target.name}"
             defined.add(stmt.target.name)
-    assert fn.body and isinstance(fn.body[-1], Return), f"{fn.name} does not end in a return"
+        for block in blocks(stmt):
+            inner = set(defined)
+            _check_block(block, inner, name)
+            defined |= inner  # read after the If only by merges, in the arm of the branch that ran

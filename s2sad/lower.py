@@ -28,6 +28,7 @@ import types
 
 import libcst as cst
 
+from .branches import RESULT, RETURNED, BranchLowering, Unbound, merged_result
 from .errors import S2SADError, UnknownFunctionError, UnsupportedSyntaxError
 from .frontend import Scope, Source, load
 from .ir import Assign, Call, Const, Effect, Expr, Function, Ref, Return, Var, check_trace
@@ -68,9 +69,6 @@ _AUGMENTED = {
     cst.PowerAssign: "**",
 }
 _UNSUPPORTED_EXPRESSIONS = {
-    cst.IfExp: "a conditional expression (`a if c else b`)",
-    cst.Comparison: "a comparison",
-    cst.BooleanOperation: "`and` / `or`",
     cst.ListComp: "a list comprehension",
     cst.SetComp: "a set comprehension",
     cst.DictComp: "a dict comprehension",
@@ -85,7 +83,6 @@ _UNSUPPORTED_EXPRESSIONS = {
     cst.Imaginary: "a complex number",
 }
 _UNSUPPORTED_STATEMENTS = {
-    cst.If: "an `if` statement",
     cst.For: "a `for` loop",
     cst.While: "a `while` loop",
     cst.With: "a `with` statement",
@@ -113,7 +110,7 @@ def lower(fn: types.FunctionType) -> Function:
     return trace
 
 
-class Lowering:
+class Lowering(BranchLowering):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
     def __init__(self, source: Source):
@@ -144,17 +141,16 @@ class Lowering:
             var = self.fresh(name)
             self.body.append(Assign(var, Var(name), self.source.location(node)))
             self.env[name] = var
+        self.return_loc = self.source.location(node)
         if isinstance(node, cst.Lambda):
-            value = self.expr(node.body)
-            self.body.append(
-                Return(self.structure(value, node.body), self.source.location(node.body))
-            )
+            self.env[RETURNED], self.env[RESULT] = Const(True), self.expr(node.body)
+            self.return_loc = self.source.location(node.body)
         elif isinstance(node.body, cst.SimpleStatementSuite):  # def f(x): return x * x
             self.block([cst.SimpleStatementLine(body=node.body.body)])
         else:
             self.block(node.body.body)
-            if not self.body or not isinstance(self.body[-1], Return):
-                self.body.append(Return(Const(None), self.source.location(node)))
+        result = self.structure(merged_result(self, node), node)
+        self.body.append(Return(result, self.return_loc))
         name = fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
         defaults = tuple(Const(v) for v in (fn.__defaults__ or ()))
         return Function(name, tuple(params), self.body, defaults)
@@ -198,12 +194,16 @@ class Lowering:
     # --- statements -------------------------------------------------------------------------
 
     def block(self, statements) -> None:
-        for stmt in statements:
-            if self.body and isinstance(self.body[-1], Return):
+        """Lower ``statements`` into the current block, stopping where every path has returned."""
+        for index, stmt in enumerate(statements):
+            if self.env.get(RETURNED) == Const(True):
                 return  # unreachable after a return, as in Python
+            if isinstance(stmt, cst.If):
+                self.if_statement(stmt, list(statements[index + 1 :]))
+                return
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    if self.body and isinstance(self.body[-1], Return):
+                    if self.env.get(RETURNED) == Const(True):
                         return
                     self.statement(small)
             else:
@@ -229,7 +229,9 @@ class Lowering:
         elif isinstance(node, cst.Return):
             value = Const(None) if node.value is None else self.expr(node.value)
             where = node.value if node.value is not None else node
-            self.body.append(Return(self.structure(value, where), self.source.location(where)))
+            self.env[RETURNED], self.env[RESULT] = Const(True), self.structure(value, where)
+            if self.return_loc.line == self.source.location(self.source.node).line:
+                self.return_loc = self.source.location(where)  # the first return, for messages
         elif isinstance(node, cst.Expr):
             self.expression_statement(node)
         elif isinstance(node, cst.Pass):
@@ -343,6 +345,12 @@ class Lowering:
             return self.tuple(node)
         if isinstance(node, cst.Subscript):
             return self.subscript(node)
+        if isinstance(node, cst.IfExp):
+            return self.if_expression(node, hint)
+        if isinstance(node, cst.BooleanOperation):
+            return self.boolean_operation(node, hint)
+        if isinstance(node, cst.Comparison):
+            return self.comparison(node, hint)
         if isinstance(node, cst.FormattedString):
             return self.formatted(node)
         what = _UNSUPPORTED_EXPRESSIONS.get(type(node), f"the expression `{type(node).__name__}`")
@@ -368,7 +376,14 @@ class Lowering:
     def name(self, node: cst.Name) -> Value:
         name = node.value
         if name in self.env:
-            return self.env[name]
+            value = self.env[name]
+            if isinstance(value, Unbound):
+                raise self.error(
+                    node,
+                    f"`{name}` is assigned in only one branch of the `if` on line {value.location.line}",
+                    "assign it before the `if`, or in every branch",
+                )
+            return value
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])
         if name in self.local_names:
@@ -413,8 +428,9 @@ class Lowering:
             return self.emit(UNARY_OPERATORS["-"], (self.expr(node.expression),), node, hint)
         if isinstance(node.operator, cst.Plus):
             return self.emit(UNARY_OPERATORS["+"], (self.expr(node.expression),), node, hint)
-        what = "`not`" if isinstance(node.operator, cst.Not) else "bitwise `~`"
-        raise self.error(node, f"{what} is not supported yet", SUPPORTED)
+        if isinstance(node.operator, cst.Not):
+            return self.negation(node, hint)
+        raise self.error(node, "bitwise `~` is not supported", SUPPORTED)
 
     def callee(self, func_node):
         """The primitive a call's function expression names, or raise a clear error."""

@@ -22,12 +22,14 @@ from .ir import (
     Function,
     Return,
     Var,
+    assigned,
     fresh_name,
     leaves,
     map_structure,
     reserved_names,
     stmt_exprs,
     variables,
+    walk,
 )
 from .lower import lower
 from .optimize import eliminate_dead, propagate
@@ -138,9 +140,9 @@ def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
     seeds = seed_names(trace)
     sweeps = adjoint(base, wrt, _seeds(trace))
     reverse = _optimize(sweeps.reverse + [Return(tuple(sweeps.grads))], _names(sweeps.grads), False)
-    assigned = {s.target.name for s in reverse if hasattr(s, "target")}
-    read = [v.name for s in reverse for e in stmt_exprs(s) for v in variables(e)]
-    residuals = list(dict.fromkeys(n for n in read if n not in assigned and n not in seeds))
+    written = assigned(reverse)
+    read = [v.name for s in walk(reverse) for e in stmt_exprs(s) for v in variables(e)]
+    residuals = list(dict.fromkeys(n for n in read if n not in written and n not in seeds))
     forward_body = sweeps.forward + [Return((sweeps.output, tuple(Var(n) for n in residuals)))]
     fwd = Function(
         f"{trace.name}_fwd", base.params, _optimize(forward_body, set(), False), base.defaults

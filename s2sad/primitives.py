@@ -18,7 +18,16 @@ import builtins
 import math
 import operator
 
-from .ir import PREC_ADD, PREC_COMPARE, PREC_MUL, PREC_POWER, PREC_SELECT, PREC_UNARY, Primitive
+from .ir import (
+    PREC_ADD,
+    PREC_COMPARE,
+    PREC_MUL,
+    PREC_NOT,
+    PREC_POWER,
+    PREC_SELECT,
+    PREC_UNARY,
+    Primitive,
+)
 
 PRIMITIVES: dict[str, Primitive] = {}
 
@@ -64,6 +73,7 @@ COMPARISONS = {
     "!=": _define("ne", operator.ne, "infix", "!=", PREC_COMPARE),
 }
 SELECT = _define("select", _select, "select", "if", PREC_SELECT)
+NOT = _define("not", operator.not_, "prefix", "not ", PREC_NOT)
 ATTRIBUTE = _define("attr", _attribute, "attr", ".", foldable=False)
 FORMAT = _define("format", str.format, "fstring", "f", foldable=False)  # an f-string, for print
 

@@ -22,8 +22,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .activity import active_names, is_active
-from .algebra import is_zero, total
-from .ir import Assign, Call, Effect, Function, Return, Var, fresh_name, leaves, reserved_names
+from .algebra import apply, assume, is_zero, total
+from .ir import (
+    Assign,
+    Call,
+    Function,
+    If,
+    Return,
+    Var,
+    assigned,
+    fresh_name,
+    leaves,
+    reserved_names,
+)
 from .rules import NO_DERIVATIVE, partials
 
 
@@ -54,17 +65,7 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
     for leaf, seed in zip(leaves(ret.value), leaves(seeds)):
         if is_active(leaf, active):
             contributions.setdefault(leaf.name, []).append(seed)
-
-    reverse: list = []
-    for stmt in reversed(statements):
-        if not isinstance(stmt, Assign) or stmt.target.name not in contributions:
-            continue
-        bar = Var(bar_name(stmt.target.name))
-        reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
-        for arg, slope in _slopes(stmt, active):
-            term = bar * slope
-            if not is_zero(term):
-                contributions.setdefault(arg.name, []).append(term)
+    reverse = _reverse_block(statements, contributions, active)
 
     grads = []
     for name in wrt:
@@ -77,8 +78,52 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
             grads.append(bar)
         else:
             grads.append(total([]))  # the output does not depend on this input: a true zero
-    forward = [s for s in statements if isinstance(s, (Assign, Effect))]
-    return Sweeps(forward, reverse, ret.value, tuple(grads))
+    return Sweeps(statements, reverse, ret.value, tuple(grads))
+
+
+def _reverse_block(statements: list, contributions: dict, active: set) -> list:
+    """The reverse sweep of ``statements``. ``contributions`` maps a variable to the terms of its
+    adjoint: those of variables defined here are consumed, the rest are left for the code before."""
+    reverse: list = []
+    for stmt in reversed(statements):
+        if isinstance(stmt, If):
+            reverse.extend(_reverse_if(stmt, contributions, active))
+        if not isinstance(stmt, Assign) or stmt.target.name not in contributions:
+            continue
+        bar = Var(bar_name(stmt.target.name))
+        reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
+        for arg, slope in _slopes(stmt, active):
+            term = bar * slope
+            if not is_zero(term):
+                contributions.setdefault(arg.name, []).append(term)
+    return reverse
+
+
+def _reverse_if(stmt: If, contributions: dict, active: set) -> list:
+    """Reverse each branch under the same condition. A variable from before the ``if`` gets one term:
+    ``(its adjoint from the then-branch) if cond else (its adjoint from the else-branch)``."""
+    exports = []
+    reversed_branches = []
+    for block, truth in ((stmt.then, True), (stmt.orelse, False)):
+        local = assigned(block)
+        inner = {
+            name: [assume(term, stmt.cond, truth) for term in contributions.pop(name)]
+            for name in list(contributions)
+            if name in local
+        }
+        reversed_branches.append(_reverse_block(block, inner, active))
+        exports.append(inner)
+    then_terms, else_terms = exports
+    for name in then_terms.keys() | else_terms.keys():
+        term = select(stmt.cond, total(then_terms.get(name, [])), total(else_terms.get(name, [])))
+        contributions.setdefault(name, []).append(term)
+    if any(reversed_branches):
+        return [If(stmt.cond, *reversed_branches, stmt.loc)]
+    return []
+
+
+def select(cond, then, other):
+    return apply("select", cond, then, other)
 
 
 def _slopes(stmt: Assign, active: set):

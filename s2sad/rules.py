@@ -39,7 +39,7 @@ RULES: dict[str, Callable] = {}
 
 # Primitives whose result carries no derivative: comparisons and floor division are piecewise constant
 # (their derivative is 0 wherever it exists), and an f-string is text.
-NO_DERIVATIVE = {"lt", "le", "gt", "ge", "eq", "ne", "floordiv", "format"}
+NO_DERIVATIVE = {"lt", "le", "gt", "ge", "eq", "ne", "not", "floordiv", "format"}
 
 
 def rule(*names: str):

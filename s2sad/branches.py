@@ -1,0 +1,256 @@
+"""Lowering of branches: ``if``/``elif``/``else``, ``a if c else b``, comparisons, ``and``/``or``/``not``,
+and ``return`` from inside a branch.
+
+Each branch lowers into a block of its own, from a copy of the names in scope. Where the two branches
+leave a name bound to different values, a merge follows the ``If``: ``w7 = w5 if w4 else w6``, the phi
+node of SSA written as Python that runs (it reads only the branch that ran). ``and``, ``or`` and
+conditional expressions evaluate their operands lazily, as Python does, so an operand that would fail
+(``x > 0 and math.log(x) > 1``) is never evaluated when Python would not evaluate it.
+
+A ``return`` inside a branch binds the function's result in that branch. When one branch always
+returns, the code after the ``if`` is lowered into the other branch; when a branch only may return,
+the code after it runs under ``if not returned``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from .errors import Location
+from .ir import Const, Expr, If, Var
+from .primitives import COMPARISONS, NOT, SELECT
+
+RETURNED = "<returned>"  # environment key: whether the function has returned on this path
+RESULT = "<result>"  # environment key: what it returned
+
+_COMPARE = {
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+}
+
+
+@dataclass(frozen=True)
+class Unbound:
+    """A name bound in only one branch of an ``if``: using it after the ``if`` is an error."""
+
+    name: str
+    location: Location
+
+
+def _placeholder(value):
+    """A stand-in of the same shape as ``value`` for a path on which it is never read."""
+    if isinstance(value, tuple):
+        return tuple(_placeholder(v) for v in value)
+    return Const(None)
+
+
+def always_returns(statements) -> bool:
+    """Whether every path through ``statements`` ends in ``return`` (judged from the syntax)."""
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return any(isinstance(small, cst.Return) for small in last.body)
+    if isinstance(last, cst.If):
+        orelse = _else_statements(last)
+        return (
+            orelse is not None and always_returns(_statements(last.body)) and always_returns(orelse)
+        )
+    return False
+
+
+def _statements(body) -> list:
+    """The statements of an indented block, or of a one-line suite (``if c: return x``)."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=body.body)]
+    return list(body.body)
+
+
+def _else_statements(node: cst.If):
+    if node.orelse is None:
+        return None
+    if isinstance(node.orelse, cst.If):  # elif
+        return [node.orelse]
+    return _statements(node.orelse.body)
+
+
+class BranchLowering:
+    """The branch-lowering half of :class:`s2sad.lower.Lowering`."""
+
+    def if_statement(self, node: cst.If, rest: list) -> None:
+        cond = self.atom(self.expr(node.test), node.test)
+        then = _statements(node.body)
+        orelse = _else_statements(node) or []
+        if always_returns(then) and not always_returns(orelse):
+            orelse, rest = orelse + rest, []
+        elif always_returns(orelse) and not always_returns(then):
+            then, rest = then + rest, []
+        self.branch(cond, lambda: self.block(then), lambda: self.block(orelse), node)
+        self.after_branch(rest, node)
+
+    def after_branch(self, rest: list, node) -> None:
+        """Lower the statements after an ``if``, guarded if the ``if`` may have returned."""
+        returned = self.env.get(RETURNED, Const(False))
+        if returned == Const(True) or not rest:
+            return
+        if returned == Const(False):
+            self.block(rest)
+            return
+        still_running = self.emit(NOT, (returned,), node)
+        self.branch(
+            still_running, lambda: self.block(rest), lambda: None, node, always_returns(rest)
+        )
+
+    def branch(self, cond: Expr, lower_then, lower_else, node, settled: bool = False) -> None:
+        """Lower two branches under ``cond`` and merge what they bind (``settled``: every path
+        has returned by the end)."""
+        before = dict(self.env)
+        then_body, then_env = self._lower_in_block(lower_then, before)
+        else_body, else_env = self._lower_in_block(lower_else, before)
+        if then_body or else_body:
+            self.body.append(If(cond, then_body, else_body, self.source.location(node)))
+        self.env = self._merge(cond, before, then_env, else_env, node, settled)
+
+    def _lower_in_block(self, lower, env: dict):
+        outer_body, self.body, self.env = self.body, [], dict(env)
+        try:
+            lower()
+            return self.body, self.env
+        finally:
+            self.body = outer_body
+
+    def _merge(
+        self, cond, before: dict, then_env: dict, else_env: dict, node, settled=False
+    ) -> dict:
+        """The names after the ``if``. A merge may read only what is defined on every path into it:
+        a path that returned has a placeholder ``None`` for what the other path rebound."""
+        merged = {}
+        then_done = then_env.get(RETURNED) == Const(True)
+        else_done = else_env.get(RETURNED) == Const(True)
+        for name in then_env.keys() | else_env.keys():
+            if name in (RETURNED, RESULT):
+                continue
+            if then_done and else_done:
+                merged[name] = before.get(name, Unbound(name, self.source.location(node)))
+            elif then_done or else_done:
+                going_on = else_env if then_done else then_env
+                value = going_on.get(name, Unbound(name, self.source.location(node)))
+                if value == before.get(name) or isinstance(value, Unbound):
+                    merged[name] = value
+                else:
+                    placeholder = _placeholder(value)
+                    pair = (placeholder, value) if then_done else (value, placeholder)
+                    merged[name] = self._merge_values(cond, *pair, node)
+            elif name in then_env and name in else_env:
+                merged[name] = self._merge_values(cond, then_env[name], else_env[name], node)
+            else:
+                merged[name] = Unbound(name, self.source.location(node))
+        returned = (then_env.get(RETURNED, Const(False)), else_env.get(RETURNED, Const(False)))
+        if returned != (Const(False), Const(False)):
+            merged[RETURNED] = Const(True) if settled else self._merge_values(cond, *returned, node)
+            results = [env.get(RESULT) for env in (then_env, else_env)]
+            if all(r is not None for r in results):
+                merged[RESULT] = self._merge_values(cond, *results, node)
+            else:  # only one path has a result; the other's is never read
+                merged[RESULT] = next(r for r in results if r is not None)
+        return merged
+
+    def _merge_values(self, cond: Expr, then, other, node):
+        if then == other:
+            return then
+        if isinstance(then, Unbound) or isinstance(other, Unbound):
+            return then if isinstance(then, Unbound) else other
+        if isinstance(then, tuple) or isinstance(other, tuple):
+            if not (
+                isinstance(then, tuple) and isinstance(other, tuple) and len(then) == len(other)
+            ):
+                raise self.error(
+                    node,
+                    "the branches of this `if` leave a name bound to values of different shapes",
+                    "return or assign tuples of the same length in both branches",
+                )
+            return tuple(self._merge_values(cond, a, b, node) for a, b in zip(then, other))
+        return self.emit(SELECT, (cond, then, other), node)
+
+    # --- expressions that branch ----------------------------------------------------------
+
+    def lazy(self, node) -> tuple:
+        """Lower ``node`` into a block of its own: ``(value, statements)``."""
+        outer_body, self.body = self.body, []
+        try:
+            value = self.atom(self.expr(node), node)
+            return value, self.body
+        finally:
+            self.body = outer_body
+
+    def choose(
+        self, cond: Expr, then, then_body: list, other, other_body: list, node, hint: str = ""
+    ):
+        """``then if cond else other``, each side computed only when chosen."""
+        if then_body or other_body:
+            self.body.append(If(cond, then_body, other_body, self.source.location(node)))
+        return self.emit(SELECT, (cond, then, other), node, hint)
+
+    def if_expression(self, node: cst.IfExp, hint: str = "") -> Var:
+        cond = self.atom(self.expr(node.test), node.test)
+        then, then_body = self.lazy(node.body)
+        other, other_body = self.lazy(node.orelse)
+        return self.choose(cond, then, then_body, other, other_body, node, hint)
+
+    def boolean_operation(self, node: cst.BooleanOperation, hint: str = "") -> Var:
+        """``a and b`` is ``b if a else a``; ``a or b`` is ``a if a else b``, as Python evaluates them."""
+        left = self.atom(self.expr(node.left), node.left)
+        right, right_body = self.lazy(node.right)
+        if isinstance(node.operator, cst.And):
+            return self.choose(left, right, right_body, left, [], node, hint)
+        return self.choose(left, left, [], right, right_body, node, hint)
+
+    def comparison(self, node: cst.Comparison, hint: str = "") -> Var:
+        """``a < b <= c`` is ``a < b and b <= c``, with ``b`` evaluated once."""
+        left = self.atom(self.expr(node.left), node.left)
+        result = None
+        for target in node.comparisons:
+            symbol = _COMPARE.get(type(target.operator))
+            if symbol is None:
+                raise self.error(
+                    target,
+                    "only the comparisons < <= > >= == != are supported",
+                    "compare numbers with these operators",
+                )
+            if result is None:
+                right = self.atom(self.expr(target.comparator), target.comparator)
+                result = self.emit(COMPARISONS[symbol], (left, right), node, hint)
+            else:
+                outer_body, self.body = self.body, []
+                right = self.atom(self.expr(target.comparator), target.comparator)
+                test = self.emit(COMPARISONS[symbol], (left, right), node)
+                body, self.body = self.body, outer_body
+                result = self.choose(result, test, body, result, [], node, hint)
+            left = right
+        return result
+
+    def negation(self, node: cst.UnaryOperation, hint: str = "") -> Var:
+        return self.emit(NOT, (self.atom(self.expr(node.expression), node.expression),), node, hint)
+
+
+def merged_result(lowering, node) -> object:
+    """The function's result at its end: what every path returned, or None for paths that fell off."""
+    returned = lowering.env.get(RETURNED, Const(False))
+    if returned == Const(False):
+        return Const(None)
+    result = lowering.env[RESULT]
+    if returned == Const(True):
+        return result
+    if isinstance(result, tuple):
+        raise lowering.error(
+            node,
+            "some paths return a tuple and others return nothing (None)",
+            "end every path with a `return` of the same shape",
+        )
+    return lowering.emit(SELECT, (returned, result, Const(None)), node)
