@@ -15,7 +15,7 @@ derivative code at all: that is the structural zero of the notes' ``ẇ2 = 0``.
 from __future__ import annotations
 
 from .errors import NotDifferentiableError
-from .ir import Assign, Call, Function, Var, walk
+from .ir import Assign, Call, Function, If, Loop, Var
 from .rules import NO_DERIVATIVE, has_rule
 
 
@@ -25,29 +25,51 @@ def active_names(fn: Function, wrt: tuple) -> set:
     Raises :class:`NotDifferentiableError` where an active value flows into an operation with no rule.
     """
     active = set(wrt)
-    for stmt in walk(fn.body):
-        if not isinstance(stmt, Assign):
-            continue
-        value = stmt.value
-        if isinstance(value, Var):
-            if value.name in active:
-                active.add(stmt.target.name)
-            continue
-        if not isinstance(value, Call):
-            continue
-        if not any(isinstance(a, Var) and a.name in active for a in value.args):
-            continue
-        if value.prim.name in NO_DERIVATIVE:
-            continue
-        if not has_rule(value.prim.name):
-            raise NotDifferentiableError(
-                f"{_describe(value)} has no derivative, and the value it is applied to depends on "
-                f"the input(s) {', '.join(wrt)}",
-                stmt.loc,
-                "differentiate with respect to other inputs, or compute this from constants only",
-            )
-        active.add(stmt.target.name)
+    _mark_block(fn.body, active, wrt)
     return active
+
+
+def _mark_block(body: list, active: set, wrt: tuple) -> None:
+    for stmt in body:
+        if isinstance(stmt, Assign) and _is_active_assignment(stmt, active, wrt):
+            active.add(stmt.target.name)
+        elif isinstance(stmt, If):
+            _mark_block(stmt.then, active, wrt)
+            _mark_block(stmt.orelse, active, wrt)
+        elif isinstance(stmt, Loop):
+            # A carried value is active if it enters active or the body makes it active: iterate
+            # until nothing changes (each round can only add names).
+            while True:
+                for header, init, nxt in zip(stmt.headers, stmt.inits, stmt.nexts):
+                    if is_active(init, active) or is_active(nxt, active):
+                        active.add(header.name)
+                size = len(active)
+                _mark_block(stmt.body, active, wrt)
+                for header, nxt in zip(stmt.headers, stmt.nexts):
+                    if is_active(nxt, active):
+                        active.add(header.name)
+                if len(active) == size:
+                    break
+
+
+def _is_active_assignment(stmt: Assign, active: set, wrt: tuple) -> bool:
+    value = stmt.value
+    if isinstance(value, Var):
+        return value.name in active
+    if not isinstance(value, Call):
+        return False
+    if not any(isinstance(a, Var) and a.name in active for a in value.args):
+        return False
+    if value.prim.name in NO_DERIVATIVE:
+        return False
+    if not has_rule(value.prim.name):
+        raise NotDifferentiableError(
+            f"{_describe(value)} has no derivative, and the value it is applied to depends on "
+            f"the input(s) {', '.join(wrt)}",
+            stmt.loc,
+            "differentiate with respect to other inputs, or compute this from constants only",
+        )
+    return True
 
 
 def _describe(call: Call) -> str:

@@ -37,10 +37,18 @@ _COMPARE = {
 
 @dataclass(frozen=True)
 class Unbound:
-    """A name bound in only one branch of an ``if``: using it after the ``if`` is an error."""
+    """A name bound on some paths only (one branch of an ``if``, the body of a loop): using it
+    afterwards is an error."""
 
     name: str
     location: Location
+    why: str = ""
+
+    def message(self) -> str:
+        return (
+            self.why
+            or f"`{self.name}` is assigned in only one branch of the `if` on line {self.location.line}"
+        )
 
 
 def _placeholder(value):

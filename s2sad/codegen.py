@@ -29,6 +29,10 @@ from .ir import (
     format_expr,
     format_structure,
     If,
+    Loop,
+    Pop,
+    Push,
+    defines,
     stmt_exprs,
     walk,
     subexprs,
@@ -55,8 +59,7 @@ class Namespace:
             self.taken.add(fn.name)
             self.taken.update(fn.params)
             for stmt in walk(fn.body):
-                if isinstance(stmt, Assign):
-                    self.taken.add(stmt.target.name)
+                self.taken.update(var.name for var in defines(stmt))
                 for expr in stmt_exprs(stmt):
                     for sub in subexprs(expr):
                         if isinstance(sub, Ref):
@@ -141,7 +144,44 @@ def _block_lines(
                 lines.append(f"{indent}else:")
                 lines.extend(_block_lines(orelse, inner, names, comments, last_line))
             last_line[0] = None  # after a block, say again where the code comes from
+        elif isinstance(stmt, Loop):
+            lines.extend(_loop_lines(stmt, indent, names, comments, last_line))
+        elif isinstance(stmt, Push):
+            values = (
+                format_structure(tuple(stmt.values), names.name_of)
+                if len(stmt.values) > 1
+                else None
+            )
+            text = f"({values})" if values else format_expr(stmt.values[0], names.name_of)
+            lines.append(f"{indent}{stmt.tape.name}.append({text})")
+        elif isinstance(stmt, Pop):
+            targets = ", ".join(t.name for t in stmt.targets)
+            lines.append(f"{indent}{targets} = {stmt.tape.name}.pop()")
     return lines
+
+
+def _parallel_assignment(targets: list, values: list, indent: str, name_of) -> list:
+    """``a, b = x, y``: carried values all take their new values at once."""
+    pairs = [(t, v) for t, v in zip(targets, values) if t != v]
+    if not pairs:
+        return []
+    left = ", ".join(t.name for t, _ in pairs)
+    right = ", ".join(format_expr(v, name_of) for _, v in pairs)
+    return [f"{indent}{left} = {right}"]
+
+
+def _loop_lines(loop: Loop, indent: str, names: Namespace, comments: bool, last_line: list) -> list:
+    name_of = names.name_of
+    lines = _parallel_assignment(loop.headers, loop.inits, indent, name_of)
+    if loop.cond is not None:
+        lines.append(f"{indent}while {loop.cond.name}:")
+    else:
+        lines.append(f"{indent}for {loop.target.name} in {format_expr(loop.iterable, name_of)}:")
+    inner = indent + "    "
+    body = _block_lines(loop.body, inner, names, comments, last_line)
+    body += _parallel_assignment(loop.headers, loop.nexts, inner, name_of)
+    last_line[0] = None
+    return lines + (body or [f"{inner}pass"])
 
 
 def _assignment(stmt: Assign, name_of, indent: str) -> list:

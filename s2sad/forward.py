@@ -20,6 +20,7 @@ from .activity import active_names
 from .algebra import is_zero, total
 from .ir import (
     If,
+    Loop,
     Assign,
     Call,
     Const,
@@ -40,15 +41,17 @@ def dot_name(name: str) -> str:
 
 def tangent(trace: Function, wrt: tuple) -> Function:
     """The tangent program of ``trace`` with respect to the parameters named in ``wrt``."""
-    active_names(trace, wrt)  # raises where an active value meets an operation with no rule
+    active = active_names(
+        trace, wrt
+    )  # raises where an active value meets an operation with no rule
     taken = reserved_names(trace)
     dots: dict = {name: Var(fresh_name(dot_name(name), taken)) for name in wrt}
-    body = _tangent_block(trace.body, dots)
+    body = _tangent_block(trace.body, dots, active)
     params = trace.params + tuple(dots[name].name for name in wrt)
     return Function(f"{trace.name}_jvp", params, body)
 
 
-def _tangent_block(statements: list, dots: dict) -> list:
+def _tangent_block(statements: list, dots: dict, active: set) -> list:
     """``statements`` with each active assignment followed by its tangent. ``dots`` maps a variable's
     name to its tangent variable and is shared by nested blocks: a merge after an ``if`` reads the
     tangents of both branches (lazily, like the values)."""
@@ -64,8 +67,11 @@ def _tangent_block(statements: list, dots: dict) -> list:
         elif isinstance(stmt, Effect):
             body.append(stmt)
         elif isinstance(stmt, If):
-            then, orelse = _tangent_block(stmt.then, dots), _tangent_block(stmt.orelse, dots)
+            then = _tangent_block(stmt.then, dots, active)
+            orelse = _tangent_block(stmt.orelse, dots, active)
             body.append(If(stmt.cond, then, orelse, stmt.loc))
+        elif isinstance(stmt, Loop):
+            body.append(_tangent_loop(stmt, dots, active))
         elif isinstance(stmt, Return):
             out_dot = map_structure(
                 lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value
@@ -74,6 +80,28 @@ def _tangent_block(statements: list, dots: dict) -> list:
         else:
             raise TypeError(f"tangent: unexpected statement {stmt!r}")
     return body
+
+
+def _tangent_loop(loop: Loop, dots: dict, active: set) -> Loop:
+    """The loop with a tangent carried beside each active carried value."""
+    carried = [i for i, header in enumerate(loop.headers) if header.name in active]
+    for i in carried:
+        dots[loop.headers[i].name] = Var(dot_name(loop.headers[i].name))
+    body = _tangent_block(loop.body, dots, active)
+
+    def dot_of(expr):
+        return dots.get(getattr(expr, "name", None), Const(0.0))
+
+    return Loop(
+        loop.headers + [dots[loop.headers[i].name] for i in carried],
+        loop.inits + [dot_of(loop.inits[i]) for i in carried],
+        body,
+        loop.nexts + [dot_of(loop.nexts[i]) for i in carried],
+        loop.target,
+        loop.iterable,
+        loop.cond,
+        loop.loc,
+    )
 
 
 def _tangent_of(stmt: Assign, dots: dict):

@@ -196,7 +196,44 @@ class If:
     loc: Location | None = None
 
 
-Stmt = Union[Assign, Effect, Return, Comment, If]
+@dataclass
+class Loop:
+    """A loop whose carried values are explicit, like block arguments.
+
+    ``headers[i]`` starts as ``inits[i]`` and, at the end of every iteration, takes ``nexts[i]`` (all
+    at once). A ``for`` loop runs ``target`` over ``iterable``; a ``while`` loop runs while the
+    header ``cond`` is true (its next value is the condition evaluated at the end of the body).
+    """
+
+    headers: list
+    inits: list
+    body: list
+    nexts: list
+    target: Var | None = None
+    iterable: Expr | None = None
+    cond: Var | None = None
+    loc: Location | None = None
+
+
+@dataclass
+class Push:
+    """Save values the reverse sweep will read on the tape: ``tape.append((a, b))``."""
+
+    tape: Var
+    values: tuple
+    loc: Location | None = None
+
+
+@dataclass
+class Pop:
+    """Restore them, last in first out: ``a, b = tape.pop()``."""
+
+    tape: Var
+    targets: tuple
+    loc: Location | None = None
+
+
+Stmt = Union[Assign, Effect, Return, Comment, If, Loop, Push, Pop]
 
 
 @dataclass
@@ -255,18 +292,44 @@ def variables(expr: Expr) -> Iterator[Var]:
 
 
 def stmt_exprs(stmt: Stmt) -> Iterator[Expr]:
-    """The expressions a statement evaluates itself (not those of the blocks it contains)."""
+    """The expressions a statement evaluates itself (not those of the blocks it contains; for a
+    loop, its initial values, its iterable and its next values)."""
     if isinstance(stmt, (Assign, Effect)):
         yield stmt.value
     elif isinstance(stmt, Return):
         yield from leaves(stmt.value)
     elif isinstance(stmt, If):
         yield stmt.cond
+    elif isinstance(stmt, Loop):
+        yield from stmt.inits
+        if stmt.iterable is not None:
+            yield stmt.iterable
+        yield from stmt.nexts
+    elif isinstance(stmt, Push):
+        yield stmt.tape
+        yield from stmt.values
+    elif isinstance(stmt, Pop):
+        yield stmt.tape
 
 
 def blocks(stmt: Stmt) -> tuple:
     """The statement lists nested in ``stmt``."""
-    return (stmt.then, stmt.orelse) if isinstance(stmt, If) else ()
+    if isinstance(stmt, If):
+        return (stmt.then, stmt.orelse)
+    if isinstance(stmt, Loop):
+        return (stmt.body,)
+    return ()
+
+
+def defines(stmt: Stmt) -> list:
+    """The variables ``stmt`` itself binds (not those bound inside its blocks)."""
+    if isinstance(stmt, Assign):
+        return [stmt.target]
+    if isinstance(stmt, Loop):
+        return list(stmt.headers) + ([stmt.target] if stmt.target is not None else [])
+    if isinstance(stmt, Pop):
+        return list(stmt.targets)
+    return []
 
 
 def walk(body: list) -> Iterator[Stmt]:
@@ -278,8 +341,8 @@ def walk(body: list) -> Iterator[Stmt]:
 
 
 def assigned(body: list) -> set:
-    """Names assigned anywhere in ``body``, nested blocks included."""
-    return {s.target.name for s in walk(body) if isinstance(s, Assign)}
+    """Names bound anywhere in ``body``, nested blocks included."""
+    return {var.name for stmt in walk(body) for var in defines(stmt)}
 
 
 def refs_used(fn: Function) -> Iterator[Ref]:
@@ -350,6 +413,8 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
         return text, PREC_SELECT
     if prim.style == "attr":
         return f"{sub(expr.args[0], PREC_ATOM)}.{dict(expr.params)['attr']}", PREC_ATOM
+    if prim.style == "empty":
+        return prim.symbol, PREC_ATOM
     if prim.style == "fstring":
         return _format_fstring(expr, name_of), PREC_ATOM
     args = [format_expr(arg, name_of) for arg in expr.args]
@@ -434,6 +499,9 @@ def check_trace(fn: Function) -> None:
 
 def _check_block(body: list, defined: set, name: str) -> None:
     for stmt in body:
+        if isinstance(stmt, Loop):
+            _check_loop(stmt, defined, name)
+            continue
         for expr in stmt_exprs(stmt):
             for var in variables(expr):
                 assert var.name in defined, f"{var.name} read before it is written in {name}"
@@ -447,3 +515,15 @@ def _check_block(body: list, defined: set, name: str) -> None:
             inner = set(defined)
             _check_block(block, inner, name)
             defined |= inner  # read after the If only by merges, in the arm of the branch that ran
+
+
+def _check_loop(loop: Loop, defined: set, name: str) -> None:
+    for expr in loop.inits + ([loop.iterable] if loop.iterable is not None else []):
+        for var in variables(expr):
+            assert var.name in defined, f"{var.name} read before it is written in {name}"
+    inner = defined | {v.name for v in defines(loop)}
+    _check_block(loop.body, inner, name)
+    for expr in loop.nexts:
+        for var in variables(expr):
+            assert var.name in inner, f"{var.name} read before it is written in {name}"
+    defined |= inner

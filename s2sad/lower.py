@@ -29,6 +29,7 @@ import types
 import libcst as cst
 
 from .branches import RESULT, RETURNED, BranchLowering, Unbound, merged_result
+from .loops import LoopLowering
 from .errors import S2SADError, UnknownFunctionError, UnsupportedSyntaxError
 from .frontend import Scope, Source, load
 from .ir import Assign, Call, Const, Effect, Expr, Function, Ref, Return, Var, check_trace
@@ -45,9 +46,9 @@ from .primitives import (
 from .rules import RULES
 
 SUPPORTED = (
-    "s2sad differentiates straight-line code: assignments (also `+=` and tuple unpacking), "
-    "arithmetic `+ - * / ** // %`, calls to math functions and abs/max/min/pow, print(...), "
-    "and a final `return`"
+    "s2sad differentiates assignments (also `+=` and tuple unpacking), arithmetic `+ - * / ** // %`, "
+    "calls to math functions and abs/max/min/pow, `if`/`elif`/`else` and conditional expressions, "
+    "`for` over range(...) or a tuple, `while`, print(...) and `return`"
 )
 
 _BINARY = {
@@ -83,8 +84,6 @@ _UNSUPPORTED_EXPRESSIONS = {
     cst.Imaginary: "a complex number",
 }
 _UNSUPPORTED_STATEMENTS = {
-    cst.For: "a `for` loop",
-    cst.While: "a `while` loop",
     cst.With: "a `with` statement",
     cst.Try: "a `try` statement",
     cst.FunctionDef: "a function defined inside the function",
@@ -110,7 +109,7 @@ def lower(fn: types.FunctionType) -> Function:
     return trace
 
 
-class Lowering(BranchLowering):
+class Lowering(BranchLowering, LoopLowering):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
     def __init__(self, source: Source):
@@ -201,6 +200,12 @@ class Lowering(BranchLowering):
             if isinstance(stmt, cst.If):
                 self.if_statement(stmt, list(statements[index + 1 :]))
                 return
+            if isinstance(stmt, cst.For):
+                self.for_statement(stmt)
+                continue
+            if isinstance(stmt, cst.While):
+                self.while_statement(stmt)
+                continue
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if self.env.get(RETURNED) == Const(True):
@@ -378,11 +383,7 @@ class Lowering(BranchLowering):
         if name in self.env:
             value = self.env[name]
             if isinstance(value, Unbound):
-                raise self.error(
-                    node,
-                    f"`{name}` is assigned in only one branch of the `if` on line {value.location.line}",
-                    "assign it before the `if`, or in every branch",
-                )
+                raise self.error(node, value.message(), "assign it before, on every path")
             return value
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])

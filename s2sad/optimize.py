@@ -1,4 +1,4 @@
-"""Passes that shorten straight-line programs without changing what they compute.
+"""Passes that shorten programs without changing what they compute.
 
 - :func:`propagate` replaces every variable bound to a plain copy or constant (``w1 = x1``,
   ``w5_bar = 1.0``) by its value, re-simplifying the expressions it lands in, so ``w3_bar * w2`` with
@@ -19,6 +19,8 @@ The teaching form of the notes skips both; the optimised form runs them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .algebra import substitute
 from .ir import (
     Assign,
@@ -26,12 +28,16 @@ from .ir import (
     Const,
     Effect,
     If,
+    Loop,
+    Push,
     Ref,
     Return,
     Var,
+    defines,
     map_structure,
     stmt_exprs,
     variables,
+    walk,
 )
 from .primitives import RESTRICTED_DOMAIN
 
@@ -39,29 +45,39 @@ from .primitives import RESTRICTED_DOMAIN
 def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     """``body`` with copies and constants substituted into their uses, except names in ``keep``.
 
-    Every name is assigned once, so a substitution made inside a branch holds wherever the name is
-    read: in that branch, and in the arm of a merge that reads it when that branch ran.
+    Every name other than a loop's carried values is assigned once, so a substitution made inside a
+    branch or a loop body holds wherever the name is read. Carried values change every iteration and
+    are never substituted.
     """
     mapping = {} if mapping is None else mapping
+
+    def sub(expr):
+        return substitute(expr, mapping)
+
     result = []
     for stmt in body:
         if isinstance(stmt, Assign):
-            value = substitute(stmt.value, mapping)
+            value = sub(stmt.value)
             if isinstance(value, (Var, Const, Ref)) and stmt.target.name not in keep:
                 mapping[stmt.target.name] = value
                 continue
             result.append(Assign(stmt.target, value, stmt.loc))
         elif isinstance(stmt, Effect):
-            result.append(Effect(substitute(stmt.value, mapping), stmt.loc))
+            result.append(Effect(sub(stmt.value), stmt.loc))
         elif isinstance(stmt, If):
-            then, orelse = propagate(stmt.then, keep, mapping), propagate(
-                stmt.orelse, keep, mapping
-            )
-            result.append(If(substitute(stmt.cond, mapping), then, orelse, stmt.loc))
+            then = propagate(stmt.then, keep, mapping)
+            orelse = propagate(stmt.orelse, keep, mapping)
+            result.append(If(sub(stmt.cond), then, orelse, stmt.loc))
+        elif isinstance(stmt, Loop):
+            inits = [sub(e) for e in stmt.inits]
+            iterable = None if stmt.iterable is None else sub(stmt.iterable)
+            inner = propagate(stmt.body, keep, mapping)
+            nexts = [sub(e) for e in stmt.nexts]
+            result.append(replace(stmt, inits=inits, iterable=iterable, body=inner, nexts=nexts))
+        elif isinstance(stmt, Push):
+            result.append(replace(stmt, values=tuple(sub(e) for e in stmt.values)))
         elif isinstance(stmt, Return):
-            result.append(
-                Return(map_structure(lambda e: substitute(e, mapping), stmt.value), stmt.loc)
-            )
+            result.append(Return(map_structure(sub, stmt.value), stmt.loc))
         else:
             result.append(stmt)
     return result
@@ -80,6 +96,11 @@ def _live_block(body: list, needed: set, keep_domain_checks: bool) -> list:
         if isinstance(stmt, Assign) and stmt.target.name not in needed:
             if not (keep_domain_checks and _checks_domain(stmt.value)):
                 continue
+        if isinstance(stmt, Loop):
+            stmt = _live_loop(stmt, needed, keep_domain_checks)
+            if stmt is not None:
+                result.append(stmt)
+            continue
         if isinstance(stmt, If):
             then_needed, else_needed = set(needed), set(needed)
             then = _live_block(stmt.then, then_needed, keep_domain_checks)
@@ -93,6 +114,45 @@ def _live_block(body: list, needed: set, keep_domain_checks: bool) -> list:
             needed.update(v.name for v in variables(expr))
     result.reverse()
     return result
+
+
+def _live_loop(loop: Loop, needed: set, keep_domain_checks: bool):
+    """The loop keeping only the carried values something reads, or ``None`` if nothing does.
+
+    A carried value is live if code after the loop reads it, or if the body reads it to compute a
+    live one: grow the live set until it stops growing.
+    """
+    live = {h.name for h in loop.headers if h.name in needed}
+    if loop.cond is not None:
+        live.add(loop.cond.name)
+    while True:
+        inside = {
+            v.name for h, n in zip(loop.headers, loop.nexts) if h.name in live for v in variables(n)
+        }
+        body = _live_block(loop.body, inside, keep_domain_checks)
+        grown = live | {h.name for h in loop.headers if h.name in inside}
+        if grown == live:
+            break
+        live = grown
+    kept = [i for i, h in enumerate(loop.headers) if h.name in live]
+    carries_only_its_condition = loop.cond is not None and len(kept) == 1
+    if not any(not isinstance(s, Assign) for s in walk(body)):  # no print, no tape
+        if not kept or carries_only_its_condition:
+            return None
+    loop = replace(
+        loop,
+        headers=[loop.headers[i] for i in kept],
+        inits=[loop.inits[i] for i in kept],
+        nexts=[loop.nexts[i] for i in kept],
+        body=body,
+    )
+    bound = {v.name for v in defines(loop)}
+    needed -= bound
+    needed |= {v.name for e in loop.inits for v in variables(e)}
+    if loop.iterable is not None:
+        needed |= {v.name for v in variables(loop.iterable)}
+    needed |= inside - bound
+    return loop
 
 
 def _checks_domain(expr) -> bool:

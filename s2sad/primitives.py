@@ -74,6 +74,9 @@ COMPARISONS = {
 }
 SELECT = _define("select", _select, "select", "if", PREC_SELECT)
 NOT = _define("not", operator.not_, "prefix", "not ", PREC_NOT)
+RANGE = _define("range", builtins.range, foldable=False)
+REVERSED = _define("reversed", builtins.reversed, foldable=False)
+NEW_LIST = _define("new_list", list, "empty", "[]", foldable=False)  # the reverse sweep's tape
 ATTRIBUTE = _define("attr", _attribute, "attr", ".", foldable=False)
 FORMAT = _define("format", str.format, "fstring", "f", foldable=False)  # an f-string, for print
 

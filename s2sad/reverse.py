@@ -1,10 +1,18 @@
 """Reverse mode: turn a trace into its adjoint program.
 
-The forward sweep is the trace itself. The reverse sweep walks it backwards and computes every useful
+The forward sweep is the trace. The reverse sweep walks it backwards and computes every useful
 ``wi_bar = ∂y/∂wi`` by the rule of the notes (seed 000): ``w̄j = Σ_i w̄i · ∂wi/∂wj`` over the statements
-``i`` that read ``wj``. Each adjoint is written once, as the sum of all its contributions, at the point
-where the last contribution is known (just before the statement that defined its variable, walking
+``i`` that read ``wj``. Each adjoint is written once, as the sum of all its contributions, where the
+last contribution becomes known (just before the statement that defined its variable, walking
 backwards): no adjoint is initialised to zero and then added to.
+
+Control flow is replayed backwards. An ``if`` is reversed branch by branch under the same condition; a
+value from before it gets one term, ``(its adjoint from the then-branch) if cond else (from the else)``.
+A loop runs backwards, carrying the adjoints of its carried values; values from before the loop sum
+their adjoints over the iterations in an accumulator. What the reverse sweep reads from inside a loop
+would be overwritten by the next iteration, so the forward sweep saves exactly those values on a tape
+at the end of their block, and the reverse sweep pops them at the start of the mirrored block: memory
+grows by a few values per iteration, and a loop whose reverse reads nothing from it saves nothing.
 
 >>> from s2sad.ir import Var, Call, Assign, Function, Return, Const
 >>> from s2sad.primitives import PRIMITIVES
@@ -19,22 +27,32 @@ backwards): no adjoint is initialised to zero and then added to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 
 from .activity import active_names, is_active
 from .algebra import apply, assume, is_zero, total
 from .ir import (
     Assign,
     Call,
+    Const,
     Function,
     If,
+    Loop,
+    Pop,
+    Push,
     Return,
     Var,
     assigned,
+    defines,
     fresh_name,
     leaves,
     reserved_names,
+    stmt_exprs,
+    variables,
+    walk,
 )
+from .primitives import NEW_LIST, RANGE, REVERSED
 from .rules import NO_DERIVATIVE, partials
 
 
@@ -46,8 +64,8 @@ def bar_name(name: str) -> str:
 class Sweeps:
     """The pieces of an adjoint program, assembled into functions by :mod:`s2sad.pipeline`."""
 
-    forward: list  # the primal sweep: the trace's assignments and effects
-    reverse: list  # the reverse sweep: one assignment per useful adjoint
+    forward: list  # the primal sweep: the trace, saving on the tape what the reverse sweep reads
+    reverse: list  # the reverse sweep
     output: object  # the primal output structure
     grads: tuple  # per differentiated parameter, the expression of its adjoint
 
@@ -58,14 +76,14 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
     ``seeds`` has the shape of the output and gives each output's adjoint: ``Const(1.0)`` for a
     gradient, parameter variables (``y_bar``) for a vector-Jacobian product.
     """
-    active = active_names(trace, wrt)
+    reverser = _Reverser(active_names(trace, wrt), Var(fresh_name("_tape", reserved_names(trace))))
     *statements, ret = trace.body
     assert isinstance(ret, Return)
     contributions: dict = {}
     for leaf, seed in zip(leaves(ret.value), leaves(seeds)):
-        if is_active(leaf, active):
+        if is_active(leaf, reverser.active):
             contributions.setdefault(leaf.name, []).append(seed)
-    reverse = _reverse_block(statements, contributions, active)
+    reverse = reverser.block(statements, contributions, in_loop=False)
 
     grads = []
     for name in wrt:
@@ -78,63 +96,190 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
             grads.append(bar)
         else:
             grads.append(total([]))  # the output does not depend on this input: a true zero
-    return Sweeps(statements, reverse, ret.value, tuple(grads))
+    forward = reverser.save_for_reverse(statements, reverse)
+    return Sweeps(forward, reverse, ret.value, tuple(grads))
 
 
-def _reverse_block(statements: list, contributions: dict, active: set) -> list:
-    """The reverse sweep of ``statements``. ``contributions`` maps a variable to the terms of its
-    adjoint: those of variables defined here are consumed, the rest are left for the code before."""
-    reverse: list = []
-    for stmt in reversed(statements):
-        if isinstance(stmt, If):
-            reverse.extend(_reverse_if(stmt, contributions, active))
-        if not isinstance(stmt, Assign) or stmt.target.name not in contributions:
-            continue
-        bar = Var(bar_name(stmt.target.name))
-        reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
-        for arg, slope in _slopes(stmt, active):
-            term = bar * slope
-            if not is_zero(term):
-                contributions.setdefault(arg.name, []).append(term)
-    return reverse
+class _Reverser:
+    """One reverse transformation: the active names, the tape, and what each block must save."""
 
+    def __init__(self, active: set, tape: Var):
+        self.active = active
+        self.tape = tape
+        self.pops: dict = {}  # id of a forward block -> the Pop that restores its values
+        self.trips: dict = {}  # id of a forward while loop -> its iteration counter
+        self.loop_reads: dict = {}  # id of a forward loop body -> names its reverse reads
+        self.counter = itertools.count(1)
 
-def _reverse_if(stmt: If, contributions: dict, active: set) -> list:
-    """Reverse each branch under the same condition. A variable from before the ``if`` gets one term:
-    ``(its adjoint from the then-branch) if cond else (its adjoint from the else-branch)``."""
-    exports = []
-    reversed_branches = []
-    for block, truth in ((stmt.then, True), (stmt.orelse, False)):
-        local = assigned(block)
-        inner = {
-            name: [assume(term, stmt.cond, truth) for term in contributions.pop(name)]
-            for name in list(contributions)
-            if name in local
+    # --- the reverse sweep ------------------------------------------------------------------
+
+    def block(self, statements: list, contributions: dict, in_loop: bool) -> list:
+        """The reverse of ``statements``. ``contributions`` maps a variable to the terms of its
+        adjoint: those of variables defined here are consumed, the rest are left for the code before.
+        """
+        reverse: list = []
+        if in_loop:  # values this block saved in the forward sweep, restored first
+            pop = self.pops[id(statements)] = Pop(self.tape, ())
+            reverse.append(pop)
+        for stmt in reversed(statements):
+            if isinstance(stmt, If):
+                reverse.extend(self.branch(stmt, contributions, in_loop))
+            elif isinstance(stmt, Loop):
+                reverse.extend(self.loop(stmt, contributions))
+            if not isinstance(stmt, Assign) or stmt.target.name not in contributions:
+                continue
+            bar = Var(bar_name(stmt.target.name))
+            reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
+            for arg, slope in self.slopes(stmt):
+                term = bar * slope
+                if not is_zero(term):
+                    contributions.setdefault(arg.name, []).append(term)
+        return reverse
+
+    def branch(self, stmt: If, contributions: dict, in_loop: bool) -> list:
+        """Reverse each branch under the same condition."""
+        exports = []
+        reversed_branches = []
+        for block, truth in ((stmt.then, True), (stmt.orelse, False)):
+            local = assigned(block)
+            inner = {
+                name: [assume(term, stmt.cond, truth) for term in contributions.pop(name)]
+                for name in list(contributions)
+                if name in local
+            }
+            reversed_branches.append(self.block(block, inner, in_loop))
+            exports.append(inner)
+        then_terms, else_terms = exports
+        for name in then_terms.keys() | else_terms.keys():
+            term = _select(
+                stmt.cond, total(then_terms.get(name, [])), total(else_terms.get(name, []))
+            )
+            contributions.setdefault(name, []).append(term)
+        if any(s for s in reversed_branches for s in s if not isinstance(s, Pop)) or in_loop:
+            return [If(stmt.cond, *reversed_branches, stmt.loc)]
+        return []
+
+    def loop(self, loop: Loop, contributions: dict) -> list:
+        """Run the loop backwards, carrying the adjoints of its carried values."""
+        carried = [i for i, header in enumerate(loop.headers) if header.name in self.active]
+        exits = {i: contributions.pop(loop.headers[i].name, []) for i in carried}
+        if not any(exits.values()):
+            return []  # nothing after the loop depends on what it carries
+        bars = {i: Var(bar_name(loop.headers[i].name)) for i in carried}
+        inner: dict = {}
+        for i in carried:  # the back edge: what the body passed on is the carried value's adjoint
+            if is_active(loop.nexts[i], self.active):
+                inner.setdefault(loop.nexts[i].name, []).append(bars[i])
+        body = self.block(loop.body, inner, in_loop=True)
+        starts = [total(inner.pop(loop.headers[i].name, [])) for i in carried]
+        number = next(self.counter)
+        outer = sorted(inner)  # defined before the loop: their adjoints sum over the iterations
+        sums = [Var(f"{name}_bar_sum{number}") for name in outer]
+        if loop.cond is None:
+            target, iterable = loop.target, Call(REVERSED, (loop.iterable,))
+        else:
+            trips = self.trips[id(loop)] = Var(f"_trips{number}")
+            target, iterable = Var("_"), Call(RANGE, (trips,))
+        reverse_loop = Loop(
+            [bars[i] for i in carried] + sums,
+            [total(exits[i]) for i in carried] + [Const(0.0)] * len(sums),
+            body,
+            starts + [s + total(inner[name]) for s, name in zip(sums, outer)],
+            target,
+            iterable,
+            None,
+            loop.loc,
+        )
+        self.loop_reads[id(loop.body)] = _reads(body) | {
+            v.name for e in reverse_loop.nexts for v in variables(e)
         }
-        reversed_branches.append(_reverse_block(block, inner, active))
-        exports.append(inner)
-    then_terms, else_terms = exports
-    for name in then_terms.keys() | else_terms.keys():
-        term = select(stmt.cond, total(then_terms.get(name, [])), total(else_terms.get(name, [])))
-        contributions.setdefault(name, []).append(term)
-    if any(reversed_branches):
-        return [If(stmt.cond, *reversed_branches, stmt.loc)]
-    return []
+        for i in carried:
+            if is_active(loop.inits[i], self.active):
+                contributions.setdefault(loop.inits[i].name, []).append(bars[i])
+        for name, running in zip(outer, sums):
+            contributions.setdefault(name, []).append(running)
+        return [reverse_loop]
+
+    def slopes(self, stmt: Assign):
+        """``(argument, ∂target/∂argument)`` for each active argument of ``stmt``."""
+        value = stmt.value
+        if isinstance(value, Var):
+            return [(value, 1)] if is_active(value, self.active) else []
+        if not isinstance(value, Call) or value.prim.name in NO_DERIVATIVE:
+            return []
+        used = [(i, arg) for i, arg in enumerate(value.args) if is_active(arg, self.active)]
+        if not used:
+            return []
+        slopes = partials(value.prim.name, value.args, stmt.target)
+        return [(arg, slopes[i]) for i, arg in used]
+
+    # --- the tape ---------------------------------------------------------------------------
+
+    def save_for_reverse(self, statements: list, reverse: list) -> list:
+        """The forward sweep, saving on the tape what the reverse sweep reads from inside loops, and
+        counting the iterations of ``while`` loops the reverse sweep runs backwards."""
+        forward = self._save(statements, set())
+        _drop_empty_pops(reverse)
+        if any(isinstance(s, Push) for s in walk(forward)):
+            forward.insert(0, Assign(self.tape, Call(NEW_LIST, ())))
+        return forward
+
+    def _save(self, statements: list, read: set) -> list:
+        result = []
+        for stmt in statements:
+            if isinstance(stmt, If):
+                then = self._saved_block(stmt.then, read)
+                stmt = replace(stmt, then=then, orelse=self._saved_block(stmt.orelse, read))
+            elif isinstance(stmt, Loop):
+                trips = self.trips.get(id(stmt))
+                body_reads = self.loop_reads.get(id(stmt.body), set())
+                stmt = replace(stmt, body=self._saved_block(stmt.body, body_reads, stmt))
+                if trips is not None:
+                    stmt.headers = stmt.headers + [trips]
+                    stmt.inits = stmt.inits + [Const(0)]
+                    stmt.nexts = stmt.nexts + [trips + 1]
+            result.append(stmt)
+        return result
+
+    def _saved_block(self, block: list, read: set, loop: Loop | None = None) -> list:
+        """``block`` of the forward sweep, ending by saving the values it defines that the reverse of
+        the enclosing loop body reads (``read``). A loop body also saves its carried values as they
+        were when the iteration began. Loop indices are never saved: reverse loops run them
+        backwards."""
+        saved = self._save(block, read)
+        pop = self.pops.get(id(block))
+        if pop is None:
+            return saved
+        level = (loop.headers if loop is not None else []) + [
+            v for s in saved for v in defines(s) if not (isinstance(s, Loop) and v == s.target)
+        ]
+        index = loop.target if loop is not None else None
+        values = [v for v in dict.fromkeys(level) if v.name in read and v != index]
+        pop.targets = tuple(values)
+        if values:
+            saved.append(Push(self.tape, tuple(values)))
+        return saved
 
 
-def select(cond, then, other):
+def _reads(body: list) -> set:
+    return {v.name for s in walk(body) for e in stmt_exprs(s) for v in variables(e)}
+
+
+def _drop_empty_pops(body: list) -> None:
+    """Remove the pops of blocks that saved nothing, and reverse branches left with nothing."""
+    for stmt in body:
+        if isinstance(stmt, If):
+            _drop_empty_pops(stmt.then)
+            _drop_empty_pops(stmt.orelse)
+        elif isinstance(stmt, Loop):
+            _drop_empty_pops(stmt.body)
+    body[:] = [
+        s
+        for s in body
+        if not (isinstance(s, Pop) and not s.targets)
+        and not (isinstance(s, If) and not s.then and not s.orelse)
+    ]
+
+
+def _select(cond, then, other):
     return apply("select", cond, then, other)
-
-
-def _slopes(stmt: Assign, active: set):
-    """``(argument, ∂target/∂argument)`` for each active argument of ``stmt``."""
-    value = stmt.value
-    if isinstance(value, Var):
-        return [(value, 1)] if is_active(value, active) else []
-    if not isinstance(value, Call) or value.prim.name in NO_DERIVATIVE:
-        return []
-    used = [(i, arg) for i, arg in enumerate(value.args) if is_active(arg, active)]
-    if not used:
-        return []
-    slopes = partials(value.prim.name, value.args, stmt.target)
-    return [(arg, slopes[i]) for i, arg in used]

@@ -1,0 +1,230 @@
+"""Lowering of loops: ``for`` over ``range(...)``, ``while``, and ``for`` over values known when the
+function is lowered (a tuple, ``zip`` or ``enumerate`` of tuples), which is unrolled.
+
+A name the body assigns that was bound before the loop is *carried*: it becomes a loop header, a
+variable that starts as the value before the loop and takes the value the body computed at the end of
+each iteration. The trace prints the carried values explicitly::
+
+    w5 = w1                  # x, on entry
+    for w6 in range(w3):
+        w7 = sin(w5)
+        w8 = w7 * w2
+        w5 = w8              # x, for the next iteration
+
+A ``while`` condition becomes a carried value too: evaluated before the loop, and again at the end of
+the body, so the loop reads ``while w7:``.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+from .branches import Unbound, _statements
+from .ir import Call, Const, Loop
+from .primitives import RANGE
+
+_MAX_UNROLL = 64  # a loop over a longer tuple of known values is refused rather than unrolled
+
+
+def assigned_names(statements) -> set:
+    """Names a block of CST statements assigns, nested blocks included."""
+    collector = _AssignedNames()
+    for stmt in statements:
+        stmt.visit(collector)
+    return collector.names
+
+
+class _AssignedNames(cst.CSTVisitor):
+    def __init__(self):
+        self.names: set = set()
+
+    def _add(self, target) -> None:
+        if isinstance(target, cst.Name):
+            self.names.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._add(element.value)
+
+    def visit_AssignTarget(self, node) -> None:
+        self._add(node.target)
+
+    def visit_AugAssign(self, node) -> None:
+        self._add(node.target)
+
+    def visit_AnnAssign(self, node) -> None:
+        self._add(node.target)
+
+    def visit_For(self, node) -> None:
+        self._add(node.target)
+
+
+class _LoopExit(cst.CSTVisitor):
+    """Finds ``break``, ``continue`` and ``return`` in a loop body (not in loops nested in it)."""
+
+    def __init__(self):
+        self.found = None
+
+    def visit_Break(self, node):
+        self.found = self.found or (node, "`break`")
+
+    def visit_Continue(self, node):
+        self.found = self.found or (node, "`continue`")
+
+    def visit_Return(self, node):
+        self.found = self.found or (node, "`return` from inside a loop")
+
+    def visit_For(self, node):
+        return False
+
+    def visit_While(self, node):
+        return False
+
+
+class LoopLowering:
+    """The loop-lowering part of :class:`s2sad.lower.Lowering`."""
+
+    def for_statement(self, node: cst.For) -> None:
+        self._refuse_extras(node)
+        body = _statements(node.body)
+        values = self._known_sequence(node.iter)
+        if values is not None:
+            self._unroll(node, values, body)
+            return
+        args = self._range_arguments(node.iter)
+        if not isinstance(node.target, cst.Name):
+            raise self.error(
+                node.target, "the loop variable of a range loop must be a plain name", ""
+            )
+        self._refuse_exits(body)
+        target = self.fresh(node.target.value)
+        iterable = Call(RANGE, tuple(args))
+        self._loop(node, body, target=target, iterable=iterable, name=node.target.value)
+
+    def while_statement(self, node: cst.While) -> None:
+        self._refuse_extras(node)
+        body = _statements(node.body)
+        self._refuse_exits(body)
+        self._loop(node, body, test=node.test)
+
+    # --- the general loop -------------------------------------------------------------------
+
+    def _loop(self, node, body: list, target=None, iterable=None, name=None, test=None) -> None:
+        carried = sorted(
+            n
+            for n in assigned_names(body)
+            if n in self.env and not isinstance(self.env[n], Unbound) and n != name
+        )
+        for carried_name in carried:
+            if isinstance(self.env[carried_name], tuple):
+                raise self.error(
+                    node,
+                    f"`{carried_name}` holds a tuple and is reassigned in the loop",
+                    "carry numbers around a loop; unpack the tuple before the loop",
+                )
+        headers = [self.fresh(n) for n in carried]
+        inits = [self.env[n] for n in carried]
+        if test is not None:
+            cond = self.fresh()
+            headers.append(cond)
+            inits.append(self.atom(self.expr(test), test))
+        before = dict(self.env)
+        outer_body, self.body = self.body, []
+        self.env = {**self.env, **dict(zip(carried, headers))}
+        if name is not None:
+            self.env[name] = target
+        self.block(body)
+        nexts = [self.env[n] for n in carried]
+        if test is not None:
+            nexts.append(self.atom(self.expr(test), test))
+        for carried_name, value in zip(carried, nexts):
+            if isinstance(value, (tuple, Unbound)):
+                raise self.error(node, f"`{carried_name}` does not stay a number in the loop", "")
+        inner_env, loop_body, self.body = self.env, self.body, outer_body
+        loop = Loop(headers, inits, loop_body, nexts, target, iterable, cond if test else None)
+        loop.loc = self.source.location(node)
+        self.body.append(loop)
+        self.env = dict(before)
+        self.env.update(zip(carried, headers))
+        if name is not None:
+            self.env[name] = target
+        line = self.source.location(node).line
+        for local in assigned_names(body) - set(carried) - {name}:
+            if local in inner_env:
+                self.env[local] = Unbound(
+                    local, self.source.location(node), _only_in_loop(local, line)
+                )
+
+    # --- what a loop may iterate over ---------------------------------------------------------
+
+    def _range_arguments(self, node) -> list:
+        if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
+            callee = self.expr(node.func)
+            if getattr(callee, "obj", None) is builtins.range:
+                if not 1 <= len(node.args) <= 3 or any(a.keyword or a.star for a in node.args):
+                    raise self.error(node, "range takes 1 to 3 positional arguments", "")
+                return [self.atom(self.expr(a.value), a.value) for a in node.args]
+        raise self.error(
+            node,
+            "a `for` loop can run over range(...) or over a tuple of values",
+            "write `for i in range(n)` and index, or loop over a tuple",
+        )
+
+    def _known_sequence(self, node):
+        """The items of a tuple, or of zip/enumerate of tuples, known while lowering; else None."""
+        if isinstance(node, (cst.Tuple, cst.List)):
+            if isinstance(node, cst.List):
+                return tuple(self.expr(e.value) for e in node.elements)
+            return self.expr(node)
+        if isinstance(node, cst.Name) and isinstance(self.env.get(node.value), tuple):
+            return self.env[node.value]
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            callee = (
+                self.scope.lookup(node.func.value)[1] if node.func.value not in self.env else None
+            )
+            parts = [self._known_sequence(a.value) for a in node.args]
+            if callee is builtins.zip and parts and all(p is not None for p in parts):
+                return tuple(zip(*parts))
+            if callee is builtins.enumerate and len(parts) == 1 and parts[0] is not None:
+                return tuple((Const(i), v) for i, v in enumerate(parts[0]))
+        return None
+
+    def _unroll(self, node: cst.For, values: tuple, body: list) -> None:
+        if len(values) > _MAX_UNROLL:
+            raise self.error(
+                node.iter,
+                f"a loop over {len(values)} known values is too long to unroll",
+                "loop over range(...) instead",
+            )
+        self._refuse_exits(body)
+        for value in values:
+            self.bind(node.target, value, node.iter)
+            self.block(body)
+
+    # --- what is refused ----------------------------------------------------------------------
+
+    def _refuse_extras(self, node) -> None:
+        if getattr(node, "orelse", None) is not None:
+            raise self.error(
+                node, "an `else` clause on a loop is not supported", "move it after the loop"
+            )
+        if getattr(node, "asynchronous", None) is not None:
+            raise self.error(node, "`async for` is not supported", "use a plain `for` loop")
+
+    def _refuse_exits(self, body: list) -> None:
+        finder = _LoopExit()
+        for stmt in body:
+            stmt.visit(finder)
+        if finder.found:
+            exit_node, what = finder.found
+            raise self.error(
+                exit_node,
+                f"{what} inside a loop is not supported yet",
+                "compute the result with the loop running to its end (a flag carried in the loop "
+                "and an `if` on it)",
+            )
+
+
+def _only_in_loop(name: str, line: int) -> str:
+    return f"`{name}` is assigned only inside the loop on line {line}"

@@ -1,0 +1,234 @@
+"""Loops: ``for`` over range(...) and over tuples, ``while``, nested loops and loops with branches,
+in both modes, against closed forms and central differences.
+
+Central differences use h = 1e-6 (relative to max(1, |x|)); each function here is smooth at the test
+points (no branch boundary within h), so the error is O(h^2 f''') + O(eps |f| / h), below 1e-8
+relative for the magnitudes involved; tolerances are 1e-6 relative.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import s2sad
+
+
+def euler(x, y, n):
+    for i in range(n):
+        x = math.sin(x) * y + 0.5 * x
+    return x
+
+
+def stepped(x, start, stop, step):
+    s = x
+    for i in range(start, stop, step):
+        s = s * x + i
+    return s
+
+
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-12 * a:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def halve_until_small(x):
+    count = 0
+    while x > 1.0:
+        x = x / 2.0
+        count = count + 1
+    return x * count
+
+
+def weighted(x, y):
+    s = 0.0
+    for w, v in zip((1.0, 2.0, 3.0), (x, y, x)):
+        s += w * v * v
+    for i, v in enumerate((x, y)):
+        s += i * v
+    return s
+
+
+def oscillator(x, v, dt, steps):
+    """Symplectic Euler for x'' = -x: two carried values that feed each other."""
+    for i in range(steps):
+        v = v - dt * x
+        x = x + dt * v
+    return x, v
+
+
+def branchy(x, n):
+    s = 0.0
+    for i in range(n):
+        if (i % 2 == 0) == (x > 0):
+            s = s + x * x
+        else:
+            s = s - math.sin(x) * i
+    return s
+
+
+def nested(x, n, m):
+    total = x
+    for i in range(n):
+        inner = total
+        for j in range(m):
+            inner = inner * 0.5 + x * j
+        total = total + math.tanh(inner)
+    return total
+
+
+def loop_in_branch(x, n):
+    if x > 0:
+        for i in range(n):
+            x = x * x * 0.5
+    else:
+        x = -x
+    return x
+
+
+def central(fn, args, i, h=1e-6):
+    plus, minus = list(args), list(args)
+    step = h * max(1.0, abs(args[i]))
+    plus[i] += step
+    minus[i] -= step
+    return (fn(*plus) - fn(*minus)) / (2 * step)
+
+
+def check(fn, args, wrt, expected=None):
+    """Both modes agree with each other to rounding, with finite differences, and with ``expected``."""
+    reverse = np.array(s2sad.grad(fn, wrt=wrt)(*args))
+    forward = np.array(
+        [s2sad.jvp(fn, args, [1.0 if k == i else 0.0 for k in range(len(args))])[1] for i in wrt]
+    )
+    np.testing.assert_allclose(reverse, forward, rtol=1e-12, atol=1e-14)
+    differences = np.array([central(fn, args, i) for i in wrt])
+    np.testing.assert_allclose(reverse, differences, rtol=1e-6, atol=1e-9)
+    if expected is not None:
+        np.testing.assert_allclose(reverse, expected, rtol=1e-12)
+    assert s2sad.trace(fn)(*args) == fn(*args)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 50])
+def test_for_range_zero_one_and_many_iterations(n):
+    check(euler, (0.3, 0.7, n), (0, 1))
+
+
+def test_zero_iterations_pass_the_adjoint_straight_through():
+    assert s2sad.grad(euler, wrt=(0, 1))(0.3, 0.7, 0) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("start, stop, step", [(0, 5, 1), (2, 9, 3), (5, 0, -2), (3, 3, 1)])
+def test_range_with_start_stop_step(start, stop, step):
+    check(stepped, (1.1, start, stop, step), (0,))
+
+
+@pytest.mark.parametrize("a", [2.0, 0.25, 9.0, 1e4])
+def test_while_newton_square_root(a):
+    # The loop's trip count depends on a; the derivative is that of the converged sqrt: 1 / (2 sqrt a).
+    gradient = s2sad.grad(newton_sqrt)(a)
+    assert gradient == pytest.approx(0.5 / math.sqrt(a), rel=1e-9)
+    assert s2sad.jvp(newton_sqrt, (a,), (1.0,))[1] == pytest.approx(gradient, rel=1e-12)
+
+
+@pytest.mark.parametrize("x, trips", [(0.5, 0), (1.5, 1), (40.0, 6)])
+def test_while_with_an_integer_counter(x, trips):
+    # x * count with x halved `trips` times: d/dx = trips / 2**trips.
+    expected = trips / 2**trips
+    assert s2sad.grad(halve_until_small)(x) == expected
+    assert s2sad.jvp(halve_until_small, (x,), (1.0,))[1] == expected
+
+
+def test_loops_over_tuples_zip_and_enumerate_are_unrolled():
+    x, y = 1.5, -2.0
+    check(weighted, (x, y), (0, 1), (8 * x, 4 * y + 1))
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_two_carried_values_feeding_each_other(mode):
+    args = (1.0, 0.0, 0.1, 30)
+    jacobian = s2sad.jacobian(oscillator, wrt=(0, 1), mode=mode)(*args)
+    columns = []
+    for i in (0, 1):
+        plus, minus = list(args), list(args)
+        plus[i] += 1e-6
+        minus[i] -= 1e-6
+        columns.append((np.array(oscillator(*plus)) - np.array(oscillator(*minus))) / 2e-6)
+    np.testing.assert_allclose(jacobian, np.array(columns).T, rtol=1e-6)
+    # The map is linear, so the Jacobian is the matrix power of one step's matrix.
+    step = np.array([[1 - 0.1 * 0.1, 0.1], [-0.1, 1.0]])
+    np.testing.assert_allclose(jacobian, np.linalg.matrix_power(step, 30), rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [0.8, -0.8])
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_branches_inside_a_loop_taken_both_ways(x, n):
+    check(branchy, (x, n), (0,))
+
+
+@pytest.mark.parametrize("n, m", [(0, 3), (3, 0), (3, 4)])
+def test_nested_loops(n, m):
+    check(nested, (0.4, n, m), (0,))
+
+
+@pytest.mark.parametrize("x, n", [(0.9, 3), (-0.9, 3), (0.9, 0)])
+def test_loop_inside_a_branch(x, n):
+    check(loop_in_branch, (x, n), (0,))
+
+
+def test_tape_saves_a_few_values_per_iteration():
+    source = s2sad.adjoint_source(euler, wrt=(0, 1))
+    assert "_tape.append((w5, w6))" in source  # x at the start of the iteration, and sin(x)
+    assert "reversed(range(n))" in source
+
+
+def test_a_loop_that_overwrites_nothing_active_saves_nothing():
+    # Newton's loop carries x; the reverse sweep reads x each iteration, so x is saved. A loop whose
+    # body the reverse sweep never reads from saves nothing but its trip count.
+    source = s2sad.adjoint_source(halve_until_small)
+    assert "_tape" not in source and "_trips" in source
+
+
+def test_integer_counters_get_no_derivative_code():
+    source = s2sad.tangent_source(halve_until_small)
+    # count is carried as w2 and incremented into w7: neither gets a tangent.
+    assert "w2_dot" not in source and "w7_dot" not in source
+    assert "w3_dot" in source  # x is carried as w3 and does
+
+
+def test_print_inside_a_loop_runs_once_per_iteration(capsys):
+    def show(x, n):  # noqa: ANN001 - a function defined in a test, closing over nothing
+        for i in range(n):
+            print("step")
+            x = x * 2.0
+        return x
+
+    _, pullback = s2sad.vjp(show, 1.0, 3)
+    assert pullback(1.0)[0] == 8.0
+    assert capsys.readouterr().out.count("step") == 3
+
+
+def only_in_loop(x, n):
+    for i in range(n):
+        y = x * i
+    return y
+
+
+def breaks(x):
+    for i in range(5):
+        if x > 10.0:
+            break
+        x = x * 2.0
+    return x
+
+
+def test_a_name_assigned_only_in_the_loop_is_an_error():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="only inside the loop"):
+        s2sad.trace(only_in_loop)
+
+
+def test_break_is_refused_with_a_location():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`break`") as info:
+        s2sad.grad(breaks)
+    assert info.value.location.text.strip() == "break"
