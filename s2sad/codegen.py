@@ -176,7 +176,9 @@ def _loop_lines(loop: Loop, indent: str, names: Namespace, comments: bool, last_
     if loop.cond is not None:
         lines.append(f"{indent}while {loop.cond.name}:")
     else:
-        lines.append(f"{indent}for {loop.target.name} in {format_expr(loop.iterable, name_of)}:")
+        targets = loop.target if isinstance(loop.target, tuple) else (loop.target,)
+        target = ", ".join(t.name for t in targets)
+        lines.append(f"{indent}for {target} in {format_expr(loop.iterable, name_of)}:")
     inner = indent + "    "
     body = _block_lines(loop.body, inner, names, comments, last_line)
     body += _parallel_assignment(loop.headers, loop.nexts, inner, name_of)

@@ -326,7 +326,8 @@ def defines(stmt: Stmt) -> list:
     if isinstance(stmt, Assign):
         return [stmt.target]
     if isinstance(stmt, Loop):
-        return list(stmt.headers) + ([stmt.target] if stmt.target is not None else [])
+        targets = stmt.target if isinstance(stmt.target, tuple) else (stmt.target,)
+        return list(stmt.headers) + [t for t in targets if t is not None]
     if isinstance(stmt, Pop):
         return list(stmt.targets)
     return []

@@ -76,7 +76,7 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
     ``seeds`` has the shape of the output and gives each output's adjoint: ``Const(1.0)`` for a
     gradient, parameter variables (``y_bar``) for a vector-Jacobian product.
     """
-    reverser = _Reverser(active_names(trace, wrt), Var(fresh_name("_tape", reserved_names(trace))))
+    reverser = _Reverser(active_names(trace, wrt), reserved_names(trace))
     *statements, ret = trace.body
     assert isinstance(ret, Return)
     contributions: dict = {}
@@ -103,23 +103,28 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
 class _Reverser:
     """One reverse transformation: the active names, the tape, and what each block must save."""
 
-    def __init__(self, active: set, tape: Var):
+    def __init__(self, active: set, taken: set):
         self.active = active
-        self.tape = tape
-        self.pops: dict = {}  # id of a forward block -> the Pop that restores its values
-        self.trips: dict = {}  # id of a forward while loop -> its iteration counter
+        self.taken = taken
+        self.tape_count = 0
+        self.pops: dict = {}  # id of a forward branch block -> the Pop that restores its values
+        self.reverse_loops: dict = {}  # id of a forward loop body -> the loop that reverses it
         self.loop_reads: dict = {}  # id of a forward loop body -> names its reverse reads
         self.counter = itertools.count(1)
+        self._pending: list = []  # tapes to create before the loop being saved
 
-    # --- the reverse sweep ------------------------------------------------------------------
+    def new_tape(self) -> Var:
+        self.tape_count += 1
+        return Var(fresh_name(f"_tape{self.tape_count}", self.taken))
 
-    def block(self, statements: list, contributions: dict, in_loop: bool) -> list:
+    def block(self, statements: list, contributions: dict, in_loop: bool, pop_first=False) -> list:
         """The reverse of ``statements``. ``contributions`` maps a variable to the terms of its
         adjoint: those of variables defined here are consumed, the rest are left for the code before.
+        A branch inside a loop first restores the values its forward block saved (``pop_first``).
         """
         reverse: list = []
-        if in_loop:  # values this block saved in the forward sweep, restored first
-            pop = self.pops[id(statements)] = Pop(self.tape, ())
+        if pop_first:
+            pop = self.pops[id(statements)] = Pop(None, ())  # its tape is named once it is used
             reverse.append(pop)
         for stmt in reversed(statements):
             if isinstance(stmt, If):
@@ -147,7 +152,7 @@ class _Reverser:
                 for name in list(contributions)
                 if name in local
             }
-            reversed_branches.append(self.block(block, inner, in_loop))
+            reversed_branches.append(self.block(block, inner, in_loop, pop_first=in_loop))
             exports.append(inner)
         then_terms, else_terms = exports
         for name in then_terms.keys() | else_terms.keys():
@@ -175,11 +180,11 @@ class _Reverser:
         number = next(self.counter)
         outer = sorted(inner)  # defined before the loop: their adjoints sum over the iterations
         sums = [Var(f"{name}_bar_sum{number}") for name in outer]
+        # Runs the index backwards; once the tape is known, the tape itself (see _saved_block).
         if loop.cond is None:
             target, iterable = loop.target, Call(REVERSED, (loop.iterable,))
         else:
-            trips = self.trips[id(loop)] = Var(f"_trips{number}")
-            target, iterable = Var("_"), Call(RANGE, (trips,))
+            target, iterable = Var("_"), None
         reverse_loop = Loop(
             [bars[i] for i in carried] + sums,
             [total(exits[i]) for i in carried] + [Const(0.0)] * len(sums),
@@ -190,6 +195,7 @@ class _Reverser:
             None,
             loop.loc,
         )
+        self.reverse_loops[id(loop.body)] = reverse_loop
         self.loop_reads[id(loop.body)] = _reads(body) | {
             v.name for e in reverse_loop.nexts for v in variables(e)
         }
@@ -216,12 +222,9 @@ class _Reverser:
     # --- the tape ---------------------------------------------------------------------------
 
     def save_for_reverse(self, statements: list, reverse: list) -> list:
-        """The forward sweep, saving on the tape what the reverse sweep reads from inside loops, and
-        counting the iterations of ``while`` loops the reverse sweep runs backwards."""
+        """The forward sweep, saving on tapes what the reverse sweep reads from inside loops."""
         forward = self._save(statements, set())
         _drop_empty_pops(reverse)
-        if any(isinstance(s, Push) for s in walk(forward)):
-            forward.insert(0, Assign(self.tape, Call(NEW_LIST, ())))
         return forward
 
     def _save(self, statements: list, read: set) -> list:
@@ -231,33 +234,54 @@ class _Reverser:
                 then = self._saved_block(stmt.then, read)
                 stmt = replace(stmt, then=then, orelse=self._saved_block(stmt.orelse, read))
             elif isinstance(stmt, Loop):
-                trips = self.trips.get(id(stmt))
+                outer_pending, self._pending = self._pending, []
                 body_reads = self.loop_reads.get(id(stmt.body), set())
-                stmt = replace(stmt, body=self._saved_block(stmt.body, body_reads, stmt))
-                if trips is not None:
-                    stmt.headers = stmt.headers + [trips]
-                    stmt.inits = stmt.inits + [Const(0)]
-                    stmt.nexts = stmt.nexts + [trips + 1]
+                saved = replace(stmt, body=self._saved_block(stmt.body, body_reads, stmt))
+                result.extend(Assign(tape, Call(NEW_LIST, ())) for tape in self._pending)
+                self._pending = outer_pending
+                self._count_trips(stmt, saved)
+                stmt = saved
             result.append(stmt)
         return result
 
+    def _count_trips(self, original: Loop, saved: Loop) -> None:
+        """A reversed while loop that saved nothing runs as many times as the forward one ran."""
+        reverse_loop = self.reverse_loops.get(id(original.body))
+        if reverse_loop is None or reverse_loop.iterable is not None:
+            return
+        trips = Var(fresh_name(f"_trips{next(self.counter)}", self.taken))
+        saved.headers = saved.headers + [trips]
+        saved.inits = saved.inits + [Const(0)]
+        saved.nexts = saved.nexts + [trips + 1]
+        reverse_loop.iterable = Call(RANGE, (trips,))
+
     def _saved_block(self, block: list, read: set, loop: Loop | None = None) -> list:
         """``block`` of the forward sweep, ending by saving the values it defines that the reverse of
-        the enclosing loop body reads (``read``). A loop body also saves its carried values as they
-        were when the iteration began. Loop indices are never saved: reverse loops run them
-        backwards."""
+        the enclosing loop body reads (``read``); a loop body also saves its carried values as they
+        were when the iteration began. The reverse of a loop body iterates over its tape backwards;
+        the reverse of a branch pops its own."""
         saved = self._save(block, read)
-        pop = self.pops.get(id(block))
-        if pop is None:
-            return saved
+        if id(block) not in self.pops and id(block) not in self.reverse_loops:
+            return (
+                saved  # not in a loop: nothing it defines is overwritten before the reverse sweep
+            )
         level = (loop.headers if loop is not None else []) + [
             v for s in saved for v in defines(s) if not (isinstance(s, Loop) and v == s.target)
         ]
         index = loop.target if loop is not None else None
         values = [v for v in dict.fromkeys(level) if v.name in read and v != index]
-        pop.targets = tuple(values)
+        tape = self.new_tape() if values else None
+        if loop is None:
+            self.pops[id(block)].tape, self.pops[id(block)].targets = tape, tuple(values)
+        elif values:
+            if index is not None and index.name in read:
+                values.insert(0, index)  # the reverse loop then takes the index from the tape too
+            reverse_loop = self.reverse_loops[id(block)]
+            reverse_loop.target = tuple(values) if len(values) > 1 else values[0]
+            reverse_loop.iterable = Call(REVERSED, (tape,))
         if values:
-            saved.append(Push(self.tape, tuple(values)))
+            saved.append(Push(tape, tuple(values)))
+            self._pending.append(tape)
         return saved
 
 
