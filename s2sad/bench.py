@@ -3,6 +3,8 @@
 - gradient ÷ primal: the reverse-mode gradient of each lecture function against the function itself
   (the cheap-gradient principle says a small constant is achievable; target ≤ 3);
 - s2sad ÷ hand-written: the generated gradient against a gradient written by hand;
+- a scalar loop of 10^5 iterations in reverse mode: gradient ÷ primal (target ≤ 4) and the tape's
+  peak memory per iteration, measured with ``tracemalloc``;
 - the first call of ``grad`` on a new 20-line function: parse, transform, format and compile
   (target < 50 ms).
 
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 import timeit
+import tracemalloc
 
 from . import api
 
@@ -137,6 +140,37 @@ def first_call_times(count: int = 12) -> list:
     return times
 
 
+LOOP_SOURCE = """\
+import math
+
+
+def loop(x, y, n):
+    for i in range(n):
+        x = math.sin(x) * y + 0.5 * x
+    return x
+"""
+
+
+def loop_benchmark(iterations: int = 100_000) -> tuple:
+    """``(gradient ÷ primal, peak bytes per iteration)`` for a scalar loop in reverse mode."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "s2sad_bench_loop.py")
+        with open(path, "w") as handle:
+            handle.write(LOOP_SOURCE)
+        spec = importlib.util.spec_from_file_location("s2sad_bench_loop", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        gradient = api.grad(module.loop, wrt=(0, 1))
+        args = (0.3, 0.7, iterations)
+        primal_time = best_time(module.loop, args, number=3)
+        gradient_time = best_time(gradient, args, number=3)
+        tracemalloc.start()
+        gradient(*args)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return gradient_time / primal_time, peak / iterations
+
+
 def main(argv=None) -> int:
     quick = "--quick" in (argv if argv is not None else sys.argv[1:])
     number = 20_000 if quick else 200_000
@@ -149,6 +183,11 @@ def main(argv=None) -> int:
         print(
             f"{name:<16}{primal * 1e6:8.3f}µs{gradient * 1e6:8.3f}µs{gradient / primal:12.2f}x  {hand_text}"
         )
+    iterations = 10_000 if quick else 100_000
+    ratio, per_iteration = loop_benchmark(iterations)
+    print()
+    print(f"Scalar loop `x = sin(x) * y + 0.5 * x`, {iterations} iterations, reverse mode:")
+    print(f"  gradient/primal {ratio:.2f}x; tape peak {per_iteration:.0f} bytes per iteration")
     times = first_call_times(4 if quick else 12)
     print()
     print("First call of grad on a new 20-line function (parse, transform, black, compile):")

@@ -269,7 +269,12 @@ class _Reverser:
             v for s in saved for v in defines(s) if not (isinstance(s, Loop) and v == s.target)
         ]
         index = loop.target if loop is not None else None
-        values = [v for v in dict.fromkeys(level) if v.name in read and v != index]
+        same_every_time = _invariants(loop) if loop is not None else set()
+        values = [
+            v
+            for v in dict.fromkeys(level)
+            if v.name in read and v != index and v.name not in same_every_time
+        ]
         tape = self.new_tape() if values else None
         if loop is None:
             self.pops[id(block)].tape, self.pops[id(block)].targets = tape, tuple(values)
@@ -283,6 +288,20 @@ class _Reverser:
             saved.append(Push(tape, tuple(values)))
             self._pending.append(tape)
         return saved
+
+
+def _invariants(loop: Loop) -> set:
+    """Names the loop body computes from values that do not change while it runs: each iteration
+    computes the same value, so the one left after the loop serves the reverse sweep unsaved (and a
+    loop that never ran never has its reverse read it)."""
+    changing = {v.name for v in defines(loop)} | assigned(loop.body)
+    invariant: set = set()
+    for stmt in loop.body:
+        if isinstance(stmt, Assign) and all(
+            v.name in invariant or v.name not in changing for v in variables(stmt.value)
+        ):
+            invariant.add(stmt.target.name)
+    return invariant
 
 
 def _reads(body: list) -> set:
