@@ -9,6 +9,8 @@ line it comes from.
 
 from __future__ import annotations
 
+import os
+
 import black
 
 from .ir import (
@@ -124,9 +126,9 @@ def _block_lines(
             lines.append(f"{indent}# {stmt.text}")
             last_line[0] = None
             continue
-        if comments and stmt.loc is not None and stmt.loc.line != last_line[0]:
-            last_line[0] = stmt.loc.line
-            lines.append(f"{indent}# line {last_line[0]}: {stmt.loc.text.strip()}")
+        if comments and stmt.loc is not None and (stmt.loc.filename, stmt.loc.line) != last_line[0]:
+            last_line[0] = (stmt.loc.filename, stmt.loc.line)
+            lines.append(f"{indent}# {_where(stmt.loc, names.home)}: {stmt.loc.text.strip()}")
         if isinstance(stmt, Assign):
             lines.extend(_assignment(stmt, names.name_of, indent))
         elif isinstance(stmt, Effect):
@@ -158,6 +160,13 @@ def _block_lines(
             targets = ", ".join(t.name for t in stmt.targets)
             lines.append(f"{indent}{targets} = {stmt.tape.name}.pop()")
     return lines
+
+
+def _where(loc, home: str) -> str:
+    """``line 12``, or ``helpers.py, line 12`` for code inlined from another file."""
+    if loc.filename == home:
+        return f"line {loc.line}"
+    return f"{os.path.basename(loc.filename)}, line {loc.line}"
 
 
 def _parallel_assignment(targets: list, values: list, indent: str, name_of) -> list:
@@ -241,9 +250,11 @@ def _paren_if(expr, text: str, least: int) -> str:
     return f"({text})" if prec < least else text
 
 
-def module_source(functions: list, comments: bool = True) -> tuple:
-    """Black-formatted source of ``functions`` sharing one namespace, and that namespace."""
+def module_source(functions: list, comments: bool = True, home: str = "") -> tuple:
+    """Black-formatted source of ``functions`` sharing one namespace, and that namespace. Comments
+    quote source lines, naming the file when it is not ``home``."""
     names = Namespace(functions)
+    names.home = home
     text = "\n\n".join(function_source(fn, names, comments) for fn in functions)
     return black_format(text), names
 

@@ -1,4 +1,4 @@
-"""Lower a parsed function to its SSA primal trace.
+"""Lower a parsed function to its SSA primal trace: the function, its statements and its names.
 
 Each operation gets a fresh variable ``w1, w2, …`` in evaluation order, parameters first
 (``w1 = x1``), exactly as the lecture notes number them. Reassignment and augmented assignment bind the
@@ -21,45 +21,20 @@ A function defined in a file lowers to (printed by :func:`s2sad.trace`)::
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 import types
 
 import libcst as cst
 
-from .branches import RESULT, RETURNED, BranchLowering, Unbound, merged_result
-from .loops import LoopLowering
-from .errors import S2SADError, UnknownFunctionError, UnsupportedSyntaxError
+from .branches import RESULT, RETURNED, BranchLowering, merged_result
+from .calls import CallLowering
+from .errors import S2SADError, UnsupportedSyntaxError
+from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
-from .ir import Assign, Call, Const, Effect, Expr, Function, Ref, Return, Var, check_trace
-from .primitives import (
-    ATTRIBUTE,
-    BINARY_OPERATORS,
-    FORMAT,
-    PRINT,
-    UNARY_OPERATORS,
-    VARIADIC,
-    primitive_for,
-    supported_callables,
-)
-from .rules import RULES
+from .ir import Assign, Call, Const, Function, Return, Var, check_trace
+from .loops import LoopLowering
+from .primitives import BINARY_OPERATORS, PRINT
 
-SUPPORTED = (
-    "s2sad differentiates assignments (also `+=` and tuple unpacking), arithmetic `+ - * / ** // %`, "
-    "calls to math functions and abs/max/min/pow, `if`/`elif`/`else` and conditional expressions, "
-    "`for` over range(...) or a tuple, `while`, print(...) and `return`"
-)
-
-_BINARY = {
-    cst.Add: "+",
-    cst.Subtract: "-",
-    cst.Multiply: "*",
-    cst.Divide: "/",
-    cst.FloorDivide: "//",
-    cst.Modulo: "%",
-    cst.Power: "**",
-}
 _AUGMENTED = {
     cst.AddAssign: "+",
     cst.SubtractAssign: "-",
@@ -68,20 +43,6 @@ _AUGMENTED = {
     cst.FloorDivideAssign: "//",
     cst.ModuloAssign: "%",
     cst.PowerAssign: "**",
-}
-_UNSUPPORTED_EXPRESSIONS = {
-    cst.ListComp: "a list comprehension",
-    cst.SetComp: "a set comprehension",
-    cst.DictComp: "a dict comprehension",
-    cst.GeneratorExp: "a generator expression",
-    cst.Lambda: "a lambda inside the function",
-    cst.List: "a list",
-    cst.Dict: "a dict",
-    cst.Set: "a set",
-    cst.NamedExpr: "the walrus operator `:=`",
-    cst.Await: "`await`",
-    cst.Yield: "`yield` (a generator)",
-    cst.Imaginary: "a complex number",
 }
 _UNSUPPORTED_STATEMENTS = {
     cst.With: "a `with` statement",
@@ -99,8 +60,6 @@ _UNSUPPORTED_STATEMENTS = {
     cst.Continue: "`continue`",
 }
 
-Value = object  # an Expr, or a tuple of Values (a tuple the program builds)
-
 
 def lower(fn: types.FunctionType) -> Function:
     """The SSA trace of ``fn``, checked against the trace invariant."""
@@ -109,19 +68,40 @@ def lower(fn: types.FunctionType) -> Function:
     return trace
 
 
-class Lowering(BranchLowering, LoopLowering):
+class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, caller: "Lowering | None" = None):
         self.source = source
         self.scope = Scope(source.function)
         self.env: dict[str, Value] = {}
-        self.body: list = []
-        self.count = 0
         names = _NameCollector()
         source.node.visit(names)
         self.local_names = names.assigned
-        self.prefix = _fresh_prefix(names.all)
+        self.return_loc = source.location(source.node)
+        if caller is None:
+            self.body: list = []
+            self.count = 0
+            self.prefix = _fresh_prefix(names.all)
+            self.calling: tuple = (source.function.__code__,)
+            self.root_globals = source.function.__globals__
+        else:  # an inlined callee: its statements and numbering continue the caller's
+            self.body = caller.body
+            self.fresh = caller.fresh
+            self.calling = caller.calling + (source.function.__code__,)
+            self.root_globals = caller.root_globals
+
+    def origin(self, kind: str) -> str:
+        """How generated code reaches an outside name of this function (see ``ir.Ref``). The
+        generated code runs with the outermost function's globals, so an inlined function's globals
+        and closure values are bound when the code is loaded."""
+        if kind == "builtin":
+            return "value"
+        if kind == "global" and self.source.function.__globals__ is self.root_globals:
+            return "global"
+        if kind == "closure" and len(self.calling) == 1:
+            return "closure"
+        return "value"
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -271,30 +251,6 @@ class Lowering(BranchLowering, LoopLowering):
             return
         self.expr(value)  # evaluated for nothing: checked, then dropped as dead code
 
-    def print_call(self, node: cst.Call) -> None:
-        args, params = [], []
-        for arg in node.args:
-            if arg.keyword is not None:
-                if arg.keyword.value not in ("sep", "end", "flush"):
-                    raise self.error(
-                        arg, f"print's `{arg.keyword.value}=` is not supported", "print to stdout"
-                    )
-                value = self.expr(arg.value)
-                if not isinstance(value, Const):
-                    raise self.error(
-                        arg.value, "print's keyword arguments must be constants", "write a literal"
-                    )
-                params.append((arg.keyword.value, value.value))
-            else:
-                if arg.star:
-                    raise self.error(
-                        arg, "`*` in a call is not supported", "pass the arguments one by one"
-                    )
-                args.append(self.atom(self.expr(arg.value), arg.value))
-        self.body.append(
-            Effect(Call(PRINT, tuple(args), tuple(params)), self.source.location(node))
-        )
-
     def bind(self, target, value: Value, value_node) -> None:
         if isinstance(target, cst.Name):
             self.env[target.value] = value
@@ -330,204 +286,6 @@ class Lowering(BranchLowering, LoopLowering):
         return self.atom(value, node)
 
     # --- expressions ------------------------------------------------------------------------
-
-    def expr(self, node, hint: str = "") -> Value:
-        if isinstance(node, (cst.Integer, cst.Float)):
-            return Const(ast.literal_eval(node.value))
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            return Const(node.evaluated_value)
-        if isinstance(node, cst.Name):
-            return self.name(node)
-        if isinstance(node, cst.Attribute):
-            return self.attribute(node, hint)
-        if isinstance(node, cst.BinaryOperation):
-            return self.binary(node, hint)
-        if isinstance(node, cst.UnaryOperation):
-            return self.unary(node, hint)
-        if isinstance(node, cst.Call):
-            return self.call(node, hint)
-        if isinstance(node, cst.Tuple):
-            return self.tuple(node)
-        if isinstance(node, cst.Subscript):
-            return self.subscript(node)
-        if isinstance(node, cst.IfExp):
-            return self.if_expression(node, hint)
-        if isinstance(node, cst.BooleanOperation):
-            return self.boolean_operation(node, hint)
-        if isinstance(node, cst.Comparison):
-            return self.comparison(node, hint)
-        if isinstance(node, cst.FormattedString):
-            return self.formatted(node)
-        what = _UNSUPPORTED_EXPRESSIONS.get(type(node), f"the expression `{type(node).__name__}`")
-        raise self.error(node, f"{what} is not supported yet")
-
-    def atom(self, value: Value, node) -> Expr:
-        """``value`` as one operand: not a tuple, not a module or function."""
-        if isinstance(value, tuple):
-            raise self.error(
-                node, "a tuple cannot be used as a number here", "unpack it or index it first"
-            )
-        if (
-            isinstance(value, Ref)
-            and callable(value.obj)
-            or isinstance(value, Ref)
-            and _is_module(value.obj)
-        ):
-            raise self.error(
-                node, f"`{value.name}` is a function or module, not a value", SUPPORTED
-            )
-        return value
-
-    def name(self, node: cst.Name) -> Value:
-        name = node.value
-        if name in self.env:
-            value = self.env[name]
-            if isinstance(value, Unbound):
-                raise self.error(node, value.message(), "assign it before, on every path")
-            return value
-        if name in ("True", "False", "None"):
-            return Const({"True": True, "False": False, "None": None}[name])
-        if name in self.local_names:
-            raise self.error(
-                node, f"local variable `{name}` is used before it is assigned", "assign it first"
-            )
-        kind, obj = self.scope.lookup(name)
-        if kind is None:
-            raise self.error(
-                node, f"name `{name}` is not defined", "define it in the module or the function"
-            )
-        return Ref(name, obj, "value" if kind == "builtin" else kind)
-
-    def attribute(self, node: cst.Attribute, hint: str) -> Value:
-        base = self.expr(node.value)
-        attr = node.attr.value
-        if isinstance(base, Ref) and _is_module(base.obj):
-            if not hasattr(base.obj, attr):
-                raise self.error(
-                    node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling"
-                )
-            return Ref(attr, getattr(base.obj, attr), "value")
-        if isinstance(base, tuple):
-            raise self.error(node, "attributes of a tuple are not supported", SUPPORTED)
-        return self.emit(ATTRIBUTE, (base,), node, hint, (("attr", attr),))
-
-    def binary(self, node: cst.BinaryOperation, hint: str) -> Value:
-        symbol = _BINARY.get(type(node.operator))
-        if symbol is None:
-            op = node.operator.__class__.__name__
-            raise self.error(node, f"the operator `{op}` is not supported yet", SUPPORTED)
-        left = self.expr(node.left)
-        right = self.expr(node.right)
-        return self.emit(BINARY_OPERATORS[symbol], (left, right), node, hint)
-
-    def unary(self, node: cst.UnaryOperation, hint: str) -> Value:
-        if isinstance(node.operator, cst.Minus) and isinstance(
-            node.expression, (cst.Integer, cst.Float)
-        ):
-            return Const(-ast.literal_eval(node.expression.value))  # a negative literal
-        if isinstance(node.operator, cst.Minus):
-            return self.emit(UNARY_OPERATORS["-"], (self.expr(node.expression),), node, hint)
-        if isinstance(node.operator, cst.Plus):
-            return self.emit(UNARY_OPERATORS["+"], (self.expr(node.expression),), node, hint)
-        if isinstance(node.operator, cst.Not):
-            return self.negation(node, hint)
-        raise self.error(node, "bitwise `~` is not supported", SUPPORTED)
-
-    def callee(self, func_node):
-        """The primitive a call's function expression names, or raise a clear error."""
-        target = self.expr(func_node) if isinstance(func_node, (cst.Name, cst.Attribute)) else None
-        if not isinstance(target, Ref):
-            raise self.error(func_node, "only functions named directly can be called", SUPPORTED)
-        prim = primitive_for(target.obj)
-        if prim is not None:
-            return prim
-        name = _dotted(func_node)
-        if isinstance(target.obj, types.FunctionType):
-            raise self.error(
-                func_node,
-                f"`{name}` is a Python function; calls to other functions are not differentiated yet",
-                "inline its body into this function",
-                UnknownFunctionError,
-            )
-        raise self.error(
-            func_node,
-            f"`{name}` has no derivative rule",
-            "supported functions: " + ", ".join(supported_callables()),
-            UnknownFunctionError,
-        )
-
-    def call(self, node: cst.Call, hint: str) -> Value:
-        prim = self.callee(node.func)
-        if prim is PRINT:
-            raise self.error(
-                node, "print(...) returns nothing useful here", "call print on a line of its own"
-            )
-        for arg in node.args:
-            if arg.keyword is not None or arg.star:
-                raise self.error(
-                    arg, "keyword and `*` arguments are not supported", "pass values by position"
-                )
-        args = [self.expr(arg.value) for arg in node.args]
-        low, high = _arity(prim.name)
-        if not low <= len(args) <= high and not (prim.name in VARIADIC and len(args) > 2):
-            expected = str(low) if low == high else f"{low} to {high}"
-            if prim.name in VARIADIC:
-                hint_text = "pass two or more numbers as separate arguments, not a sequence"
-            else:
-                hint_text = f"pass {expected} argument(s)"
-            raise self.error(
-                node,
-                f"`{_dotted(node.func)}` takes {expected} argument(s), got {len(args)}",
-                hint_text,
-            )
-        if prim.name in VARIADIC:  # max(a, b, c) == max(max(a, b), c), ties still going left
-            result = args[0]
-            for arg in args[1:]:
-                result = self.emit(prim, (result, arg), node, hint)
-            return result
-        return self.emit(prim, tuple(args), node, hint)
-
-    def tuple(self, node: cst.Tuple) -> tuple:
-        if any(isinstance(e, cst.StarredElement) for e in node.elements):
-            raise self.error(
-                node, "starred elements are not supported", "list the elements one by one"
-            )
-        return tuple(self.expr(e.value) for e in node.elements)
-
-    def subscript(self, node: cst.Subscript) -> Value:
-        base = self.expr(node.value)
-        index = None
-        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            index = self.expr(node.slice[0].slice.value)
-        if isinstance(base, tuple) and isinstance(index, Const) and isinstance(index.value, int):
-            if -len(base) <= index.value < len(base):
-                return base[index.value]
-            raise self.error(
-                node, f"index {index.value} is out of range for a tuple of {len(base)}", ""
-            )
-        raise self.error(
-            node, "indexing is supported only on tuples, with a constant integer", SUPPORTED
-        )
-
-    def formatted(self, node: cst.FormattedString) -> Var:
-        parts, args = [], []
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
-                parts.append(part.value)
-                continue
-            spec = part.format_spec or ()
-            if any(not isinstance(s, cst.FormattedStringText) for s in spec):
-                raise self.error(
-                    part, "nested fields in a format spec are not supported", "write the spec out"
-                )
-            args.append(self.atom(self.expr(part.expression), part.expression))
-            parts.append(
-                (part.conversion, "".join(s.value for s in spec) if part.format_spec else None)
-            )
-        params = (("start", node.start), ("end", node.end), ("parts", tuple(parts)))
-        var = self.fresh()
-        self.body.append(Assign(var, Call(FORMAT, tuple(args), params), self.source.location(node)))
-        return var
 
 
 class _NameCollector(cst.CSTVisitor):
@@ -566,14 +324,6 @@ def _fresh_prefix(names: set) -> str:
     return "ssa_w"
 
 
-def _arity(name: str) -> tuple:
-    """How many positional arguments a primitive's rule accepts: (fewest, most)."""
-    params = [p for p in inspect.signature(RULES[name]).parameters.values() if p.name != "out"]
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 1, 10**6
-    return sum(p.default is p.empty for p in params), len(params)
-
-
 def _arg_nodes(node, count: int) -> list:
     """The CST nodes of an emitted operation's operands, for error carets (the node itself if unknown)."""
     if isinstance(node, cst.BinaryOperation):
@@ -585,15 +335,3 @@ def _arg_nodes(node, count: int) -> list:
     if isinstance(node, cst.AugAssign):
         return [node.target, node.value]
     return [node] * count
-
-
-def _dotted(node) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return "this"
-
-
-def _is_module(obj) -> bool:
-    return isinstance(obj, types.ModuleType)

@@ -33,6 +33,7 @@ from .ir import (
     Ref,
     Return,
     Var,
+    assigned,
     defines,
     map_structure,
     stmt_exprs,
@@ -125,8 +126,11 @@ def _live_loop(loop: Loop, needed: set, keep_domain_checks: bool):
     live = {h.name for h in loop.headers if h.name in needed}
     if loop.cond is not None:
         live.add(loop.cond.name)
+    # Values the body computes and code after the loop reads (as the reverse sweep reads a value
+    # that is the same in every iteration, from the last one).
+    read_after = needed & assigned(loop.body)
     while True:
-        inside = {
+        inside = read_after | {
             v.name for h, n in zip(loop.headers, loop.nexts) if h.name in live for v in variables(n)
         }
         body = _live_block(loop.body, inside, keep_domain_checks)
@@ -136,8 +140,8 @@ def _live_loop(loop: Loop, needed: set, keep_domain_checks: bool):
         live = grown
     kept = [i for i, h in enumerate(loop.headers) if h.name in live]
     carries_only_its_condition = loop.cond is not None and len(kept) == 1
-    if not any(not isinstance(s, Assign) for s in walk(body)):  # no print, no tape
-        if not kept or carries_only_its_condition:
+    if not read_after and not any(not isinstance(s, Assign) for s in walk(body)):
+        if not kept or carries_only_its_condition:  # nothing read after it, no print, no tape
             return None
     loop = replace(
         loop,
@@ -146,7 +150,7 @@ def _live_loop(loop: Loop, needed: set, keep_domain_checks: bool):
         nexts=[loop.nexts[i] for i in kept],
         body=body,
     )
-    bound = {v.name for v in defines(loop)}
+    bound = {v.name for v in defines(loop)} | assigned(loop.body)
     needed -= bound
     needed |= {v.name for e in loop.inits for v in variables(e)}
     if loop.iterable is not None:

@@ -187,7 +187,8 @@ def compiled(fn: types.FunctionType, spec: Spec) -> Compiled:
 
     def build() -> Compiled:
         functions = programs(fn, spec)
-        source, names = module_source(functions, comments=spec.kind != "trace")
+        home = trace_of(fn).body[-1].loc.filename
+        source, names = module_source(functions, comments=spec.kind != "trace", home=home)
         entries = tuple(f.name for f in functions)
         return compile_source(source, entries, tuple(names.bindings), origin_of(fn))
 

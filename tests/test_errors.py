@@ -178,6 +178,8 @@ def f_numpy(x):
 
 
 def f_user_function(x):
+    if x > 10.0:
+        return f_user_function(x / 2.0)
     return helper(x) * 3.0
 
 
@@ -226,7 +228,7 @@ SYNTAX_CASES = [
     (f_augmented_attribute, UnsupportedSyntaxError, "obj.x += 1.0"),
     (f_round, UnknownFunctionError, "round(x)"),
     (f_numpy, UnknownFunctionError, "np.sin(x)"),
-    (f_user_function, UnknownFunctionError, "helper(x)"),
+    (f_user_function, UnknownFunctionError, "f_user_function(x / 2.0)"),
     (f_undefined_name, S2SADError, "undefined_name"),
     (f_used_before_assignment, S2SADError, "z * x"),
     (f_max_of_sequence, S2SADError, "max(pair)"),
@@ -464,11 +466,11 @@ def test_unknown_function_lists_supported_functions(fn, name):
         assert supported in err.hint, err.hint
 
 
-def test_user_function_call_says_to_inline():
+def test_recursion_is_refused_with_what_to_do_instead():
     err = raised_by(s2sad.grad, f_user_function)
     assert isinstance(err, UnknownFunctionError)
-    assert "helper" in err.message
-    assert "inline" in err.hint
+    assert "`f_user_function` calls itself" in err.message
+    assert "loop" in err.hint
 
 
 # --- names ---------------------------------------------------------------------------------------

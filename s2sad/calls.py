@@ -1,0 +1,182 @@
+"""Lowering of calls: primitives (``math.sin``, ``max``, ``print``) and other Python functions.
+
+A call to another Python function is *inlined*: its body is lowered into the caller's trace with its
+parameters bound to the arguments, so its operations are differentiated like the caller's own and the
+generated code calls nothing but primitives. Inlining keeps the derivative readable in one place and
+costs no call at run time; the price is that a recursive function cannot be inlined, and is refused.
+Functions called from several places are inlined at each call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import libcst as cst
+
+from .branches import merged_result
+from .errors import S2SADError, UnknownFunctionError
+from .expressions import SUPPORTED, Value, _dotted
+from .frontend import load
+from .ir import Call, Const, Effect, Ref
+from .primitives import PRINT, VARIADIC, primitive_for, supported_callables
+from .rules import RULES
+
+_MAX_DEPTH = 50  # calls nested deeper than this are refused (a recursion the compiler cannot see)
+
+
+class CallLowering:
+    """The call-lowering part of :class:`s2sad.lower.Lowering`."""
+
+    def callee(self, func_node):
+        """What a call's function expression names: a primitive, or a Python function to inline."""
+        target = self.expr(func_node) if isinstance(func_node, (cst.Name, cst.Attribute)) else None
+        if not isinstance(target, Ref):
+            raise self.error(func_node, "only functions named directly can be called", SUPPORTED)
+        prim = primitive_for(target.obj)
+        if prim is not None:
+            return prim
+        if isinstance(target.obj, types.FunctionType):
+            return target.obj
+        raise self.error(
+            func_node,
+            f"`{_dotted(func_node)}` has no derivative rule",
+            "supported functions: " + ", ".join(supported_callables()),
+            UnknownFunctionError,
+        )
+
+    def call(self, node: cst.Call, hint: str) -> Value:
+        prim = self.callee(node.func)
+        if isinstance(prim, types.FunctionType):
+            return self.inline(prim, node)
+        if prim is PRINT:
+            raise self.error(
+                node, "print(...) returns nothing useful here", "call print on a line of its own"
+            )
+        for arg in node.args:
+            if arg.keyword is not None or arg.star:
+                raise self.error(
+                    arg, "keyword and `*` arguments are not supported", "pass values by position"
+                )
+        args = [self.expr(arg.value) for arg in node.args]
+        low, high = _arity(prim.name)
+        if not low <= len(args) <= high and not (prim.name in VARIADIC and len(args) > 2):
+            expected = str(low) if low == high else f"{low} to {high}"
+            if prim.name in VARIADIC:
+                hint_text = "pass two or more numbers as separate arguments, not a sequence"
+            else:
+                hint_text = f"pass {expected} argument(s)"
+            raise self.error(
+                node,
+                f"`{_dotted(node.func)}` takes {expected} argument(s), got {len(args)}",
+                hint_text,
+            )
+        if prim.name in VARIADIC:  # max(a, b, c) == max(max(a, b), c), ties still going left
+            result = args[0]
+            for arg in args[1:]:
+                result = self.emit(prim, (result, arg), node, hint)
+            return result
+        return self.emit(prim, tuple(args), node, hint)
+
+    def inline(self, fn: types.FunctionType, node: cst.Call) -> Value:
+        """Lower the body of ``fn`` here, its parameters bound to the arguments of ``node``."""
+        name = _dotted(node.func)
+        if fn.__code__ in self.calling:
+            raise self.error(
+                node,
+                f"`{name}` calls itself (directly or through other functions); recursion is "
+                "not supported yet",
+                "write the recursion as a loop",
+                UnknownFunctionError,
+            )
+        if len(self.calling) >= _MAX_DEPTH:
+            raise self.error(node, f"calls nested more than {_MAX_DEPTH} deep", "flatten them")
+        try:
+            source = load(fn)
+        except S2SADError as err:
+            raise self.error(
+                node.func,
+                f"cannot differentiate through `{name}`: {err.message}",
+                err.hint,
+                UnknownFunctionError,
+            ) from None
+        callee = type(self)(source, caller=self)
+        params = callee._parameters(source.node.params)
+        callee.env = self._bind_arguments(fn, params, node)
+        if isinstance(source.node, cst.Lambda):
+            return callee.expr(source.node.body)
+        body = source.node.body
+        if isinstance(body, cst.SimpleStatementSuite):
+            callee.block([cst.SimpleStatementLine(body=body.body)])
+        else:
+            callee.block(body.body)
+        return merged_result(callee, node)
+
+    def _bind_arguments(self, fn, params: list, node: cst.Call) -> dict:
+        """The callee's parameters bound to the call's arguments, as Python would bind them."""
+        bound: dict = {}
+        positional = [a for a in node.args if a.keyword is None]
+        for arg in node.args:
+            if arg.star:
+                raise self.error(arg, "`*` arguments are not supported", "pass values one by one")
+        if len(positional) > len(params):
+            raise self.error(
+                node,
+                f"`{fn.__name__}` takes {len(params)} argument(s), got " f"{len(positional)}",
+                "pass as many arguments as it has parameters",
+            )
+        for param, arg in zip(params, positional):
+            bound[param] = self.expr(arg.value)
+        for arg in node.args:
+            if arg.keyword is not None:
+                key = arg.keyword.value
+                if key not in params or key in bound:
+                    raise self.error(
+                        arg,
+                        f"`{fn.__name__}` got an unexpected or repeated argument " f"`{key}`",
+                        f"its parameters are {', '.join(params)}",
+                    )
+                bound[key] = self.expr(arg.value)
+        defaults = fn.__defaults__ or ()
+        for param, default in zip(params[len(params) - len(defaults) :], defaults):
+            bound.setdefault(param, Const(default))
+        missing = [p for p in params if p not in bound]
+        if missing:
+            raise self.error(
+                node,
+                f"`{fn.__name__}` is missing argument(s) {', '.join(missing)}",
+                "pass every parameter that has no default",
+            )
+        return bound
+
+    def print_call(self, node: cst.Call) -> None:
+        args, params = [], []
+        for arg in node.args:
+            if arg.keyword is not None:
+                if arg.keyword.value not in ("sep", "end", "flush"):
+                    raise self.error(
+                        arg, f"print's `{arg.keyword.value}=` is not supported", "print to stdout"
+                    )
+                value = self.expr(arg.value)
+                if not isinstance(value, Const):
+                    raise self.error(
+                        arg.value, "print's keyword arguments must be constants", "write a literal"
+                    )
+                params.append((arg.keyword.value, value.value))
+            else:
+                if arg.star:
+                    raise self.error(
+                        arg, "`*` in a call is not supported", "pass the arguments one by one"
+                    )
+                args.append(self.atom(self.expr(arg.value), arg.value))
+        self.body.append(
+            Effect(Call(PRINT, tuple(args), tuple(params)), self.source.location(node))
+        )
+
+
+def _arity(name: str) -> tuple:
+    """How many positional arguments a primitive's rule accepts: (fewest, most)."""
+    params = [p for p in inspect.signature(RULES[name]).parameters.values() if p.name != "out"]
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 1, 10**6
+    return sum(p.default is p.empty for p in params), len(params)

@@ -1,0 +1,208 @@
+"""Lowering of expressions: names, constants, attributes, arithmetic, tuples, f-strings.
+
+Each operation is emitted as one statement with a fresh variable (``w3 = w1 * w2``); a name resolves
+to the value it holds now (the environment), or, for a name the function does not assign, to the
+object Python would find in the closure, the module or the builtins.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+
+import libcst as cst
+
+from .branches import Unbound
+from .ir import Assign, Call, Const, Expr, Ref, Var
+from .primitives import ATTRIBUTE, BINARY_OPERATORS, FORMAT, UNARY_OPERATORS
+
+SUPPORTED = (
+    "s2sad differentiates assignments (also `+=` and tuple unpacking), arithmetic `+ - * / ** // %`, "
+    "calls to math functions and abs/max/min/pow, `if`/`elif`/`else` and conditional expressions, "
+    "`for` over range(...) or a tuple, `while`, print(...) and `return`"
+)
+
+_BINARY = {
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.FloorDivide: "//",
+    cst.Modulo: "%",
+    cst.Power: "**",
+}
+_UNSUPPORTED_EXPRESSIONS = {
+    cst.ListComp: "a list comprehension",
+    cst.SetComp: "a set comprehension",
+    cst.DictComp: "a dict comprehension",
+    cst.GeneratorExp: "a generator expression",
+    cst.Lambda: "a lambda inside the function",
+    cst.List: "a list",
+    cst.Dict: "a dict",
+    cst.Set: "a set",
+    cst.NamedExpr: "the walrus operator `:=`",
+    cst.Await: "`await`",
+    cst.Yield: "`yield` (a generator)",
+    cst.Imaginary: "a complex number",
+}
+Value = object  # an Expr, or a tuple of Values (a tuple the program builds)
+
+
+class ExpressionLowering:
+    """The expression-lowering part of :class:`s2sad.lower.Lowering`."""
+
+    def expr(self, node, hint: str = "") -> Value:
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return Const(ast.literal_eval(node.value))
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return Const(node.evaluated_value)
+        if isinstance(node, cst.Name):
+            return self.name(node)
+        if isinstance(node, cst.Attribute):
+            return self.attribute(node, hint)
+        if isinstance(node, cst.BinaryOperation):
+            return self.binary(node, hint)
+        if isinstance(node, cst.UnaryOperation):
+            return self.unary(node, hint)
+        if isinstance(node, cst.Call):
+            return self.call(node, hint)
+        if isinstance(node, cst.Tuple):
+            return self.tuple(node)
+        if isinstance(node, cst.Subscript):
+            return self.subscript(node)
+        if isinstance(node, cst.IfExp):
+            return self.if_expression(node, hint)
+        if isinstance(node, cst.BooleanOperation):
+            return self.boolean_operation(node, hint)
+        if isinstance(node, cst.Comparison):
+            return self.comparison(node, hint)
+        if isinstance(node, cst.FormattedString):
+            return self.formatted(node)
+        what = _UNSUPPORTED_EXPRESSIONS.get(type(node), f"the expression `{type(node).__name__}`")
+        raise self.error(node, f"{what} is not supported yet")
+
+    def atom(self, value: Value, node) -> Expr:
+        """``value`` as one operand: not a tuple, not a module or function."""
+        if isinstance(value, tuple):
+            raise self.error(
+                node, "a tuple cannot be used as a number here", "unpack it or index it first"
+            )
+        if (
+            isinstance(value, Ref)
+            and callable(value.obj)
+            or isinstance(value, Ref)
+            and _is_module(value.obj)
+        ):
+            raise self.error(
+                node, f"`{value.name}` is a function or module, not a value", SUPPORTED
+            )
+        return value
+
+    def name(self, node: cst.Name) -> Value:
+        name = node.value
+        if name in self.env:
+            value = self.env[name]
+            if isinstance(value, Unbound):
+                raise self.error(node, value.message(), "assign it before, on every path")
+            return value
+        if name in ("True", "False", "None"):
+            return Const({"True": True, "False": False, "None": None}[name])
+        if name in self.local_names:
+            raise self.error(
+                node, f"local variable `{name}` is used before it is assigned", "assign it first"
+            )
+        kind, obj = self.scope.lookup(name)
+        if kind is None:
+            raise self.error(
+                node, f"name `{name}` is not defined", "define it in the module or the function"
+            )
+        return Ref(name, obj, self.origin(kind))
+
+    def attribute(self, node: cst.Attribute, hint: str) -> Value:
+        base = self.expr(node.value)
+        attr = node.attr.value
+        if isinstance(base, Ref) and _is_module(base.obj):
+            if not hasattr(base.obj, attr):
+                raise self.error(
+                    node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling"
+                )
+            return Ref(attr, getattr(base.obj, attr), "value")
+        if isinstance(base, tuple):
+            raise self.error(node, "attributes of a tuple are not supported", SUPPORTED)
+        return self.emit(ATTRIBUTE, (base,), node, hint, (("attr", attr),))
+
+    def binary(self, node: cst.BinaryOperation, hint: str) -> Value:
+        symbol = _BINARY.get(type(node.operator))
+        if symbol is None:
+            op = node.operator.__class__.__name__
+            raise self.error(node, f"the operator `{op}` is not supported yet", SUPPORTED)
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        return self.emit(BINARY_OPERATORS[symbol], (left, right), node, hint)
+
+    def unary(self, node: cst.UnaryOperation, hint: str) -> Value:
+        if isinstance(node.operator, cst.Minus) and isinstance(
+            node.expression, (cst.Integer, cst.Float)
+        ):
+            return Const(-ast.literal_eval(node.expression.value))  # a negative literal
+        if isinstance(node.operator, cst.Minus):
+            return self.emit(UNARY_OPERATORS["-"], (self.expr(node.expression),), node, hint)
+        if isinstance(node.operator, cst.Plus):
+            return self.emit(UNARY_OPERATORS["+"], (self.expr(node.expression),), node, hint)
+        if isinstance(node.operator, cst.Not):
+            return self.negation(node, hint)
+        raise self.error(node, "bitwise `~` is not supported", SUPPORTED)
+
+    def tuple(self, node: cst.Tuple) -> tuple:
+        if any(isinstance(e, cst.StarredElement) for e in node.elements):
+            raise self.error(
+                node, "starred elements are not supported", "list the elements one by one"
+            )
+        return tuple(self.expr(e.value) for e in node.elements)
+
+    def subscript(self, node: cst.Subscript) -> Value:
+        base = self.expr(node.value)
+        index = None
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            index = self.expr(node.slice[0].slice.value)
+        if isinstance(base, tuple) and isinstance(index, Const) and isinstance(index.value, int):
+            if -len(base) <= index.value < len(base):
+                return base[index.value]
+            raise self.error(
+                node, f"index {index.value} is out of range for a tuple of {len(base)}", ""
+            )
+        raise self.error(
+            node, "indexing is supported only on tuples, with a constant integer", SUPPORTED
+        )
+
+    def formatted(self, node: cst.FormattedString) -> Var:
+        parts, args = [], []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+                continue
+            spec = part.format_spec or ()
+            if any(not isinstance(s, cst.FormattedStringText) for s in spec):
+                raise self.error(
+                    part, "nested fields in a format spec are not supported", "write the spec out"
+                )
+            args.append(self.atom(self.expr(part.expression), part.expression))
+            parts.append(
+                (part.conversion, "".join(s.value for s in spec) if part.format_spec else None)
+            )
+        params = (("start", node.start), ("end", node.end), ("parts", tuple(parts)))
+        var = self.fresh()
+        self.body.append(Assign(var, Call(FORMAT, tuple(args), params), self.source.location(node)))
+        return var
+
+
+def _dotted(node) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return "this"
+
+
+def _is_module(obj) -> bool:
+    return isinstance(obj, types.ModuleType)

@@ -1,0 +1,172 @@
+"""Calls to other Python functions: inlined into the caller's trace, differentiated like its own code."""
+
+import math
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import s2sad
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def seed002_with_a_helper(u1, u2):
+    t3 = math.exp(u1) + math.exp(2 * u2)
+    return math.exp(t3) + sigmoid(t3)
+
+
+def square(v):
+    return v * v
+
+
+def norm2(a, b):
+    return math.sqrt(square(a) + square(b))
+
+
+def deep(x):
+    return norm2(x, 2 * x) * sigmoid(x)
+
+
+def scaled(x, factor=3.0, shift=0.0):
+    return factor * x + shift
+
+
+def with_keywords(x, y):
+    return scaled(x, shift=y) + scaled(y, factor=x)
+
+
+def polar(r, angle):
+    return r * math.cos(angle), r * math.sin(angle)
+
+
+def unpacks(r, angle):
+    x, y = polar(r, angle)
+    return x * y
+
+
+def clipped_power(x, n):
+    total = 0.0
+    for i in range(n):
+        total = total + (x if x < 1.0 else 1.0) ** i
+    return total
+
+
+def calls_control_flow(x):
+    return clipped_power(x, 4) + clipped_power(x * 0.5, 3)
+
+
+cube = lambda v: v * v * v  # noqa: E731
+
+
+def uses_a_lambda(x):
+    return cube(x) + 1
+
+
+def countdown(x, n):
+    if n == 0:
+        return x
+    return countdown(x * 2.0, n - 1)
+
+
+def test_seed002_with_sigmoid_as_a_function():
+    value, (du1, du2) = s2sad.value_and_grad(seed002_with_a_helper, wrt=(0, 1))(1.0, -1.0)
+    assert (round(du1, 1), round(du2, 2)) == (47.3, 4.71)
+    forward = [s2sad.jvp(seed002_with_a_helper, (1.0, -1.0), d)[1] for d in ((1, 0), (0, 1))]
+    np.testing.assert_allclose(forward, [du1, du2], rtol=1e-14)
+
+
+def test_calls_nested_several_levels_deep():
+    # deep(x) = sqrt(5) |x| sigmoid(x); at x > 0: sqrt(5) (s + x s (1 - s)).
+    x = 0.7
+    s = sigmoid(x)
+    expected = math.sqrt(5) * (s + x * s * (1 - s))
+    assert s2sad.grad(deep)(x) == pytest.approx(expected, rel=1e-14)
+    assert s2sad.jvp(deep, (x,), (1.0,))[1] == pytest.approx(expected, rel=1e-14)
+
+
+def test_keyword_arguments_and_defaults():
+    # scaled(x, shift=y) + scaled(y, factor=x) = 3x + y + x y.
+    assert s2sad.grad(with_keywords, wrt=(0, 1))(2.0, 5.0) == (3.0 + 5.0, 1.0 + 2.0)
+
+
+def test_a_helper_returning_a_tuple():
+    # x y = r^2 cos(a) sin(a) = r^2 sin(2a) / 2.
+    r, a = 1.5, 0.4
+    expected = (r * math.sin(2 * a), r * r * math.cos(2 * a))
+    np.testing.assert_allclose(s2sad.grad(unpacks, wrt=(0, 1))(r, a), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("x", [0.5, 2.0])
+def test_a_helper_with_loops_and_branches(x):
+    def expected(v, n):
+        return sum(i * v ** (i - 1) for i in range(1, n)) if v < 1.0 else 0.0
+
+    slope = expected(x, 4) + 0.5 * expected(x * 0.5, 3)
+    assert s2sad.grad(calls_control_flow)(x) == pytest.approx(slope, rel=1e-14)
+    assert s2sad.jvp(calls_control_flow, (x,), (1.0,))[1] == pytest.approx(slope, rel=1e-14)
+
+
+def test_a_lambda_bound_to_a_name():
+    assert s2sad.grad(uses_a_lambda)(2.0) == 12.0
+
+
+def test_the_helper_is_inlined_and_its_lines_quoted():
+    source = s2sad.adjoint_source(seed002_with_a_helper)
+    code = [line for line in source.splitlines() if not line.strip().startswith("#")]
+    assert not any("sigmoid(" in line for line in code)  # no call left: the body is inlined
+    assert "return 1 / (1 + math.exp(-z))" in source  # and its source line is quoted
+
+
+def test_a_helper_from_another_module_reads_that_module(tmp_path, monkeypatch):
+    (tmp_path / "s2sad_helper_module.py").write_text(textwrap.dedent("""
+            import math as m
+
+            RATE = 3.0
+
+
+            def grow(x):
+                return m.exp(RATE * x)
+            """))
+    (tmp_path / "s2sad_caller_module.py").write_text(textwrap.dedent("""
+            from s2sad_helper_module import grow
+
+            RATE = 100.0  # a different RATE: the helper must use its own module's
+
+
+            def caller(x):
+                return grow(x) * 2.0
+            """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import s2sad_caller_module
+
+    gradient = s2sad.grad(s2sad_caller_module.caller)(0.1)
+    assert gradient == pytest.approx(2.0 * 3.0 * math.exp(0.3), rel=1e-14)
+    source = s2sad.adjoint_source(s2sad_caller_module.caller)
+    assert "s2sad_helper_module.py, line" in source
+    sys.modules.pop("s2sad_caller_module")
+    sys.modules.pop("s2sad_helper_module")
+
+
+def test_recursion_is_refused_where_the_function_calls_itself():
+    with pytest.raises(s2sad.UnknownFunctionError, match="`countdown` calls itself") as info:
+        s2sad.grad(countdown)
+    assert info.value.location.text.strip() == "return countdown(x * 2.0, n - 1)"
+    assert "loop" in info.value.hint
+
+
+def shout(x):
+    print("called")
+    return x * 2.0
+
+
+def calls_a_printer(x):
+    return shout(x) + shout(x * x)
+
+
+def test_print_in_a_helper_runs_at_each_call(capsys):
+    assert s2sad.grad(calls_a_printer)(3.0) == 2.0 + 12.0
+    assert capsys.readouterr().out.count("called") == 2
