@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import types
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -18,11 +19,21 @@ from .branches import merged_result
 from .errors import S2SADError, UnknownFunctionError
 from .expressions import SUPPORTED, Value, _dotted
 from .frontend import load
-from .ir import Call, Const, Effect, Ref
+from .ir import Call, Const, Effect, Expr, Ref
 from .primitives import PRINT, VARIADIC, primitive_for, supported_callables
 from .rules import RULES
 
 _MAX_DEPTH = 50  # calls nested deeper than this are refused (a recursion the compiler cannot see)
+
+
+@dataclass(frozen=True, eq=False)
+class LocalFunction:
+    """A function defined inside the function being lowered, by ``def`` or ``lambda``."""
+
+    node: cst.CSTNode
+    owner: object  # the lowering whose names it closes over
+    name: str
+    defaults: dict  # parameter -> its default value, lowered where the function was defined
 
 
 class CallLowering:
@@ -31,6 +42,8 @@ class CallLowering:
     def callee(self, func_node):
         """What a call's function expression names: a primitive, or a Python function to inline."""
         target = self.expr(func_node) if isinstance(func_node, (cst.Name, cst.Attribute)) else None
+        if isinstance(target, LocalFunction):
+            return target
         if not isinstance(target, Ref):
             raise self.error(func_node, "only functions named directly can be called", SUPPORTED)
         prim = primitive_for(target.obj)
@@ -49,6 +62,8 @@ class CallLowering:
         prim = self.callee(node.func)
         if isinstance(prim, types.FunctionType):
             return self.inline(prim, node)
+        if isinstance(prim, LocalFunction):
+            return self.inline_local(prim, node)
         if prim is PRINT:
             raise self.error(
                 node, "print(...) returns nothing useful here", "call print on a line of its own"
@@ -80,8 +95,66 @@ class CallLowering:
 
     def inline(self, fn: types.FunctionType, node: cst.Call) -> Value:
         """Lower the body of ``fn`` here, its parameters bound to the arguments of ``node``."""
+        self._refuse_recursion(fn.__code__, node)
+        try:
+            source = load(fn)
+        except S2SADError as err:
+            raise self.error(
+                node.func,
+                f"cannot differentiate through `{_dotted(node.func)}`: {err.message}",
+                err.hint,
+                UnknownFunctionError,
+            ) from None
+        callee = type(self)(source, caller=self, key=fn.__code__)
+        params = callee._parameters(source.node.params, fn.__defaults__ or ())
+        defaults = dict(
+            zip(params[len(params) - len(fn.__defaults__ or ()) :], fn.__defaults__ or ())
+        )
+        arguments = self._bind_arguments(fn.__name__, params, defaults, node)
+        return callee.lower_call(arguments)
+
+    def inline_local(self, fn: "LocalFunction", node: cst.Call) -> Value:
+        """Lower a function defined in this one (``def`` or ``lambda``) here. Its free names read
+        the enclosing function's names as they are now, as a Python closure reads them."""
+        self._refuse_recursion(fn.node, node)
+        callee = type(self)(replace(self.source, node=fn.node), caller=self, key=fn.node)
+        params = callee._parameters(fn.node.params, ())
+        arguments = self._bind_arguments(fn.name, params, fn.defaults, node)
+        enclosing = {k: v for k, v in fn.owner.env.items() if k not in callee.local_names}
+        return callee.lower_call({**enclosing, **arguments})
+
+    def lower_call(self, env: dict) -> Value:
+        """Lower this (inlined) function's body with ``env`` bound; its result."""
+        self.env = env
+        node = self.source.node
+        if isinstance(node, cst.Lambda):
+            return self.expr(node.body)
+        if isinstance(node.body, cst.SimpleStatementSuite):
+            self.block([cst.SimpleStatementLine(body=node.body.body)])
+        else:
+            self.block(node.body.body)
+        return merged_result(self, node)
+
+    def define_local(self, node: cst.FunctionDef) -> None:
+        """``def`` inside the function: bind its name to a function that is inlined where called."""
+        if node.decorators:
+            raise self.error(
+                node.decorators[0],
+                "decorators on a nested function are not supported",
+                "define it without decorators",
+            )
+        self.env[node.name.value] = self.local_function(node, node.name.value)
+
+    def local_function(self, node, name: str) -> "LocalFunction":
+        defaults = {}
+        for param in node.params.params:
+            if param.default is not None:  # evaluated where the function is defined, as in Python
+                defaults[param.name.value] = self.expr(param.default)
+        return LocalFunction(node, self, name, defaults)
+
+    def _refuse_recursion(self, key, node: cst.Call) -> None:
         name = _dotted(node.func)
-        if fn.__code__ in self.calling:
+        if key in self.calling:
             raise self.error(
                 node,
                 f"`{name}` calls itself (directly or through other functions); recursion is "
@@ -91,28 +164,8 @@ class CallLowering:
             )
         if len(self.calling) >= _MAX_DEPTH:
             raise self.error(node, f"calls nested more than {_MAX_DEPTH} deep", "flatten them")
-        try:
-            source = load(fn)
-        except S2SADError as err:
-            raise self.error(
-                node.func,
-                f"cannot differentiate through `{name}`: {err.message}",
-                err.hint,
-                UnknownFunctionError,
-            ) from None
-        callee = type(self)(source, caller=self)
-        params = callee._parameters(source.node.params)
-        callee.env = self._bind_arguments(fn, params, node)
-        if isinstance(source.node, cst.Lambda):
-            return callee.expr(source.node.body)
-        body = source.node.body
-        if isinstance(body, cst.SimpleStatementSuite):
-            callee.block([cst.SimpleStatementLine(body=body.body)])
-        else:
-            callee.block(body.body)
-        return merged_result(callee, node)
 
-    def _bind_arguments(self, fn, params: list, node: cst.Call) -> dict:
+    def _bind_arguments(self, name: str, params: list, defaults: dict, node: cst.Call) -> dict:
         """The callee's parameters bound to the call's arguments, as Python would bind them."""
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
@@ -122,7 +175,7 @@ class CallLowering:
         if len(positional) > len(params):
             raise self.error(
                 node,
-                f"`{fn.__name__}` takes {len(params)} argument(s), got " f"{len(positional)}",
+                f"`{name}` takes {len(params)} argument(s), got " f"{len(positional)}",
                 "pass as many arguments as it has parameters",
             )
         for param, arg in zip(params, positional):
@@ -133,18 +186,19 @@ class CallLowering:
                 if key not in params or key in bound:
                     raise self.error(
                         arg,
-                        f"`{fn.__name__}` got an unexpected or repeated argument " f"`{key}`",
+                        f"`{name}` got an unexpected or repeated argument " f"`{key}`",
                         f"its parameters are {', '.join(params)}",
                     )
                 bound[key] = self.expr(arg.value)
-        defaults = fn.__defaults__ or ()
-        for param, default in zip(params[len(params) - len(defaults) :], defaults):
-            bound.setdefault(param, Const(default))
+        for param, default in defaults.items():
+            bound.setdefault(
+                param, default if isinstance(default, (Expr, tuple)) else Const(default)
+            )
         missing = [p for p in params if p not in bound]
         if missing:
             raise self.error(
                 node,
-                f"`{fn.__name__}` is missing argument(s) {', '.join(missing)}",
+                f"`{name}` is missing argument(s) {', '.join(missing)}",
                 "pass every parameter that has no default",
             )
         return bound

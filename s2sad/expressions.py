@@ -36,7 +36,6 @@ _UNSUPPORTED_EXPRESSIONS = {
     cst.SetComp: "a set comprehension",
     cst.DictComp: "a dict comprehension",
     cst.GeneratorExp: "a generator expression",
-    cst.Lambda: "a lambda inside the function",
     cst.List: "a list",
     cst.Dict: "a dict",
     cst.Set: "a set",
@@ -76,6 +75,8 @@ class ExpressionLowering:
             return self.boolean_operation(node, hint)
         if isinstance(node, cst.Comparison):
             return self.comparison(node, hint)
+        if isinstance(node, cst.Lambda):
+            return self.local_function(node, hint or "lambda")
         if isinstance(node, cst.FormattedString):
             return self.formatted(node)
         what = _UNSUPPORTED_EXPRESSIONS.get(type(node), f"the expression `{type(node).__name__}`")
@@ -88,10 +89,9 @@ class ExpressionLowering:
                 node, "a tuple cannot be used as a number here", "unpack it or index it first"
             )
         if (
-            isinstance(value, Ref)
-            and callable(value.obj)
+            not isinstance(value, Expr)
             or isinstance(value, Ref)
-            and _is_module(value.obj)
+            and (callable(value.obj) or _is_module(value.obj))
         ):
             raise self.error(
                 node, f"`{value.name}` is a function or module, not a value", SUPPORTED

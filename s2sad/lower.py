@@ -47,7 +47,6 @@ _AUGMENTED = {
 _UNSUPPORTED_STATEMENTS = {
     cst.With: "a `with` statement",
     cst.Try: "a `try` statement",
-    cst.FunctionDef: "a function defined inside the function",
     cst.ClassDef: "a class defined inside the function",
     cst.Global: "a `global` declaration (writes to module variables)",
     cst.Nonlocal: "a `nonlocal` declaration (writes to outer variables)",
@@ -71,7 +70,7 @@ def lower(fn: types.FunctionType) -> Function:
 class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
-    def __init__(self, source: Source, caller: "Lowering | None" = None):
+    def __init__(self, source: Source, caller: "Lowering | None" = None, key=None):
         self.source = source
         self.scope = Scope(source.function)
         self.env: dict[str, Value] = {}
@@ -88,7 +87,7 @@ class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
         else:  # an inlined callee: its statements and numbering continue the caller's
             self.body = caller.body
             self.fresh = caller.fresh
-            self.calling = caller.calling + (source.function.__code__,)
+            self.calling = caller.calling + (key,)
             self.root_globals = caller.root_globals
 
     def origin(self, kind: str) -> str:
@@ -115,7 +114,7 @@ class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
     def run(self) -> Function:
         node = self.source.node
         fn = self.source.function
-        params = self._parameters(node.params)
+        params = self._parameters(node.params, fn.__defaults__ or ())
         for name in params:
             var = self.fresh(name)
             self.body.append(Assign(var, Var(name), self.source.location(node)))
@@ -134,7 +133,7 @@ class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
         defaults = tuple(Const(v) for v in (fn.__defaults__ or ()))
         return Function(name, tuple(params), self.body, defaults)
 
-    def _parameters(self, params: cst.Parameters) -> list:
+    def _parameters(self, params: cst.Parameters, defaults: tuple) -> list:
         for extra, what in (
             (params.star_arg, "`*args`"),
             (params.star_kwarg, "`**kwargs`"),
@@ -149,7 +148,7 @@ class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
                 "keyword-only parameters are not supported",
                 "make them positional",
             )
-        for default in self.source.function.__defaults__ or ():
+        for default in defaults:
             if not isinstance(default, (int, float, str, type(None))):
                 param = [p for p in params.params if p.default is not None][0]
                 raise self.error(
@@ -180,6 +179,9 @@ class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
             if isinstance(stmt, cst.If):
                 self.if_statement(stmt, list(statements[index + 1 :]))
                 return
+            if isinstance(stmt, cst.FunctionDef):
+                self.define_local(stmt)
+                continue
             if isinstance(stmt, cst.For):
                 self.for_statement(stmt)
                 continue

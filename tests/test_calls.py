@@ -170,3 +170,39 @@ def calls_a_printer(x):
 def test_print_in_a_helper_runs_at_each_call(capsys):
     assert s2sad.grad(calls_a_printer)(3.0) == 2.0 + 12.0
     assert capsys.readouterr().out.count("called") == 2
+
+
+def closes_over_active_values(x, y):
+    k = x * y
+
+    def bump(v, c=2.0):
+        return v * k + c
+
+    g = lambda v: math.sin(v) * x  # noqa: E731
+    return bump(x) + g(y) + bump(y, c=0.0)
+
+
+def reads_the_enclosing_name_late(x):
+    k = x
+
+    def times_k(v):
+        return v * k
+
+    k = x * x  # a closure reads the value the name has when it is called
+    return times_k(3.0)
+
+
+def test_nested_def_and_lambda_over_active_values():
+    # x^2 y + 2 + x sin(y) + x y^2
+    x, y = 0.7, 1.3
+    expected = (2 * x * y + math.sin(y) + y * y, x * x + x * math.cos(y) + 2 * x * y)
+    np.testing.assert_allclose(
+        s2sad.grad(closes_over_active_values, wrt=(0, 1))(x, y), expected, rtol=1e-14
+    )
+    forward = [s2sad.jvp(closes_over_active_values, (x, y), d)[1] for d in ((1, 0), (0, 1))]
+    np.testing.assert_allclose(forward, expected, rtol=1e-14)
+
+
+def test_a_closure_reads_names_when_called():
+    assert reads_the_enclosing_name_late(2.0) == 12.0
+    assert s2sad.grad(reads_the_enclosing_name_late)(2.0) == 12.0  # d/dx 3 x^2

@@ -67,6 +67,7 @@ def f_try(x):
 
 
 def f_nested_def(x):
+    @staticmethod
     def inner(y):
         return y * 2.0
 
@@ -74,8 +75,8 @@ def f_nested_def(x):
 
 
 def f_lambda_in_body(x):
-    g = lambda y: y * 2.0  # noqa: E731
-    return x
+    g = lambda y: g(y * 0.5) if y > 1.0 else y  # noqa: E731
+    return g(x)
 
 
 def f_list_comprehension(x):
@@ -208,8 +209,8 @@ SYNTAX_CASES = [
     (f_while, UnsupportedSyntaxError, "continue"),
     (f_with, UnsupportedSyntaxError, "with contextlib"),
     (f_try, UnsupportedSyntaxError, "try:"),
-    (f_nested_def, UnsupportedSyntaxError, "def inner(y):"),
-    (f_lambda_in_body, UnsupportedSyntaxError, "lambda y:"),
+    (f_nested_def, UnsupportedSyntaxError, "@staticmethod"),
+    (f_lambda_in_body, UnknownFunctionError, "g(y * 0.5)"),
     (f_list_comprehension, UnsupportedSyntaxError, "[v for v in (x, x)]"),
     (f_generator_expression, UnsupportedSyntaxError, "v * v for v in (x, x)"),
     (f_global, UnsupportedSyntaxError, "global COUNTER"),
