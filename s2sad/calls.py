@@ -22,6 +22,7 @@ from .frontend import load
 from .ir import Call, Const, Effect, Expr, Ref
 from .primitives import PRINT, VARIADIC, primitive_for, supported_callables
 from .rules import RULES
+from .sequences import SEQUENCE_BUILTINS
 
 _MAX_DEPTH = 50  # calls nested deeper than this are refused (a recursion the compiler cannot see)
 
@@ -49,7 +50,7 @@ class CallLowering:
         prim = primitive_for(target.obj)
         if prim is not None:
             return prim
-        if isinstance(target.obj, types.FunctionType):
+        if isinstance(target.obj, types.FunctionType) or target.obj in SEQUENCE_BUILTINS:
             return target.obj
         raise self.error(
             func_node,
@@ -64,6 +65,12 @@ class CallLowering:
             return self.inline(prim, node)
         if isinstance(prim, LocalFunction):
             return self.inline_local(prim, node)
+        if prim in SEQUENCE_BUILTINS:
+            return self.sequence_call(prim, node, hint)
+        if prim.name in VARIADIC and len(node.args) == 1 and not node.args[0].keyword:
+            values = self.known_sequence(node.args[0].value)  # max(xs): fold over a known list
+            if values is not None:
+                return self.fold(prim, list(values), node, hint)
         if prim is PRINT:
             raise self.error(
                 node, "print(...) returns nothing useful here", "call print on a line of its own"

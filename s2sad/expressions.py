@@ -14,6 +14,7 @@ import libcst as cst
 
 from .branches import Unbound
 from .ir import Assign, Call, Const, Expr, Ref, Var
+from .sequences import FIXED_CONTAINERS
 from .primitives import ATTRIBUTE, BINARY_OPERATORS, FORMAT, UNARY_OPERATORS
 
 SUPPORTED = (
@@ -32,11 +33,8 @@ _BINARY = {
     cst.Power: "**",
 }
 _UNSUPPORTED_EXPRESSIONS = {
-    cst.ListComp: "a list comprehension",
     cst.SetComp: "a set comprehension",
     cst.DictComp: "a dict comprehension",
-    cst.GeneratorExp: "a generator expression",
-    cst.List: "a list",
     cst.Dict: "a dict",
     cst.Set: "a set",
     cst.NamedExpr: "the walrus operator `:=`",
@@ -75,6 +73,10 @@ class ExpressionLowering:
             return self.boolean_operation(node, hint)
         if isinstance(node, cst.Comparison):
             return self.comparison(node, hint)
+        if isinstance(node, cst.List):
+            return self.list_display(node)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            return self.comprehension(node)
         if isinstance(node, cst.Lambda):
             return self.local_function(node, hint or "lambda")
         if isinstance(node, cst.FormattedString):
@@ -128,7 +130,9 @@ class ExpressionLowering:
                 )
             return Ref(attr, getattr(base.obj, attr), "value")
         if isinstance(base, tuple):
-            raise self.error(node, "attributes of a tuple are not supported", SUPPORTED)
+            raise self.error(
+                node, f"`.{attr}` of a list or tuple is not supported", FIXED_CONTAINERS
+            )
         return self.emit(ATTRIBUTE, (base,), node, hint, (("attr", attr),))
 
     def binary(self, node: cst.BinaryOperation, hint: str) -> Value:
@@ -162,17 +166,10 @@ class ExpressionLowering:
 
     def subscript(self, node: cst.Subscript) -> Value:
         base = self.expr(node.value)
-        index = None
-        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            index = self.expr(node.slice[0].slice.value)
-        if isinstance(base, tuple) and isinstance(index, Const) and isinstance(index.value, int):
-            if -len(base) <= index.value < len(base):
-                return base[index.value]
-            raise self.error(
-                node, f"index {index.value} is out of range for a tuple of {len(base)}", ""
-            )
+        if isinstance(base, tuple):
+            return self.index(node, base)
         raise self.error(
-            node, "indexing is supported only on tuples, with a constant integer", SUPPORTED
+            node, "indexing is supported on lists and tuples the function builds", SUPPORTED
         )
 
     def formatted(self, node: cst.FormattedString) -> Var:

@@ -22,10 +22,9 @@ import builtins
 import libcst as cst
 
 from .branches import Unbound, _statements
-from .ir import Call, Const, Loop
+from .ir import Call, Loop
 from .primitives import RANGE
-
-_MAX_UNROLL = 64  # a loop over a longer tuple of known values is refused rather than unrolled
+from .sequences import indexes_with
 
 
 def assigned_names(statements) -> set:
@@ -88,9 +87,15 @@ class LoopLowering:
     def for_statement(self, node: cst.For) -> None:
         self._refuse_extras(node)
         body = _statements(node.body)
-        values = self._known_sequence(node.iter)
+        values = self.known_sequence(node.iter, ranges=False)
+        if (
+            values is None
+            and isinstance(node.target, cst.Name)
+            and indexes_with(body, node.target.value)
+        ):
+            values = self.known_sequence(node.iter)  # range of constants: unrolled, the index known
         if values is not None:
-            self._unroll(node, values, body)
+            self.unroll(node, values, body)
             return
         args = self._range_arguments(node.iter)
         if not isinstance(node.target, cst.Name):
@@ -170,37 +175,6 @@ class LoopLowering:
             "a `for` loop can run over range(...) or over a tuple of values",
             "write `for i in range(n)` and index, or loop over a tuple",
         )
-
-    def _known_sequence(self, node):
-        """The items of a tuple, or of zip/enumerate of tuples, known while lowering; else None."""
-        if isinstance(node, (cst.Tuple, cst.List)):
-            if isinstance(node, cst.List):
-                return tuple(self.expr(e.value) for e in node.elements)
-            return self.expr(node)
-        if isinstance(node, cst.Name) and isinstance(self.env.get(node.value), tuple):
-            return self.env[node.value]
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
-            callee = (
-                self.scope.lookup(node.func.value)[1] if node.func.value not in self.env else None
-            )
-            parts = [self._known_sequence(a.value) for a in node.args]
-            if callee is builtins.zip and parts and all(p is not None for p in parts):
-                return tuple(zip(*parts))
-            if callee is builtins.enumerate and len(parts) == 1 and parts[0] is not None:
-                return tuple((Const(i), v) for i, v in enumerate(parts[0]))
-        return None
-
-    def _unroll(self, node: cst.For, values: tuple, body: list) -> None:
-        if len(values) > _MAX_UNROLL:
-            raise self.error(
-                node.iter,
-                f"a loop over {len(values)} known values is too long to unroll",
-                "loop over range(...) instead",
-            )
-        self._refuse_exits(body)
-        for value in values:
-            self.bind(node.target, value, node.iter)
-            self.block(body)
 
     # --- what is refused ----------------------------------------------------------------------
 

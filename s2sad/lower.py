@@ -34,6 +34,7 @@ from .frontend import Scope, Source, load
 from .ir import Assign, Call, Const, Function, Return, Var, check_trace
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
+from .sequences import SequenceLowering
 
 _AUGMENTED = {
     cst.AddAssign: "+",
@@ -67,7 +68,7 @@ def lower(fn: types.FunctionType) -> Function:
     return trace
 
 
-class Lowering(ExpressionLowering, CallLowering, BranchLowering, LoopLowering):
+class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowering, LoopLowering):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
     def __init__(self, source: Source, caller: "Lowering | None" = None, key=None):

@@ -79,14 +79,14 @@ def f_lambda_in_body(x):
     return g(x)
 
 
-def f_list_comprehension(x):
-    y = [v for v in (x, x)]
+def f_list_comprehension(x, n):
+    y = [v * x for v in range(n)]
     return x
 
 
-def f_generator_expression(x):
-    g = (v * v for v in (x, x))
-    return x
+def f_generator_expression(x, n):
+    g = sum(v * x for v in range(n))
+    return g
 
 
 def f_global(x):
@@ -195,8 +195,7 @@ def f_used_before_assignment(x):
 
 
 def f_max_of_sequence(x):
-    pair = (x, 2.0 * x)
-    return max(pair)
+    return max(x)
 
 
 def f_sin_two_arguments(x, y):
@@ -211,8 +210,8 @@ SYNTAX_CASES = [
     (f_try, UnsupportedSyntaxError, "try:"),
     (f_nested_def, UnsupportedSyntaxError, "@staticmethod"),
     (f_lambda_in_body, UnknownFunctionError, "g(y * 0.5)"),
-    (f_list_comprehension, UnsupportedSyntaxError, "[v for v in (x, x)]"),
-    (f_generator_expression, UnsupportedSyntaxError, "v * v for v in (x, x)"),
+    (f_list_comprehension, UnsupportedSyntaxError, "range(n)]"),
+    (f_generator_expression, UnsupportedSyntaxError, "range(n))"),
     (f_global, UnsupportedSyntaxError, "global COUNTER"),
     (f_nonlocal, UnsupportedSyntaxError, "nonlocal total"),
     (f_yield, UnsupportedSyntaxError, "yield x"),
@@ -232,7 +231,7 @@ SYNTAX_CASES = [
     (f_user_function, UnknownFunctionError, "f_user_function(x / 2.0)"),
     (f_undefined_name, S2SADError, "undefined_name"),
     (f_used_before_assignment, S2SADError, "z * x"),
-    (f_max_of_sequence, S2SADError, "max(pair)"),
+    (f_max_of_sequence, S2SADError, "max(x)"),
     (f_sin_two_arguments, S2SADError, "math.sin(x, y)"),
 ]
 
@@ -335,15 +334,15 @@ def test_trace_reports_construct(fn, error, needle):
 def test_every_entry_point_reports_the_same_place(call):
     with pytest.raises(UnsupportedSyntaxError) as info:
         call(f_list_comprehension)
-    assert_points_at(info.value, f_list_comprehension, "[v for v in (x, x)]")
+    assert_points_at(info.value, f_list_comprehension, "range(n)]")
     assert_no_internal_frames(info.value)
 
 
 CONSTRUCT_WORDS = [
     (f_for, ["break"]),
     (f_while, ["continue"]),
-    (f_list_comprehension, ["list comprehension"]),
-    (f_generator_expression, ["generator"]),
+    (f_list_comprehension, ["comprehension"]),
+    (f_generator_expression, ["comprehension"]),
     (f_walrus, [":="]),
     (f_yield, ["yield"]),
     (f_star_args, ["*args"]),
@@ -381,7 +380,7 @@ def test_assignment_to_attribute_or_item_says_to_use_a_local():
 
 class WithMethod:
     def method(self, x):
-        y = [v for v in (x, x)]
+        y = {v: v for v in (x, x)}
         return x
 
 
@@ -389,13 +388,13 @@ def _make_closure():
     k = 2.0
 
     def closure(x):
-        y = [k * v for v in (x, x)]
+        y = {k: v for v in (x, x)}
         return y
 
     return closure
 
 
-lambda_with_list = lambda x: [x, x]  # noqa: E731
+lambda_with_list = lambda x: {x: x}  # noqa: E731
 
 
 def _identity(fn):
@@ -413,10 +412,10 @@ def decorated_with_loop(x):
 @pytest.mark.parametrize(
     "fn, source_of, needle",
     [
-        (WithMethod().method, WithMethod.method, "[v for v in (x, x)]"),
-        (WithMethod.method, WithMethod.method, "[v for v in (x, x)]"),
-        (_make_closure(), _make_closure(), "[k * v for v in (x, x)]"),
-        (lambda_with_list, lambda_with_list, "[x, x]"),
+        (WithMethod().method, WithMethod.method, "{v: v for v in (x, x)}"),
+        (WithMethod.method, WithMethod.method, "{v: v for v in (x, x)}"),
+        (_make_closure(), _make_closure(), "{k: v for v in (x, x)}"),
+        (lambda_with_list, lambda_with_list, "{x: x}"),
         (decorated_with_loop, decorated_with_loop, "break"),
     ],
     ids=["bound-method", "method", "closure", "lambda", "decorated"],

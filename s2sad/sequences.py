@@ -1,0 +1,215 @@
+"""Lowering of sequences known in the function: tuples, lists used as fixed containers, comprehensions
+and generator expressions, and the builtins that consume them.
+
+A list or tuple the function builds (``xs = [a, b]``, ``[f(v) for v in xs]``) has a length known when
+the function is lowered, so it lowers to a tuple of values, each its own SSA variable. Indexing with a
+constant picks the value; ``sum``, ``min``, ``max``, ``len``, ``tuple`` and ``list`` fold over the
+values; a comprehension or a loop over such a sequence is unrolled. Lists are never mutated:
+``append`` and item assignment are refused.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+from .ir import Const
+from .primitives import PRIMITIVES
+
+_MAX_UNROLL = 64  # a sequence longer than this is refused rather than unrolled
+SEQUENCE_BUILTINS = (builtins.sum, builtins.len, builtins.tuple, builtins.list)
+
+FIXED_CONTAINERS = (
+    "lists and tuples are fixed containers here: build them whole (`[a, b]`, a comprehension) and "
+    "read them by constant index, by unpacking or in a loop"
+)
+
+
+class SequenceLowering:
+    """The sequence-lowering part of :class:`s2sad.lower.Lowering`."""
+
+    def known_sequence(self, node, ranges: bool = True):
+        """The values of ``node`` if it is a sequence whose length is known while lowering: a tuple
+        or list, a comprehension, ``zip``/``enumerate``/``reversed`` of such, or (with ``ranges``)
+        ``range(...)`` of constants. ``None`` otherwise."""
+        if isinstance(node, (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp, cst.Subscript)):
+            value = self.expr(node)
+            return value if isinstance(value, tuple) else None
+        if isinstance(node, cst.Name):
+            value = self.env.get(node.value)
+            return value if isinstance(value, tuple) else None
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
+            return None
+        if node.func.value in self.env:
+            return None
+        callee = self.scope.lookup(node.func.value)[1]
+        if callee is builtins.range and ranges:
+            bounds = [self.expr(a.value) for a in node.args]
+            if all(isinstance(b, Const) and isinstance(b.value, int) for b in bounds):
+                return self._limited(
+                    node, tuple(Const(i) for i in range(*(b.value for b in bounds)))
+                )
+            return None
+        parts = [self.known_sequence(a.value, ranges) for a in node.args]
+        if not parts or any(p is None for p in parts):
+            return None
+        if callee is builtins.zip:
+            return tuple(zip(*parts))
+        if callee is builtins.enumerate and len(parts) == 1:
+            return tuple((Const(i), v) for i, v in enumerate(parts[0]))
+        if callee is builtins.reversed and len(parts) == 1:
+            return tuple(reversed(parts[0]))
+        return None
+
+    def _limited(self, node, values: tuple) -> tuple:
+        if len(values) > _MAX_UNROLL:
+            raise self.error(
+                node,
+                f"a sequence of {len(values)} known values is too long to unroll",
+                "loop over range(...) with a bound known only when the function runs",
+            )
+        return values
+
+    def unroll(self, node: cst.For, values: tuple, body: list) -> None:
+        """A ``for`` loop over known values: its body, once per value."""
+        self._limited(node.iter, values)
+        self._refuse_exits(body)
+        for value in values:
+            self.bind(node.target, value, node.iter)
+            self.block(body)
+
+    def list_display(self, node: cst.List) -> tuple:
+        if any(isinstance(e, cst.StarredElement) for e in node.elements):
+            raise self.error(
+                node, "starred elements are not supported", "list the elements one by one"
+            )
+        return tuple(self.expr(e.value) for e in node.elements)
+
+    def comprehension(self, node) -> tuple:
+        """``[elt for target in seq if cond ...]``, unrolled over known sequences, as a tuple."""
+        results: list = []
+        outer_env = dict(self.env)
+        try:
+            self._unroll_comprehension(node.for_in, node.elt, results)
+        finally:
+            self.env = outer_env  # the comprehension's names do not leak, as in Python 3
+        return self._limited(node, tuple(results))
+
+    def _unroll_comprehension(self, clause: cst.CompFor, element, results: list) -> None:
+        values = self.known_sequence(clause.iter)
+        if values is None:
+            raise self.error(
+                clause.iter,
+                "a comprehension can run over a tuple, a list, range(...) of constants, "
+                "or zip/enumerate of those",
+                "write a `for` loop instead",
+            )
+        for value in self._limited(clause.iter, values):
+            self.bind(clause.target, value, clause.iter)
+            if not all(self._known_condition(test.test) for test in clause.ifs):
+                continue
+            if clause.inner_for_in is not None:
+                self._unroll_comprehension(clause.inner_for_in, element, results)
+            else:
+                results.append(self.expr(element))
+
+    def _known_condition(self, node) -> bool:
+        value = self.expr(node)
+        if not isinstance(value, Const):
+            raise self.error(
+                node,
+                "a condition in a comprehension must be known when the function is lowered",
+                "compute both cases and choose with `a if c else b`",
+            )
+        return bool(value.value)
+
+    def sequence_call(self, function, node: cst.Call, hint: str):
+        """``sum``, ``len``, ``tuple`` and ``list`` of a known sequence."""
+        name = function.__name__
+        if (
+            any(a.star or a.keyword and a.keyword.value != "start" for a in node.args)
+            or not node.args
+        ):
+            raise self.error(node, f"`{name}` needs one sequence argument here", FIXED_CONTAINERS)
+        values = self.known_sequence(node.args[0].value)
+        if values is None:
+            raise self.error(
+                node.args[0], f"`{name}` of something whose length is not known", FIXED_CONTAINERS
+            )
+        if function is builtins.len:
+            return Const(len(values))
+        if function is not builtins.sum:
+            return values
+        start = self.expr(node.args[1].value) if len(node.args) > 1 else None
+        return self.fold(
+            PRIMITIVES["add"],
+            ([start] if start is not None else []) + list(values),
+            node,
+            hint,
+            empty=Const(0),
+        )
+
+    def fold(self, prim, values: list, node, hint: str, empty=None):
+        """``values[0] op values[1] op ...``, left to right, as ``sum`` and ``max`` combine."""
+        if not values:
+            if empty is None:
+                raise self.error(node, "an empty sequence has no maximum or minimum", "")
+            return empty
+        result = values[0]
+        for value in values[1:]:
+            result = self.emit(prim, (result, value), node, hint)
+        return result
+
+    def index(self, node: cst.Subscript, base: tuple):
+        """``seq[i]`` or ``seq[a:b:c]`` with constants."""
+        if len(node.slice) != 1:
+            raise self.error(node, "a tuple takes one index", "index with one integer")
+        element = node.slice[0].slice
+        if isinstance(element, cst.Slice):
+            bounds = [
+                None if part is None else self.expr(part)
+                for part in (element.lower, element.upper, element.step)
+            ]
+            if all(b is None or isinstance(b, Const) and isinstance(b.value, int) for b in bounds):
+                return base[slice(*(None if b is None else b.value for b in bounds))]
+        else:
+            position = self.expr(element.value)
+            if isinstance(position, Const) and isinstance(position.value, int):
+                if -len(base) <= position.value < len(base):
+                    return base[position.value]
+                raise self.error(
+                    node, f"index {position.value} is out of range for {len(base)} values", ""
+                )
+        raise self.error(
+            node,
+            "a list or tuple can be indexed only with a constant here",
+            "loop over the sequence itself, or over range(...) with constant bounds",
+        )
+
+
+def indexes_with(body: list, name: str) -> bool:
+    """Whether ``body`` indexes something with an expression that reads ``name``."""
+    finder = _IndexFinder(name)
+    for stmt in body:
+        stmt.visit(finder)
+    return finder.found
+
+
+class _IndexFinder(cst.CSTVisitor):
+    def __init__(self, name: str):
+        self.name = name
+        self.found = False
+
+    def visit_SubscriptElement(self, node) -> None:
+        names = _NameFinder()
+        node.visit(names)
+        self.found = self.found or self.name in names.names
+
+
+class _NameFinder(cst.CSTVisitor):
+    def __init__(self):
+        self.names: set = set()
+
+    def visit_Name(self, node) -> None:
+        self.names.add(node.value)
