@@ -24,6 +24,9 @@ from .primitives import COMPARISONS, NOT, SELECT
 
 RETURNED = "<returned>"  # environment key: whether the function has returned on this path
 RESULT = "<result>"  # environment key: what it returned
+BROKE = "<broke>"  # environment key: whether this path left the loop with `break`
+CONTINUED = "<continued>"  # environment key: whether this path skipped to the next iteration
+EXITS = (RETURNED, BROKE, CONTINUED)
 
 _COMPARE = {
     cst.LessThan: "<",
@@ -58,19 +61,32 @@ def _placeholder(value):
     return Const(None)
 
 
-def always_returns(statements) -> bool:
-    """Whether every path through ``statements`` ends in ``return`` (judged from the syntax)."""
+def always_returns(statements, exits=(cst.Return,)) -> bool:
+    """Whether every path through ``statements`` ends in ``return`` (or another of ``exits``),
+    judged from the syntax."""
     if not statements:
         return False
     last = statements[-1]
     if isinstance(last, cst.SimpleStatementLine):
-        return any(isinstance(small, cst.Return) for small in last.body)
+        return any(isinstance(small, exits) for small in last.body)
     if isinstance(last, cst.If):
         orelse = _else_statements(last)
         return (
-            orelse is not None and always_returns(_statements(last.body)) and always_returns(orelse)
+            orelse is not None
+            and always_returns(_statements(last.body), exits)
+            and always_returns(orelse, exits)
         )
     return False
+
+
+def always_exits(statements) -> bool:
+    """Whether every path through ``statements`` ends in ``return``, ``break`` or ``continue``."""
+    return always_returns(statements, (cst.Return, cst.Break, cst.Continue))
+
+
+def has_exited(env: dict) -> bool:
+    """Whether the path ``env`` describes has returned, broken out or continued."""
+    return any(env.get(flag) == Const(True) for flag in EXITS)
 
 
 def _statements(body) -> list:
@@ -95,22 +111,27 @@ class BranchLowering:
         cond = self.atom(self.expr(node.test), node.test)
         then = _statements(node.body)
         orelse = _else_statements(node) or []
-        if always_returns(then) and not always_returns(orelse):
+        if always_exits(then) and not always_exits(orelse):
             orelse, rest = orelse + rest, []
-        elif always_returns(orelse) and not always_returns(then):
+        elif always_exits(orelse) and not always_exits(then):
             then, rest = then + rest, []
         self.branch(cond, lambda: self.block(then), lambda: self.block(orelse), node)
         self.after_branch(rest, node)
 
     def after_branch(self, rest: list, node) -> None:
-        """Lower the statements after an ``if``, guarded if the ``if`` may have returned."""
-        returned = self.env.get(RETURNED, Const(False))
-        if returned == Const(True) or not rest:
+        """Lower the statements after an ``if`` (or a loop), under ``if not stopped`` where some path
+        may have returned, broken out or continued."""
+        flags = [self.env.get(flag, Const(False)) for flag in EXITS]
+        if has_exited(self.env) or not rest:
             return
-        if returned == Const(False):
+        live = [flag for flag in flags if flag != Const(False)]
+        if not live:
             self.block(rest)
             return
-        still_running = self.emit(NOT, (returned,), node)
+        stopped = live[0]
+        for flag in live[1:]:  # stopped or flag
+            stopped = self.emit(SELECT, (stopped, stopped, flag), node)
+        still_running = self.emit(NOT, (stopped,), node)
         self.branch(
             still_running, lambda: self.block(rest), lambda: None, node, always_returns(rest)
         )
@@ -137,36 +158,34 @@ class BranchLowering:
         self, cond, before: dict, then_env: dict, else_env: dict, node, settled=False
     ) -> dict:
         """The names after the ``if``. A merge may read only what is defined on every path into it:
-        a path that returned has a placeholder ``None`` for what the other path rebound."""
+        where one path has stopped (returned, broken out, continued) and the other bound a name the
+        stopped one did not, the stopped path gets a placeholder ``None`` that is never read."""
         merged = {}
-        then_done = then_env.get(RETURNED) == Const(True)
-        else_done = else_env.get(RETURNED) == Const(True)
+        then_done, else_done = has_exited(then_env), has_exited(else_env)
         for name in then_env.keys() | else_env.keys():
-            if name in (RETURNED, RESULT):
+            if name in EXITS or name == RESULT:
                 continue
-            if then_done and else_done:
-                merged[name] = before.get(name, Unbound(name, self.source.location(node)))
-            elif then_done or else_done:
-                going_on = else_env if then_done else then_env
-                value = going_on.get(name, Unbound(name, self.source.location(node)))
-                if value == before.get(name) or isinstance(value, Unbound):
-                    merged[name] = value
-                else:
-                    placeholder = _placeholder(value)
-                    pair = (placeholder, value) if then_done else (value, placeholder)
-                    merged[name] = self._merge_values(cond, *pair, node)
-            elif name in then_env and name in else_env:
+            if name in then_env and name in else_env:
                 merged[name] = self._merge_values(cond, then_env[name], else_env[name], node)
+            elif then_done != else_done and name in (else_env if then_done else then_env):
+                value = (else_env if then_done else then_env)[name]
+                placeholder = _placeholder(value)
+                pair = (placeholder, value) if then_done else (value, placeholder)
+                merged[name] = self._merge_values(cond, *pair, node)
             else:
                 merged[name] = Unbound(name, self.source.location(node))
-        returned = (then_env.get(RETURNED, Const(False)), else_env.get(RETURNED, Const(False)))
-        if returned != (Const(False), Const(False)):
-            merged[RETURNED] = Const(True) if settled else self._merge_values(cond, *returned, node)
-            results = [env.get(RESULT) for env in (then_env, else_env)]
-            if all(r is not None for r in results):
-                merged[RESULT] = self._merge_values(cond, *results, node)
-            else:  # only one path has a result; the other's is never read
-                merged[RESULT] = next(r for r in results if r is not None)
+        for flag in EXITS:
+            pair = (then_env.get(flag, Const(False)), else_env.get(flag, Const(False)))
+            if pair != (Const(False), Const(False)):
+                settle = settled and flag == RETURNED
+                merged[flag] = Const(True) if settle else self._merge_values(cond, *pair, node)
+        results = [then_env.get(RESULT), else_env.get(RESULT)]
+        if results != [None, None]:  # a placeholder where a path has no result: it is never read
+            present = next(r for r in results if r is not None)
+            then_result, else_result = (
+                r if r is not None else _placeholder(present) for r in results
+            )
+            merged[RESULT] = self._merge_values(cond, then_result, else_result, node)
         return merged
 
     def _merge_values(self, cond: Expr, then, other, node):

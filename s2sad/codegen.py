@@ -191,6 +191,13 @@ def _loop_lines(loop: Loop, indent: str, names: Namespace, comments: bool, last_
     inner = indent + "    "
     body = _block_lines(loop.body, inner, names, comments, last_line)
     body += _parallel_assignment(loop.headers, loop.nexts, inner, name_of)
+    if loop.exit is not None:  # after the carried values took the values they had when it stopped
+        exit_now = isinstance(loop.exit, Const) and loop.exit.value
+        body += (
+            [f"{inner}break"]
+            if exit_now
+            else [f"{inner}if {format_expr(loop.exit, name_of)}:", f"{inner}    break"]
+        )
     last_line[0] = None
     return lines + (body or [f"{inner}pass"])
 

@@ -101,6 +101,7 @@ def _tangent_loop(loop: Loop, dots: dict, active: set) -> Loop:
         loop.iterable,
         loop.cond,
         loop.loc,
+        loop.exit,
     )
 
 

@@ -213,6 +213,7 @@ class Loop:
     iterable: Expr | None = None
     cond: Var | None = None
     loc: Location | None = None
+    exit: Expr | None = None  # a flag the body sets to leave the loop (`break`, `return` inside it)
 
 
 @dataclass
@@ -305,6 +306,8 @@ def stmt_exprs(stmt: Stmt) -> Iterator[Expr]:
         if stmt.iterable is not None:
             yield stmt.iterable
         yield from stmt.nexts
+        if stmt.exit is not None:
+            yield stmt.exit
     elif isinstance(stmt, Push):
         yield stmt.tape
         yield from stmt.values
@@ -524,7 +527,7 @@ def _check_loop(loop: Loop, defined: set, name: str) -> None:
             assert var.name in defined, f"{var.name} read before it is written in {name}"
     inner = defined | {v.name for v in defines(loop)}
     _check_block(loop.body, inner, name)
-    for expr in loop.nexts:
+    for expr in loop.nexts + ([loop.exit] if loop.exit is not None else []):
         for var in variables(expr):
             assert var.name in inner, f"{var.name} read before it is written in {name}"
     defined |= inner

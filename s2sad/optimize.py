@@ -74,7 +74,10 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
             iterable = None if stmt.iterable is None else sub(stmt.iterable)
             inner = propagate(stmt.body, keep, mapping)
             nexts = [sub(e) for e in stmt.nexts]
-            result.append(replace(stmt, inits=inits, iterable=iterable, body=inner, nexts=nexts))
+            exit_ = None if stmt.exit is None else sub(stmt.exit)
+            result.append(
+                replace(stmt, inits=inits, iterable=iterable, body=inner, nexts=nexts, exit=exit_)
+            )
         elif isinstance(stmt, Push):
             result.append(replace(stmt, values=tuple(sub(e) for e in stmt.values)))
         elif isinstance(stmt, Return):
@@ -129,6 +132,8 @@ def _live_loop(loop: Loop, needed: set, keep_domain_checks: bool):
     # Values the body computes and code after the loop reads (as the reverse sweep reads a value
     # that is the same in every iteration, from the last one).
     read_after = needed & assigned(loop.body)
+    if loop.exit is not None:
+        read_after |= {v.name for v in variables(loop.exit)}
     while True:
         inside = read_after | {
             v.name for h, n in zip(loop.headers, loop.nexts) if h.name in live for v in variables(n)
