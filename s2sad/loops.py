@@ -21,9 +21,9 @@ import builtins
 
 import libcst as cst
 
-from .branches import Unbound, _statements
-from .ir import Call, Loop
-from .primitives import RANGE
+from .branches import BROKE, CONTINUED, RESULT, RETURNED, Unbound, _statements
+from .ir import Call, Const, Loop
+from .primitives import RANGE, SELECT
 from .sequences import indexes_with
 
 
@@ -102,7 +102,6 @@ class LoopLowering:
             raise self.error(
                 node.target, "the loop variable of a range loop must be a plain name", ""
             )
-        self._refuse_exits(body)
         target = self.fresh(node.target.value)
         iterable = Call(RANGE, tuple(args))
         self._loop(node, body, target=target, iterable=iterable, name=node.target.value)
@@ -110,7 +109,6 @@ class LoopLowering:
     def while_statement(self, node: cst.While) -> None:
         self._refuse_extras(node)
         body = _statements(node.body)
-        self._refuse_exits(body)
         self._loop(node, body, test=node.test)
 
     # --- the general loop -------------------------------------------------------------------
@@ -136,22 +134,52 @@ class LoopLowering:
             inits.append(self.atom(self.expr(test), test))
         before = dict(self.env)
         outer_body, self.body = self.body, []
-        self.env = {**self.env, **dict(zip(carried, headers))}
+        self.env = {
+            **self.env,
+            **dict(zip(carried, headers)),
+            BROKE: Const(False),
+            CONTINUED: Const(False),
+        }
+        for flag in (RETURNED, RESULT):
+            self.env.pop(flag, None)  # inside the loop, nothing has returned yet
         if name is not None:
             self.env[name] = target
         self.block(body)
+        returned, result = self.env.get(RETURNED, Const(False)), self.env.get(RESULT)
+        stop = self._either(self.env.get(BROKE, Const(False)), returned, node)
         nexts = [self.env[n] for n in carried]
-        if test is not None:
-            nexts.append(self.atom(self.expr(test), test))
+        if test is not None:  # the condition is evaluated again only if the body did not stop
+            value, evaluation = self.lazy(test)
+            nexts.append(
+                value
+                if stop == Const(False)
+                else self.choose(stop, Const(False), [], value, evaluation, test)
+            )
+            if stop == Const(False):
+                self.body.extend(evaluation)
+        if returned != Const(False):  # the function's result, carried out of the loop
+            if isinstance(result, tuple):
+                raise self.error(
+                    node,
+                    "returning a tuple from inside a loop is not supported yet",
+                    "assign the values in the loop, `break`, and return them after it",
+                )
+            returned_header, result_header = self.fresh(), self.fresh()
+            headers += [returned_header, result_header]
+            inits += [Const(False), Const(None)]
+            nexts += [returned, result]
         for carried_name, value in zip(carried, nexts):
             if isinstance(value, (tuple, Unbound)):
                 raise self.error(node, f"`{carried_name}` does not stay a number in the loop", "")
         inner_env, loop_body, self.body = self.env, self.body, outer_body
+        exit_flag = None if stop == Const(False) or test is not None else stop
         loop = Loop(headers, inits, loop_body, nexts, target, iterable, cond if test else None)
-        loop.loc = self.source.location(node)
+        loop.loc, loop.exit = self.source.location(node), exit_flag
         self.body.append(loop)
         self.env = dict(before)
         self.env.update(zip(carried, headers))
+        if returned != Const(False):
+            self.env[RETURNED], self.env[RESULT] = returned_header, result_header
         if name is not None:
             self.env[name] = target
         line = self.source.location(node).line
@@ -160,6 +188,14 @@ class LoopLowering:
                 self.env[local] = Unbound(
                     local, self.source.location(node), _only_in_loop(local, line)
                 )
+
+    def _either(self, a, b, node):
+        """``a or b`` for flags, emitted only when neither is known."""
+        if a == Const(False) or b == Const(True):
+            return b
+        if b == Const(False) or a == Const(True):
+            return a
+        return self.emit(SELECT, (a, a, b), node)
 
     # --- what a loop may iterate over ---------------------------------------------------------
 

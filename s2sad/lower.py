@@ -26,7 +26,15 @@ import types
 
 import libcst as cst
 
-from .branches import RESULT, RETURNED, BranchLowering, merged_result
+from .branches import (
+    BROKE,
+    CONTINUED,
+    RESULT,
+    RETURNED,
+    BranchLowering,
+    has_exited,
+    merged_result,
+)
 from .calls import CallLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
@@ -56,8 +64,6 @@ _UNSUPPORTED_STATEMENTS = {
     cst.Raise: "`raise`",
     cst.Import: "an `import` inside the function (import at the top of the module instead)",
     cst.ImportFrom: "an `import` inside the function (import at the top of the module instead)",
-    cst.Break: "`break`",
-    cst.Continue: "`continue`",
 }
 
 
@@ -175,23 +181,23 @@ class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowerin
     def block(self, statements) -> None:
         """Lower ``statements`` into the current block, stopping where every path has returned."""
         for index, stmt in enumerate(statements):
-            if self.env.get(RETURNED) == Const(True):
-                return  # unreachable after a return, as in Python
+            if has_exited(self.env):
+                return  # unreachable after a return, break or continue, as in Python
             if isinstance(stmt, cst.If):
                 self.if_statement(stmt, list(statements[index + 1 :]))
                 return
             if isinstance(stmt, cst.FunctionDef):
                 self.define_local(stmt)
                 continue
-            if isinstance(stmt, cst.For):
-                self.for_statement(stmt)
-                continue
-            if isinstance(stmt, cst.While):
-                self.while_statement(stmt)
+            if isinstance(stmt, (cst.For, cst.While)):
+                (self.for_statement if isinstance(stmt, cst.For) else self.while_statement)(stmt)
+                if self.env.get(RETURNED, Const(False)) != Const(False):  # it may have returned
+                    self.after_branch(list(statements[index + 1 :]), stmt)
+                    return
                 continue
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    if self.env.get(RETURNED) == Const(True):
+                    if has_exited(self.env):
                         return
                     self.statement(small)
             else:
@@ -224,6 +230,10 @@ class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowerin
             self.expression_statement(node)
         elif isinstance(node, cst.Pass):
             pass
+        elif isinstance(node, cst.Break):
+            self.env[BROKE] = Const(True)
+        elif isinstance(node, cst.Continue):
+            self.env[CONTINUED] = Const(True)
         else:
             what = _UNSUPPORTED_STATEMENTS.get(type(node), f"a `{type(node).__name__}` statement")
             raise self.error(node, f"{what} is not supported yet")

@@ -181,7 +181,7 @@ class _Reverser:
         outer = sorted(inner)  # defined before the loop: their adjoints sum over the iterations
         sums = [Var(f"{name}_bar_sum{number}") for name in outer]
         # Runs the index backwards; once the tape is known, the tape itself (see _saved_block).
-        if loop.cond is None:
+        if loop.cond is None and loop.exit is None:
             target, iterable = loop.target, Call(REVERSED, (loop.iterable,))
         else:
             target, iterable = Var("_"), None
@@ -275,12 +275,14 @@ class _Reverser:
             for v in dict.fromkeys(level)
             if v.name in read and v != index and v.name not in same_every_time
         ]
+        # A loop that iterates its tape backwards, or that may stop early, takes its index from the
+        # tape rather than from its range.
+        if index is not None and index.name in read and (values or loop.exit is not None):
+            values.insert(0, index)
         tape = self.new_tape() if values else None
         if loop is None:
             self.pops[id(block)].tape, self.pops[id(block)].targets = tape, tuple(values)
         elif values:
-            if index is not None and index.name in read:
-                values.insert(0, index)  # the reverse loop then takes the index from the tape too
             reverse_loop = self.reverse_loops[id(block)]
             reverse_loop.target = tuple(values) if len(values) > 1 else values[0]
             reverse_loop.iterable = Call(REVERSED, (tape,))

@@ -127,7 +127,9 @@ def central_difference(fn, point, i, h=1e-6):
 def check_both_modes(fn, point, expected):
     n = len(point)
     reverse = s2sad.grad(fn, wrt=tuple(range(n)))(*point)
-    forward = [s2sad.jvp(fn, point, [1.0 if k == i else 0.0 for k in range(n)])[1] for i in range(n)]
+    forward = [
+        s2sad.jvp(fn, point, [1.0 if k == i else 0.0 for k in range(n)])[1] for i in range(n)
+    ]
     np.testing.assert_allclose(reverse, expected, rtol=1e-13, atol=0)
     np.testing.assert_allclose(forward, expected, rtol=1e-13, atol=0)
     differences = [central_difference(fn, point, i) for i in range(n)]

@@ -36,18 +36,17 @@ INTERNAL_MODULES = ("lower.py", "frontend.py", "pipeline.py")
 
 def f_for(x):
     y = x
-    for v in range(3):
+    for v in (1.0, 2.0, 3.0):
         if y > 10.0:
             break
-        y = y * x
+        y = y * v
     return y
 
 
 def f_while(x):
     while x > 10.0:
         x = x / 2.0
-        if x < 12.0:
-            continue
+    else:
         x = x - 1.0
     return x
 
@@ -205,7 +204,7 @@ def f_sin_two_arguments(x, y):
 # (function, error class, needle: the text that starts where the construct starts)
 SYNTAX_CASES = [
     (f_for, UnsupportedSyntaxError, "break"),
-    (f_while, UnsupportedSyntaxError, "continue"),
+    (f_while, UnsupportedSyntaxError, "while x > 10.0:"),
     (f_with, UnsupportedSyntaxError, "with contextlib"),
     (f_try, UnsupportedSyntaxError, "try:"),
     (f_nested_def, UnsupportedSyntaxError, "@staticmethod"),
@@ -340,7 +339,7 @@ def test_every_entry_point_reports_the_same_place(call):
 
 CONSTRUCT_WORDS = [
     (f_for, ["break"]),
-    (f_while, ["continue"]),
+    (f_while, ["else"]),
     (f_list_comprehension, ["comprehension"]),
     (f_generator_expression, ["comprehension"]),
     (f_walrus, [":="]),

@@ -215,11 +215,47 @@ def only_in_loop(x, n):
     return y
 
 
-def breaks(x):
-    for i in range(5):
+def breaks(x, n):
+    for i in range(n):
+        x = x * 1.5 + math.sin(x)
         if x > 10.0:
             break
-        x = x * 2.0
+        x = x + 0.1 * i
+    return x
+
+
+def skips_odd(x, n):
+    s = 0.0
+    for i in range(n):
+        if i % 2 == 1:
+            continue
+        s = s + math.sin(x * i)
+    return s
+
+
+def returns_from_loop(x, n):
+    for i in range(n):
+        x = x * x + 0.5
+        if x > 3.0:
+            return x * 2.0
+    return -x
+
+
+def newton_with_break(a):
+    x = a
+    k = 0
+    while True:
+        x = 0.5 * (x + a / x)
+        k = k + 1
+        if abs(x * x - a) < 1e-12 * a or k > 50:
+            break
+    return x
+
+
+def breaks_in_a_tuple_loop(x):
+    for v in (1.0, 2.0):
+        if x > v:
+            break
     return x
 
 
@@ -228,7 +264,36 @@ def test_a_name_assigned_only_in_the_loop_is_an_error():
         s2sad.trace(only_in_loop)
 
 
-def test_break_is_refused_with_a_location():
+@pytest.mark.parametrize("x, n", [(1.2, 6), (0.1, 3), (0.1, 0), (30.0, 4)])
+def test_break_on_the_first_the_last_or_no_iteration(x, n):
+    # (30, 4) breaks in the first iteration, (0.1, 3) never breaks, (1.2, 6) breaks after a few.
+    check(breaks, (x, n), (0,))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_continue(n):
+    x = 0.7
+    expected = sum(i * math.cos(x * i) for i in range(n) if i % 2 == 0)
+    check(skips_odd, (x, n), (0,), (expected,))
+
+
+@pytest.mark.parametrize("x, n", [(0.9, 4), (0.1, 2), (2.0, 3)])
+def test_return_from_inside_a_loop(x, n):
+    check(returns_from_loop, (x, n), (0,))
+
+
+@pytest.mark.parametrize("a", [3.0, 0.5])
+def test_while_true_with_break(a):
+    assert s2sad.grad(newton_with_break)(a) == pytest.approx(0.5 / math.sqrt(a), rel=1e-9)
+    check(newton_with_break, (a,), (0,))
+
+
+def test_break_stops_the_loop_after_the_carried_values_are_updated():
+    lines = [line.strip() for line in str(s2sad.trace(breaks)).splitlines()]
+    assert lines.index("w4 = w11") < lines.index("if w12:") < lines.index("break")
+
+
+def test_break_in_a_loop_over_a_tuple_is_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="`break`") as info:
-        s2sad.grad(breaks)
+        s2sad.grad(breaks_in_a_tuple_loop)
     assert info.value.location.text.strip() == "break"
