@@ -22,6 +22,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
+from .check import GradientCheck, GradientCheckError, check_grad
 from .errors import (
     ArgumentError,
     NonScalarOutputError,
@@ -36,6 +37,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "GradientCheck",
+    "GradientCheckError",
     "NonScalarOutputError",
     "NotDifferentiableError",
     "S2SADError",
@@ -44,6 +47,7 @@ __all__ = [
     "UnknownFunctionError",
     "UnsupportedSyntaxError",
     "adjoint_source",
+    "check_grad",
     "grad",
     "jacobian",
     "jvp",

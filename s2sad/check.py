@@ -1,0 +1,134 @@
+"""Check derivatives against central differences: ``s2sad.check_grad``.
+
+Central differences ``(f(x + h) - f(x - h)) / 2h`` have a truncation error of about ``h² |f'''| / 6`` and
+a rounding error of about ``ε |f| / h``; the step ``h = ε^(1/3) · max(1, |x|)`` balances the two, and the
+difference between the estimates at ``h`` and ``2h`` measures what is left. A component passes when AD
+and the difference agree within ``atol + rtol · |AD|`` plus that measured error.
+
+The notes (seed 002) estimate ∂f1/∂u1 with a one-sided difference of step 0.01 and get 48.19 where AD
+gives 47.30: ``check_grad(f1, 1.0, -1.0, eps=0.01)`` shows that error beside the exact derivative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import S2SADError
+
+_CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
+
+
+class GradientCheckError(S2SADError):
+    """Automatic and finite-difference derivatives disagree."""
+
+
+@dataclass
+class Mismatch:
+    output: int
+    input: str
+    mode: str
+    automatic: float
+    estimate: float
+
+    @property
+    def difference(self) -> float:
+        return self.automatic - self.estimate
+
+
+@dataclass
+class GradientCheck:
+    """The Jacobians compared, and the components that disagree."""
+
+    inputs: tuple
+    estimate: np.ndarray  # central differences, rows = outputs, columns = inputs
+    error: np.ndarray  # how far the estimate may be from the derivative (measured, see above)
+    automatic: dict = field(default_factory=dict)  # mode -> Jacobian
+    mismatches: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def __str__(self) -> str:
+        lines = [
+            f"{'output':>6}  {'input':<10}{'mode':<9}{'automatic':>22}{'central difference':>22}{'difference':>12}"
+        ]
+        for (row, col), estimate in np.ndenumerate(self.estimate):
+            for mode, jacobian in self.automatic.items():
+                ad = jacobian[row, col]
+                lines.append(
+                    f"{row:>6}  {self.inputs[col]:<10}{mode:<9}{ad:>22.15g}{estimate:>22.15g}{ad - estimate:>12.3g}"
+                )
+        verdict = (
+            "all components agree" if self.ok else f"{len(self.mismatches)} component(s) disagree"
+        )
+        return "\n".join(lines + [verdict])
+
+
+def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol=1e-6, atol=1e-9):
+    """Compare the derivatives of ``fn`` at ``args`` in each mode with central differences.
+
+    Returns a :class:`GradientCheck` (print it for a table); raises :class:`GradientCheckError`, listing
+    each mismatching component with both values and their difference, if any component disagrees.
+    ``eps`` fixes the difference step (by default it adapts to each input).
+
+    >>> import math, s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2 + math.sin(x1)
+    >>> s2sad.check_grad(f, 2.0, 5.0).ok
+    True
+    """
+    from .api import _inputs, _unwrap, _wrt_names, jacobian
+    from .pipeline import trace_of
+
+    plain, _ = _unwrap(fn)
+    names, _ = _wrt_names(trace_of(plain), wrt if wrt is not None else None)
+    if isinstance(wrt, (int, str)):
+        names = names[:1]
+    positions = [_inputs(trace_of(plain)).index(n) for n in names]
+    point = [float(a) if isinstance(a, (int, float)) else a for a in args]
+    estimate, error = _central_differences(fn, point, positions, eps)
+    report = GradientCheck(tuple(names), estimate, error)
+    for mode in modes:
+        matrix = np.asarray(jacobian(fn, wrt=tuple(names), mode=mode)(*point), dtype=float)
+        matrix = matrix.reshape(estimate.shape)
+        report.automatic[mode] = matrix
+        allowed = atol + rtol * np.abs(matrix) + error
+        for (row, col), ad in np.ndenumerate(matrix):
+            if not abs(ad - estimate[row, col]) <= allowed[row, col]:
+                report.mismatches.append(Mismatch(row, names[col], mode, ad, estimate[row, col]))
+    if report.mismatches:
+        listing = "; ".join(
+            f"output {m.output}, d/d{m.input} by {m.mode} mode: {m.automatic!r} vs {m.estimate!r} "
+            f"(difference {m.difference:.3g})"
+            for m in report.mismatches
+        )
+        raise GradientCheckError(
+            f"derivatives of `{getattr(fn, '__name__', fn)}` disagree with central differences: {listing}",
+            hint="if the function has a kink or a branch boundary within the step, check at another point",
+        )
+    return report
+
+
+def _central_differences(fn, point: list, positions: list, eps) -> tuple:
+    """The Jacobian by central differences, and an estimate of its error (|D(h) - D(2h)|)."""
+    columns, errors = [], []
+    for position in positions:
+        step = eps if eps is not None else _CUBE_ROOT_EPS * max(1.0, abs(point[position]))
+        estimates = []
+        for h in (step, 2 * step):
+            plus, minus = list(point), list(point)
+            plus[position] += h
+            minus[position] -= h
+            estimates.append((_flat(fn(*plus)) - _flat(fn(*minus))) / (2 * h))
+        columns.append(estimates[0])
+        errors.append(np.abs(estimates[0] - estimates[1]))
+    return np.array(columns).T, np.array(errors).T
+
+
+def _flat(value) -> np.ndarray:
+    if isinstance(value, (tuple, list)):
+        return np.array([float(v) for v in np.ravel(np.array(value, dtype=object))])
+    return np.array([float(value)])
