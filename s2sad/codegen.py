@@ -206,15 +206,15 @@ def _assignment(stmt: Assign, name_of, indent: str) -> list:
     """The lines of ``target = value``, split as black splits a line too long to fit.
 
     Black wraps the value in parentheses (one line inside, or one operand per line) when the value has
-    two or more top-level operators of its loosest kind, or one that does not end in a bracket; other
-    long lines are left whole here, for black to lay out.
+    two or more top-level operators of its loosest kind; other long lines are left whole here, for
+    black to lay out.
     """
     body = format_expr(stmt.value, name_of)
     line = f"{indent}{stmt.target.name} = {body}"
     if len(line) <= _BLACK_MODE.line_length:
         return [line]
     parts = _operands(stmt.value, name_of)
-    if len(parts) < 2 or len(parts) == 2 and body.endswith((")", "]")):
+    if len(parts) < 3:  # one operator: black may split at a bracket instead; let it decide
         return [line]
     inner = indent + "    "
     if len(inner) + len(body) <= _BLACK_MODE.line_length:
