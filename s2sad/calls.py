@@ -20,11 +20,25 @@ from .errors import S2SADError, UnknownFunctionError
 from .expressions import SUPPORTED, Value, _dotted
 from .frontend import load
 from .ir import Call, Const, Effect, Expr, Ref
-from .primitives import PRINT, VARIADIC, primitive_for, supported_callables
+from .primitives import PRINT, VARIADIC, primitive_for, supported_callables, user_call
 from .rules import RULES
 from .sequences import SEQUENCE_BUILTINS
 
 _MAX_DEPTH = 50  # calls nested deeper than this are refused (a recursion the compiler cannot see)
+
+
+def _returns_tuple(node) -> bool:
+    finder = _TupleReturn()
+    node.visit(finder)
+    return finder.found
+
+
+class _TupleReturn(cst.CSTVisitor):
+    def __init__(self):
+        self.found = False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = self.found or isinstance(node.value, cst.Tuple)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,7 +115,11 @@ class CallLowering:
         return self.emit(prim, tuple(args), node, hint)
 
     def inline(self, fn: types.FunctionType, node: cst.Call) -> Value:
-        """Lower the body of ``fn`` here, its parameters bound to the arguments of ``node``."""
+        """Lower the body of ``fn`` here, its parameters bound to the arguments of ``node``. A call
+        to a function already being lowered (recursion) stays a call: its derivative calls the
+        derivative functions generated for it."""
+        if fn.__code__ in self.calling:
+            return self.recursive_call(fn, node)
         self._refuse_recursion(fn.__code__, node)
         try:
             source = load(fn)
@@ -119,6 +137,24 @@ class CallLowering:
         )
         arguments = self._bind_arguments(fn.__name__, params, defaults, node)
         return callee.lower_call(arguments)
+
+    def recursive_call(self, fn: types.FunctionType, node: cst.Call) -> Value:
+        """``fn(...)`` left as a call, for a function that calls itself; it must return a number."""
+        if _returns_tuple(load(fn).node):
+            raise self.error(
+                node,
+                f"`{fn.__name__}` calls itself and returns a tuple; a recursive function must "
+                "return one number",
+                "return one number, or turn the recursion into a loop",
+                UnknownFunctionError,
+            )
+        params = list(inspect.signature(fn).parameters)
+        defaults = dict(
+            zip(params[len(params) - len(fn.__defaults__ or ()) :], fn.__defaults__ or ())
+        )
+        bound = self._bind_arguments(fn.__name__, params, defaults, node)
+        args = tuple(self.atom(bound[p], node) for p in params)
+        return self.emit(user_call(fn), args, node)
 
     def inline_local(self, fn: "LocalFunction", node: cst.Call) -> Value:
         """Lower a function defined in this one (``def`` or ``lambda``) here. Its free names read

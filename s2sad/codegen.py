@@ -34,6 +34,7 @@ from .ir import (
     Loop,
     Pop,
     Push,
+    Unpack,
     defines,
     stmt_exprs,
     walk,
@@ -68,6 +69,7 @@ class Namespace:
                             refs.append(sub)
                         elif isinstance(sub, CallExpr) and sub.prim.style == "call":
                             prims.append(sub.prim)
+        siblings = {fn.name for fn in functions}
         for ref in refs:  # module globals are read by their own name: reserve them first
             if ref.origin == "global":
                 self.taken.add(ref.name)
@@ -78,6 +80,8 @@ class Namespace:
             elif ref.origin == "value":
                 self._bind(("object", id(ref.obj)), ref.name, "object", ref.obj)
         for prim in prims:
+            if prim.symbol in siblings and prim.impl is None:
+                continue  # a function generated beside this one: called by its own name
             self._bind(("object", id(prim.impl)), prim.symbol, "object", prim.impl)
 
     def _bind(self, key, preferred: str, kind: str, payload) -> None:
@@ -94,6 +98,8 @@ class Namespace:
     def name_of(self, thing) -> str:
         """The name a called primitive or a reference goes by in this namespace."""
         if isinstance(thing, Primitive):
+            if thing.impl is None:
+                return thing.symbol
             return self._names[("object", id(thing.impl))]
         if thing.origin == "global":
             return thing.name
@@ -156,6 +162,10 @@ def _block_lines(
             )
             text = f"({values})" if values else format_expr(stmt.values[0], names.name_of)
             lines.append(f"{indent}{stmt.tape.name}.append({text})")
+        elif isinstance(stmt, Unpack):
+            targets = ", ".join(t.name for t in stmt.targets)
+            targets = f"({targets},)" if len(stmt.targets) == 1 else targets
+            lines.append(f"{indent}{targets} = {format_expr(stmt.value, names.name_of)}")
         elif isinstance(stmt, Pop):
             targets = ", ".join(t.name for t in stmt.targets)
             lines.append(f"{indent}{targets} = {stmt.tape.name}.pop()")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from .activity import active_names
 from .algebra import is_zero, total
 from .ir import (
+    Unpack,
     If,
     Loop,
     Assign,
@@ -32,6 +33,7 @@ from .ir import (
     map_structure,
     reserved_names,
 )
+from .primitives import called_function, user_call
 from .rules import NO_DERIVATIVE, partials
 
 
@@ -57,6 +59,15 @@ def _tangent_block(statements: list, dots: dict, active: set) -> list:
     tangents of both branches (lazily, like the values)."""
     body: list = []
     for stmt in statements:
+        fn = recursive_callee(stmt)
+        if fn is not None and any(getattr(a, "name", None) in dots for a in stmt.value.args):
+            # y, y_dot = _f_jvp(x..., x_dot...): the tangent program generated for f, for all inputs
+            dot = dots[stmt.target.name] = Var(dot_name(stmt.target.name))
+            args = stmt.value.args
+            arg_dots = tuple(dots.get(getattr(a, "name", None), Const(0.0)) for a in args)
+            call = Call(user_call(fn, "jvp"), args + arg_dots)
+            body.append(Unpack((stmt.target, dot), call, stmt.loc))
+            continue
         if isinstance(stmt, Assign):
             body.append(stmt)
             derivative = _tangent_of(stmt, dots)
@@ -80,6 +91,15 @@ def _tangent_block(statements: list, dots: dict, active: set) -> list:
         else:
             raise TypeError(f"tangent: unexpected statement {stmt!r}")
     return body
+
+
+def recursive_callee(stmt):
+    """The Python function an assignment calls, if it is a (recursive) call left in the trace."""
+    if isinstance(stmt, Assign) and isinstance(stmt.value, Call):
+        found = called_function(stmt.value.prim)
+        if found is not None and found[0] == "call":
+            return found[1]
+    return None
 
 
 def _tangent_loop(loop: Loop, dots: dict, active: set) -> Loop:

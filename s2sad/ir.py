@@ -234,7 +234,16 @@ class Pop:
     loc: Location | None = None
 
 
-Stmt = Union[Assign, Effect, Return, Comment, If, Loop, Push, Pop]
+@dataclass
+class Unpack:
+    """``a, b = value``: the results of a call to a generated function (``y, y_dot = f_jvp(...)``)."""
+
+    targets: tuple
+    value: Expr
+    loc: Location | None = None
+
+
+Stmt = Union[Assign, Effect, Return, Comment, If, Loop, Push, Pop, Unpack]
 
 
 @dataclass
@@ -295,7 +304,7 @@ def variables(expr: Expr) -> Iterator[Var]:
 def stmt_exprs(stmt: Stmt) -> Iterator[Expr]:
     """The expressions a statement evaluates itself (not those of the blocks it contains; for a
     loop, its initial values, its iterable and its next values)."""
-    if isinstance(stmt, (Assign, Effect)):
+    if isinstance(stmt, (Assign, Effect, Unpack)):
         yield stmt.value
     elif isinstance(stmt, Return):
         yield from leaves(stmt.value)
@@ -331,7 +340,7 @@ def defines(stmt: Stmt) -> list:
     if isinstance(stmt, Loop):
         targets = stmt.target if isinstance(stmt.target, tuple) else (stmt.target,)
         return list(stmt.headers) + [t for t in targets if t is not None]
-    if isinstance(stmt, Pop):
+    if isinstance(stmt, (Pop, Unpack)):
         return list(stmt.targets)
     return []
 
@@ -509,6 +518,8 @@ def _check_block(body: list, defined: set, name: str) -> None:
         for expr in stmt_exprs(stmt):
             for var in variables(expr):
                 assert var.name in defined, f"{var.name} read before it is written in {name}"
+        if isinstance(stmt, Unpack):
+            defined.update(t.name for t in stmt.targets)
         if isinstance(stmt, Assign):
             assert stmt.target.name not in defined, f"{stmt.target.name} assigned twice in {name}"
             if isinstance(stmt.value, Call):

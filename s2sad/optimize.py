@@ -32,6 +32,7 @@ from .ir import (
     Push,
     Ref,
     Return,
+    Unpack,
     Var,
     assigned,
     defines,
@@ -80,6 +81,8 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
             )
         elif isinstance(stmt, Push):
             result.append(replace(stmt, values=tuple(sub(e) for e in stmt.values)))
+        elif isinstance(stmt, Unpack):
+            result.append(replace(stmt, value=sub(stmt.value)))
         elif isinstance(stmt, Return):
             result.append(Return(map_structure(sub, stmt.value), stmt.loc))
         else:
@@ -100,6 +103,8 @@ def _live_block(body: list, needed: set, keep_domain_checks: bool) -> list:
         if isinstance(stmt, Assign) and stmt.target.name not in needed:
             if not (keep_domain_checks and _checks_domain(stmt.value)):
                 continue
+        if isinstance(stmt, Unpack) and not any(t.name in needed for t in stmt.targets):
+            continue
         if isinstance(stmt, Loop):
             stmt = _live_loop(stmt, needed, keep_domain_checks)
             if stmt is not None:

@@ -12,25 +12,31 @@ import types
 from dataclasses import dataclass
 
 from .codegen import module_source
-from .errors import SourceNotFoundError
+from .errors import NonScalarOutputError, SourceNotFoundError
 from .execute import Compiled, cached, compile_source, is_generated, origin_of, resolution_signature
 from .forward import tangent
 from .frontend import require_function
 from .ir import (
+    Assign,
+    Call,
     Comment,
+    Unpack,
     Const,
     Function,
     Return,
     Var,
     assigned,
+    defines,
     fresh_name,
     leaves,
     map_structure,
     reserved_names,
     stmt_exprs,
+    subexprs,
     variables,
     walk,
 )
+from .primitives import called_function, user_call
 from .lower import lower
 from .optimize import eliminate_dead, propagate
 from .reverse import adjoint
@@ -144,13 +150,65 @@ def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
     read = [v.name for s in walk(reverse) for e in stmt_exprs(s) for v in variables(e)]
     residuals = list(dict.fromkeys(n for n in read if n not in written and n not in seeds))
     forward_body = sweeps.forward + [Return((sweeps.output, tuple(Var(n) for n in residuals)))]
-    fwd = Function(
-        f"{trace.name}_fwd", base.params, _optimize(forward_body, set(), False), base.defaults
-    )
+    forward_body = _optimize(forward_body, set(), False)
+    # A residual a branch defines exists only where that branch ran, and only there does the reverse
+    # sweep read it: elsewhere it is returned as None.
+    top_level = {v.name for s in forward_body for v in defines(s)} | set(base.params)
+    unset = [Var(n) for n in residuals if n not in top_level]
+    placeholders = [Assign(var, Const(None)) for var in unset]
+    fwd = Function(f"{trace.name}_fwd", base.params, placeholders + forward_body, base.defaults)
     bwd = Function(f"{trace.name}_bwd", tuple(residuals) + tuple(seeds), reverse)
     fwd.doc = f"Forward sweep of {trace.name}: its value and the residuals the reverse sweep reads."
     bwd.doc = f"Reverse sweep of {trace.name} with respect to {_wrt_text(wrt)}."
     return fwd, bwd
+
+
+def helper_programs(functions: list) -> list:
+    """The derivative functions generated for the recursive calls ``functions`` make, and for those
+    they make in turn: ``_f_jvp`` (forward mode), ``_f_fwd`` and ``_f_bwd`` (reverse mode), each
+    with respect to every input of ``f``."""
+    helpers: list = []
+    made: set = set()
+    pending = list(functions)
+    while pending:
+        program = pending.pop()
+        for stmt in walk(program.body):
+            for expr in stmt_exprs(stmt):
+                for call in (e for e in subexprs(expr) if isinstance(e, Call)):
+                    found = called_function(call.prim)
+                    if found is None or found[0] == "call":
+                        continue
+                    kind, fn = found
+                    group = ("jvp" if kind == "jvp" else "vjp", id(fn))
+                    if group not in made:
+                        made.add(group)
+                        new = _recursion_helpers(kind, fn)
+                        helpers += new
+                        pending += new
+    return helpers
+
+
+def _recursion_helpers(kind: str, fn) -> list:
+    trace = trace_of(fn)
+    if isinstance(trace.body[-1].value, tuple):
+        raise NonScalarOutputError(
+            f"`{fn.__name__}` calls itself and returns a tuple; a recursive function must return a "
+            "number",
+            trace.body[-1].loc,
+            "return one number, or turn the recursion into a loop",
+        )
+    inputs = trace.params
+    if kind == "jvp":
+        jvp = tangent_program(trace, inputs, teaching=False)
+        jvp.name = user_call(fn, "jvp").symbol
+        return [jvp]
+    fwd, bwd = split_vjp_programs(trace, inputs)
+    residuals = bwd.params[:-1]
+    fwd.name, bwd.name = user_call(fn, "fwd").symbol, user_call(fn, "bwd").symbol
+    unpack = [Unpack(tuple(Var(r) for r in residuals), Var("_residuals"))] if residuals else []
+    bwd.params = ("_residuals", bwd.params[-1])
+    bwd.body = unpack + bwd.body
+    return [fwd, bwd]
 
 
 @dataclass(frozen=True)
@@ -186,10 +244,11 @@ def compiled(fn: types.FunctionType, spec: Spec) -> Compiled:
     """The compiled transform of ``fn``: source, code and bindings, built once per definition."""
 
     def build() -> Compiled:
-        functions = programs(fn, spec)
+        main = programs(fn, spec)
+        functions = main + helper_programs(main)
         home = trace_of(fn).body[-1].loc.filename
         source, names = module_source(functions, comments=spec.kind != "trace", home=home)
-        entries = tuple(f.name for f in functions)
+        entries = tuple(f.name for f in main)
         return compile_source(source, entries, tuple(names.bindings), origin_of(fn))
 
     return cached(fn, spec, build)

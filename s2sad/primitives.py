@@ -118,6 +118,34 @@ RESTRICTED_DOMAIN = {
 VARIADIC = {"max", "min"}
 
 
+_USER_CALLS: dict = {}  # (kind, id of a Python function) -> its primitive, and the function
+
+
+def user_call(fn, kind: str = "call") -> Primitive:
+    """The primitive for calling a recursive Python function (``kind`` "call"), or for calling one
+    of the derivative functions generated for it beside the program ("jvp", "fwd", "bwd"): those are
+    called by their own name (``_fact_jvp``), so they have no object to bind."""
+    key = (kind, id(fn))
+    if key not in _USER_CALLS:
+        if kind == "call":
+            prim = Primitive(f"call {fn.__qualname__}", fn, "call", fn.__name__, foldable=False)
+        else:
+            prim = Primitive(
+                f"{kind} {fn.__qualname__}", None, "call", f"_{fn.__name__}_{kind}", foldable=False
+            )
+        _USER_CALLS[key] = (prim, fn)
+    return _USER_CALLS[key][0]
+
+
+def called_function(prim: Primitive):
+    """``(kind, function)`` if ``prim`` calls a recursive Python function or a helper generated for
+    one; ``None`` otherwise."""
+    for (kind, _), (candidate, fn) in _USER_CALLS.items():
+        if candidate is prim:
+            return kind, fn
+    return None
+
+
 def primitive_for(obj) -> Primitive | None:
     """The primitive a Python object computes, or ``None`` if it has none."""
     return CALLABLES.get(id(obj))

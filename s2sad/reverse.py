@@ -42,6 +42,7 @@ from .ir import (
     Pop,
     Push,
     Return,
+    Unpack,
     Var,
     assigned,
     defines,
@@ -52,7 +53,8 @@ from .ir import (
     variables,
     walk,
 )
-from .primitives import NEW_LIST, RANGE, REVERSED
+from .forward import recursive_callee
+from .primitives import NEW_LIST, RANGE, REVERSED, user_call
 from .rules import NO_DERIVATIVE, partials
 
 
@@ -112,6 +114,7 @@ class _Reverser:
         self.loop_reads: dict = {}  # id of a forward loop body -> names its reverse reads
         self.counter = itertools.count(1)
         self._pending: list = []  # tapes to create before the loop being saved
+        self.recursive: dict = {}  # target of a recursive call -> the variable of its residuals
 
     def new_tape(self) -> Var:
         self.tape_count += 1
@@ -135,6 +138,10 @@ class _Reverser:
                 continue
             bar = Var(bar_name(stmt.target.name))
             reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
+            callee = recursive_callee(stmt)
+            if callee is not None:
+                reverse.append(self.reverse_call(stmt, callee, bar, contributions))
+                continue
             for arg, slope in self.slopes(stmt):
                 term = bar * slope
                 if not is_zero(term):
@@ -206,6 +213,17 @@ class _Reverser:
             contributions.setdefault(name, []).append(running)
         return [reverse_loop]
 
+    def reverse_call(self, stmt: Assign, callee, bar: Var, contributions: dict) -> Unpack:
+        """``x1_bar_k, ... = _f_bwd(residuals, y_bar)`` for a recursive call ``y = f(x1, ...)``; the
+        forward sweep calls ``_f_fwd`` instead of ``f`` to keep those residuals."""
+        residuals = self.recursive[stmt.target.name] = Var(f"{stmt.target.name}_res")
+        args = stmt.value.args
+        arg_bars = tuple(Var(f"{stmt.target.name}_bar_{i + 1}") for i in range(len(args)))
+        for arg, arg_bar in zip(args, arg_bars):
+            if is_active(arg, self.active):
+                contributions.setdefault(arg.name, []).append(arg_bar)
+        return Unpack(arg_bars, Call(user_call(callee, "bwd"), (residuals, bar)), stmt.loc)
+
     def slopes(self, stmt: Assign):
         """``(argument, ∂target/∂argument)`` for each active argument of ``stmt``."""
         value = stmt.value
@@ -230,6 +248,9 @@ class _Reverser:
     def _save(self, statements: list, read: set) -> list:
         result = []
         for stmt in statements:
+            if isinstance(stmt, Assign) and stmt.target.name in self.recursive:
+                fwd = Call(user_call(recursive_callee(stmt), "fwd"), stmt.value.args)
+                stmt = Unpack((stmt.target, self.recursive[stmt.target.name]), fwd, stmt.loc)
             if isinstance(stmt, If):
                 then = self._saved_block(stmt.then, read)
                 stmt = replace(stmt, then=then, orelse=self._saved_block(stmt.orelse, read))

@@ -178,9 +178,10 @@ def f_numpy(x):
 
 
 def f_user_function(x):
-    if x > 10.0:
-        return f_user_function(x / 2.0)
-    return helper(x) * 3.0
+    def halve(v):
+        return halve(v / 2.0) if v > 10.0 else v
+
+    return halve(x) * 3.0
 
 
 def f_undefined_name(x):
@@ -227,7 +228,7 @@ SYNTAX_CASES = [
     (f_augmented_attribute, UnsupportedSyntaxError, "obj.x += 1.0"),
     (f_round, UnknownFunctionError, "round(x)"),
     (f_numpy, UnknownFunctionError, "np.sin(x)"),
-    (f_user_function, UnknownFunctionError, "f_user_function(x / 2.0)"),
+    (f_user_function, UnknownFunctionError, "halve(v / 2.0)"),
     (f_undefined_name, S2SADError, "undefined_name"),
     (f_used_before_assignment, S2SADError, "z * x"),
     (f_max_of_sequence, S2SADError, "max(x)"),
@@ -468,7 +469,7 @@ def test_unknown_function_lists_supported_functions(fn, name):
 def test_recursion_is_refused_with_what_to_do_instead():
     err = raised_by(s2sad.grad, f_user_function)
     assert isinstance(err, UnknownFunctionError)
-    assert "`f_user_function` calls itself" in err.message
+    assert "`halve` calls itself" in err.message
     assert "loop" in err.hint
 
 
