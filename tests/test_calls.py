@@ -262,3 +262,25 @@ def test_nested_def_and_lambda_over_active_values():
 def test_a_closure_reads_names_when_called():
     assert reads_the_enclosing_name_late(2.0) == 12.0
     assert s2sad.grad(reads_the_enclosing_name_late)(2.0) == 12.0  # d/dx 3 x^2
+
+
+def powers_in_a_loop(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + power(x * 0.5, i) * math.sin(s + x)
+    return s
+
+
+def fib_like(x, n):
+    if n < 2:
+        return x
+    return fib_like(x, n - 1) * 0.5 + math.sin(fib_like(x * 0.9, n - 2))
+
+
+@pytest.mark.parametrize("fn, args", [(powers_in_a_loop, (0.8, 5)), (fib_like, (0.7, 6))])
+def test_recursion_in_loops_and_twice_per_call(fn, args):
+    # check_grad compares both modes with central differences (its step and tolerance are justified
+    # in s2sad.check); n stays an int.
+    assert s2sad.check_grad(fn, *args, wrt=0).ok
+    _, pullback = s2sad.vjp(fn, *args)
+    assert pullback(1.0)[0] == pytest.approx(s2sad.grad(fn)(*args), rel=1e-14)
