@@ -5,7 +5,8 @@ contains ``+ 0``, ``* 1``, ``- -x`` or arithmetic on two constants. Each identit
 IEEE arithmetic (``a + -b == a - b``, ``a * -b == -(a * b)``), except the structural zero ``x * 0 -> 0``,
 which is how every AD system treats a derivative that is known to vanish.
 
->>> from s2sad.ir import Var, format_expr
+>>> from s2sad.ir import Var
+>>> from s2sad.printing import format_expr
 >>> x, y = Var("x"), Var("y")
 >>> format_expr(x * 1 + 0 * y)
 'x'

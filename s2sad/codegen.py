@@ -27,9 +27,6 @@ from .ir import (
     Primitive,
     Ref,
     Return,
-    format_const,
-    format_expr,
-    format_structure,
     If,
     Loop,
     Pop,
@@ -42,6 +39,7 @@ from .ir import (
 )
 from .ir import Call as CallExpr
 from .primitives import NOT
+from .printing import format_const, format_expr, format_structure
 
 _BLACK_MODE = black.Mode()
 

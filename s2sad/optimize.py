@@ -9,7 +9,8 @@
 
 The teaching form of the notes skips both; the optimised form runs them.
 
->>> from s2sad.ir import Var, Const, Assign, Return, format_expr
+>>> from s2sad.ir import Var, Const, Assign, Return
+>>> from s2sad.printing import format_expr
 >>> body = [Assign(Var("a"), Const(1.0)), Assign(Var("b"), Var("y") * Var("a")), Return(Var("b"))]
 >>> [f"{s.target} = {format_expr(s.value)}" for s in propagate(body, keep=set())[:-1]]
 []

@@ -19,7 +19,8 @@ the argument Python returns); ``hypot`` has partials 0 at the origin; ``0 ** y``
 Where a derivative is infinite (``sqrt`` at 0, ``asin`` at ±1) the generated code divides by zero and
 Python raises ``ZeroDivisionError`` at that line of the derivative code; it is never silently replaced.
 
->>> from s2sad.ir import Var, Const, format_expr
+>>> from s2sad.ir import Var, Const
+>>> from s2sad.printing import format_expr
 >>> x, y = Var("x"), Var("y")
 >>> [format_expr(p) for p in partials("mul", (x, y), Var("out"))]
 ['y', 'x']

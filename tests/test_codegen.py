@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import s2sad
 from s2sad.codegen import module_source
-from s2sad.ir import Call, Const, Var, format_expr
+from s2sad.ir import Call, Const, Var
+from s2sad.printing import format_expr
 from s2sad.primitives import PRIMITIVES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))

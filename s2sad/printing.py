@@ -1,0 +1,162 @@
+"""Print IR expressions as Python source, with the fewest parentheses precedence needs and the
+spacing black uses (``x**2`` between simple operands, ``-(x**2)``, double quotes), so generated code
+is already in black's layout.
+
+>>> from s2sad.ir import Call, Const, Var
+>>> from s2sad.primitives import PRIMITIVES
+>>> print(format_expr(Call(PRIMITIVES["mul"], (Var("w1"), Call(PRIMITIVES["add"], (Var("w2"), Const(1)))))))
+w1 * (w2 + 1)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from .ir import (
+    PREC_ATOM,
+    PREC_COMPARE,
+    PREC_NOT,
+    PREC_POWER,
+    PREC_SELECT,
+    PREC_UNARY,
+    Call,
+    Const,
+    Expr,
+    Primitive,
+    Ref,
+    Structure,
+    Var,
+)
+
+
+def format_const(value: object) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'
+    text = repr(value)
+    if isinstance(value, str) and text[0] == "'" and '"' not in text:
+        return f'"{text[1:-1]}"'  # black's preference, when it needs no more escapes
+    return text
+
+
+def format_expr(expr: Expr, name_of: Callable[[Primitive], str] | None = None) -> str:
+    """Python source for ``expr``, with the parentheses precedence requires and no more.
+
+    ``name_of`` gives the name a called primitive or a :class:`Ref` goes by in the generated code; by
+    default its preferred name (``sin``).
+    """
+    return _format(expr, name_of or _preferred_name)[0]
+
+
+def _preferred_name(thing) -> str:
+    return thing.symbol if isinstance(thing, Primitive) else thing.name
+
+
+def _format(expr: Expr, name_of) -> tuple[str, int]:
+    if isinstance(expr, Var):
+        return expr.name, PREC_ATOM
+    if isinstance(expr, Ref):
+        return name_of(expr), PREC_ATOM
+    if isinstance(expr, Const):
+        text = format_const(expr.value)
+        negative = isinstance(expr.value, (int, float)) and text.startswith("-")
+        return text, PREC_UNARY if negative else PREC_ATOM
+    prim = expr.prim
+
+    def sub(arg: Expr, least: int) -> str:
+        text, prec = _format(arg, name_of)
+        return f"({text})" if prec < least else text
+
+    if prim.style == "infix":
+        p = prim.precedence
+        left, right = expr.args
+        if prim.precedence == PREC_POWER:  # right-associative; a unary operand on the left needs ()
+            op = "**" if _simple_base(left) and _simple_exponent(right) else " ** "
+            return f"{sub(left, PREC_POWER + 1)}{op}{sub(right, PREC_UNARY)}", p
+        if p == PREC_COMPARE:  # comparisons chain in Python: parenthesise both sides
+            return f"{sub(left, p + 1)} {prim.symbol} {sub(right, p + 1)}", p
+        return f"{sub(left, p)} {prim.symbol} {sub(right, p + 1)}", p
+    if prim.style == "prefix" and prim.precedence == PREC_NOT:
+        return f"not {sub(expr.args[0], PREC_NOT)}", PREC_NOT
+    if prim.style == "prefix":  # -(x**2), not -x**2: the form black writes, and clearer
+        operand = expr.args[0]
+        least = (
+            PREC_POWER + 1
+            if isinstance(operand, Call) and operand.prim.precedence == PREC_POWER
+            else PREC_UNARY
+        )
+        return f"{prim.symbol}{sub(operand, least)}", PREC_UNARY
+    if prim.style == "select":
+        cond, then, other = expr.args
+        text = f"{sub(then, PREC_SELECT + 1)} if {sub(cond, PREC_SELECT + 1)} else {sub(other, PREC_SELECT)}"
+        return text, PREC_SELECT
+    if prim.style == "attr":
+        return f"{sub(expr.args[0], PREC_ATOM)}.{dict(expr.params)['attr']}", PREC_ATOM
+    if prim.style == "empty":
+        return prim.symbol, PREC_ATOM
+    if prim.style == "fstring":
+        return _format_fstring(expr, name_of), PREC_ATOM
+    args = [format_expr(arg, name_of) for arg in expr.args]
+    args += [f"{key}={format_const(value)}" for key, value in expr.params]
+    return f"{name_of(prim)}({', '.join(args)})", PREC_ATOM
+
+
+def _simple_base(expr: Expr) -> bool:
+    """Whether black writes ``x**2`` rather than ``x ** 2`` for this left operand: a name, a
+    non-negative number, or an attribute chain of those."""
+    if isinstance(expr, (Var, Ref)):
+        return True
+    if isinstance(expr, Const):
+        return (
+            isinstance(expr.value, (int, float)) and math.isfinite(expr.value) and expr.value >= 0
+        )
+    return isinstance(expr, Call) and expr.prim.style == "attr" and _simple_base(expr.args[0])
+
+
+def _simple_exponent(expr: Expr) -> bool:
+    """The same for a right operand, which may also carry a unary sign or start a power chain."""
+    if isinstance(expr, Const):
+        return isinstance(expr.value, (int, float)) and math.isfinite(expr.value)
+    if isinstance(expr, Call) and expr.prim.style == "prefix":
+        return _simple_base(expr.args[0])
+    if isinstance(expr, Call) and expr.prim.precedence == PREC_POWER:
+        return _simple_base(expr.args[0])
+    return _simple_base(expr)
+
+
+def _format_fstring(expr: Call, name_of) -> str:
+    params = dict(expr.params)
+    args = iter(expr.args)
+    text = []
+    for part in params["parts"]:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        conversion, spec = part
+        field_text = format_expr(next(args), name_of)
+        text.append(
+            "{"
+            + field_text
+            + (f"!{conversion}" if conversion else "")
+            + (f":{spec}" if spec is not None else "")
+            + "}"
+        )
+    start, end, body = params["start"], params["end"], "".join(text)
+    if end == "'" and '"' not in body and "\\" not in body:  # black's quote preference
+        start, end = start[:-1] + '"', '"'
+    return start + body + end
+
+
+def format_structure(value: Structure, name_of=None) -> str:
+    """Source for an output: ``w5``; ``w5, w8`` for a tuple; nested tuples and 1-tuples parenthesised."""
+    if isinstance(value, tuple) and len(value) > 1:
+        return ", ".join(_format_item(item, name_of) for item in value)
+    return _format_item(value, name_of)
+
+
+def _format_item(value: Structure, name_of) -> str:
+    if not isinstance(value, tuple):
+        return format_expr(value, name_of)
+    if len(value) == 1:
+        return f"({_format_item(value[0], name_of)},)"
+    return "(" + ", ".join(_format_item(item, name_of) for item in value) + ")"
