@@ -31,10 +31,15 @@ SAMPLES = os.path.join(
 )
 
 
-def best_time(call, args, number: int = 200_000, repeat: int = 7) -> float:
-    """Seconds per call: the best of ``repeat`` runs of ``number`` calls."""
-    timer = timeit.Timer(lambda: call(*args))
-    return min(timer.repeat(repeat=repeat, number=number)) / number
+def best_times(calls: list, args, number: int = 200_000, repeat: int = 7) -> list:
+    """Seconds per call of each of ``calls``: the best of ``repeat`` rounds of ``number`` calls, the
+    calls timed in turn within each round, so a change in the machine's load hits them alike."""
+    timers = [timeit.Timer(lambda call=call: call(*args)) for call in calls]
+    best = [float("inf")] * len(calls)
+    for _ in range(repeat):
+        for i, timer in enumerate(timers):
+            best[i] = min(best[i], timer.timeit(number) / number)
+    return best
 
 
 # --- hand-written gradients, as a reader of the notes would write them ---------------------------
@@ -96,14 +101,9 @@ def gradient_table(number: int) -> list:
             assert all(
                 math.isclose(a, b, rel_tol=1e-12) for a, b in zip(gradient(*point), hand(*point))
             )
-        rows.append(
-            (
-                name,
-                best_time(fn, point, number),
-                best_time(gradient, point, number),
-                best_time(hand, point, number) if hand else None,
-            )
-        )
+        calls = [fn, gradient] + ([hand] if hand else [])
+        times = best_times(calls, point, number)
+        rows.append((name, times[0], times[1], times[2] if hand else None))
     return rows
 
 
@@ -162,8 +162,7 @@ def loop_benchmark(iterations: int = 100_000) -> tuple:
         spec.loader.exec_module(module)
         gradient = api.grad(module.loop, wrt=(0, 1))
         args = (0.3, 0.7, iterations)
-        primal_time = best_time(module.loop, args, number=3)
-        gradient_time = best_time(gradient, args, number=3)
+        primal_time, gradient_time = best_times([module.loop, gradient], args, number=3, repeat=9)
         tracemalloc.start()
         gradient(*args)
         _, peak = tracemalloc.get_traced_memory()

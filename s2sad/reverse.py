@@ -296,6 +296,8 @@ class _Reverser:
             for v in dict.fromkeys(level)
             if v.name in read and v != index and v.name not in same_every_time
         ]
+        recomputed = _recomputable(loop, values, same_every_time) if loop is not None else []
+        values = [v for v in values if v not in {s.target for s in recomputed}]
         # A loop that iterates its tape backwards, or that may stop early, takes its index from the
         # tape rather than from its range.
         if index is not None and index.name in read and (values or loop.exit is not None):
@@ -303,14 +305,36 @@ class _Reverser:
         tape = self.new_tape() if values else None
         if loop is None:
             self.pops[id(block)].tape, self.pops[id(block)].targets = tape, tuple(values)
-        elif values:
+        else:
             reverse_loop = self.reverse_loops[id(block)]
-            reverse_loop.target = tuple(values) if len(values) > 1 else values[0]
-            reverse_loop.iterable = Call(REVERSED, (tape,))
+            reverse_loop.body[:0] = recomputed
+            if values:
+                reverse_loop.target = tuple(values) if len(values) > 1 else values[0]
+                reverse_loop.iterable = Call(REVERSED, (tape,))
         if values:
             saved.append(Push(tape, tuple(values)))
             self._pending.append(tape)
         return saved
+
+
+def _recomputable(loop: Loop, values: list, invariant: set) -> list:
+    """The statements of a loop body the reverse iteration can run again instead of saving their
+    results: one primitive of values it has anyway (the carried values it saves, values that do not
+    change in the loop, results recomputed before). Running ``sin(x)`` again costs less than keeping
+    its value in a tuple on the tape, in time and in memory."""
+    changing = {v.name for v in defines(loop)} | assigned(loop.body)
+    saved_headers = {v.name for v in values if v in loop.headers}
+    available = set(saved_headers)
+    wanted = {v.name for v in values} - saved_headers
+    recomputed = []
+    for stmt in loop.body:
+        if not isinstance(stmt, Assign) or stmt.target.name not in wanted:
+            continue
+        reads = [v.name for v in variables(stmt.value)]
+        if all(name in available or name not in changing or name in invariant for name in reads):
+            recomputed.append(stmt)
+            available.add(stmt.target.name)
+    return recomputed
 
 
 def _invariants(loop: Loop) -> set:
