@@ -14,6 +14,7 @@ True
 from .api import (
     Trace,
     adjoint_source,
+    explain,
     grad,
     jacobian,
     jvp,
@@ -48,6 +49,7 @@ __all__ = [
     "UnsupportedSyntaxError",
     "adjoint_source",
     "check_grad",
+    "explain",
     "grad",
     "jacobian",
     "jvp",

@@ -350,3 +350,45 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"
     return jacobian_at
+
+
+@_user_facing
+def explain(fn, *args, wrt=None, output: int = 0):
+    """The table of the notes at ``args``: each SSA variable's definition, value, tangent for each
+    input (``ẋ = 1`` for that input) and adjoint (of output ``output``), and the gradient.
+
+    >>> import math, s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2 + math.sin(x1)
+    >>> table = s2sad.explain(f, 2.0, 5.0)
+    >>> [row.value for row in table.rows] == [2.0, 5.0, 10.0, math.sin(2.0), 10 + math.sin(2.0)]
+    True
+    >>> table.gradient == (5 + math.cos(2.0), 2.0)
+    True
+    """
+    from .table import Explanation, rows_of
+
+    plain, owner = _unwrap(fn)
+    trace = trace_of(plain)
+    names, _ = _wrt_names(trace, wrt)
+    inputs = _inputs(trace)
+    if len(args) != len(inputs):
+        raise ArgumentError(
+            f"explain: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)})"
+        )
+    count = len(seed_names(trace))
+    if not 0 <= output < count:
+        raise ArgumentError(f"output={output}: `{trace.name}` has {count} output(s)")
+    (tangent,) = _functions(plain, Spec("explain_tangent", names, True))
+    (adjoint,) = _functions(plain, Spec("explain_vjp", names, True))
+    tangent, adjoint = _bind(tangent, owner), _bind(adjoint, owner)
+    tangent_locals = [
+        tangent(*args, *(1.0 if other == name else 0.0 for other in names)) for name in names
+    ]
+    adjoint_locals = adjoint(*args, *(1.0 if i == output else 0.0 for i in range(count)))
+    gradient = tuple(
+        jacobian(fn, wrt=names, mode="reverse")(*args).reshape(count, len(names))[output]
+    )
+    rows = rows_of(trace, names, tangent_locals, adjoint_locals)
+    point = dict(zip(inputs, args))
+    return Explanation(trace.name, point, tuple(names), output, rows, gradient)

@@ -3,6 +3,7 @@
     s2sad samples/lecture.py:seed000_y          one function
     s2sad samples/lecture.py                    every function defined in the file
     s2sad -m package.module:function --reverse  a function from an importable module
+    s2sad samples/lecture.py:seed000_y --at x1=2 x2=5   the table of the notes at a point
 
 Exit codes: 0 ok, 1 a problem with the user's program or file, 2 a usage error.
 """
@@ -41,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--teaching", action="store_true", help="keep every step as the lecture notes write it"
+    )
+    parser.add_argument(
+        "--at",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="evaluate at this point and print the table of the notes: each variable's value, "
+        "tangents and adjoint",
     )
     return parser
 
@@ -100,8 +108,36 @@ def _wrt(values):
     return tuple(int(v) if v.lstrip("-").isdigit() else v for v in values)
 
 
+def point_of(fn, items: list) -> list:
+    """The arguments ``--at x1=2 x2=5`` gives, in the function's order."""
+    params = list(inspect.signature(fn).parameters)
+    values = {}
+    for item in items:
+        name, equals, text = item.partition("=")
+        if not equals:
+            raise UsageError(f"--at {item}: write NAME=VALUE, for example x1=2")
+        if name not in params:
+            raise UsageError(
+                f"--at {item}: {fn.__name__} has no parameter {name!r} ({', '.join(params)})"
+            )
+        try:
+            values[name] = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            raise UsageError(f"--at {item}: {text!r} is not a number") from None
+    missing = [p for p in params if p not in values]
+    if missing:
+        raise UsageError(f"--at: give a value for {', '.join(missing)}")
+    return [values[p] for p in params]
+
+
+class UsageError(Exception):
+    """A command line that cannot be followed (exit code 2)."""
+
+
 def render(fn, args) -> str:
-    """The sections asked for (all three by default) for one function."""
+    """The sections asked for (all three by default) for one function, and its table with --at."""
+    if args.at:
+        return str(api.explain(fn, *point_of(fn, args.at), wrt=_wrt(args.wrt))) + "\n"
     everything = not (args.trace or args.forward or args.reverse)
     wrt = _wrt(args.wrt)
     parts = []
@@ -131,6 +167,9 @@ def main(argv=None) -> int:
         except S2SADError as err:
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
             status = 1
+        except UsageError as err:
+            print(f"s2sad: {err}", file=sys.stderr)
+            return 2
     if outputs:
         try:
             print("\n\n".join(out.rstrip("\n") for out in outputs), flush=True)

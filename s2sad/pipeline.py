@@ -36,7 +36,7 @@ from .ir import (
     variables,
     walk,
 )
-from .primitives import called_function, user_call
+from .primitives import LOCALS, called_function, user_call
 from .lower import lower
 from .optimize import eliminate_dead, propagate
 from .reverse import adjoint
@@ -213,7 +213,8 @@ def _recursion_helpers(kind: str, fn) -> list:
 
 @dataclass(frozen=True)
 class Spec:
-    """A transform to compile: ``kind`` is trace, tangent, grad, value_and_grad, vjp or split_vjp."""
+    """A transform to compile: ``kind`` is trace, tangent, grad, value_and_grad, vjp, split_vjp,
+    or explain_tangent / explain_vjp (the teaching forms, returning their variables)."""
 
     kind: str
     wrt: tuple = ()
@@ -237,6 +238,11 @@ def programs(fn: types.FunctionType, spec: Spec) -> list:
         return [vjp_program(trace, spec.wrt, spec.teaching)]
     if spec.kind == "split_vjp":
         return list(split_vjp_programs(trace, spec.wrt))
+    if spec.kind in ("explain_tangent", "explain_vjp"):
+        build = tangent_program if spec.kind == "explain_tangent" else vjp_program
+        program = build(trace, spec.wrt, teaching=True)
+        program.body[-1] = Return(Call(LOCALS, ()))  # every w, w_dot and w_bar, for the table
+        return [program]
     raise ValueError(f"unknown transform {spec.kind!r}")
 
 

@@ -77,6 +77,7 @@ NOT = _define("not", operator.not_, "prefix", "not ", PREC_NOT)
 RANGE = _define("range", builtins.range, foldable=False)
 REVERSED = _define("reversed", builtins.reversed, foldable=False)
 NEW_LIST = _define("new_list", list, "empty", "[]", foldable=False)  # the reverse sweep's tape
+LOCALS = _define("locals", builtins.locals, foldable=False)  # for the table of s2sad.explain
 ATTRIBUTE = _define("attr", _attribute, "attr", ".", foldable=False)
 FORMAT = _define("format", str.format, "fstring", "f", foldable=False)  # an f-string, for print
 

@@ -1,0 +1,95 @@
+"""The evaluation table of the notes: every SSA variable with its value, tangents and adjoint.
+
+``s2sad.explain(f, 2.0, 5.0)`` runs the teaching forms of the tangent program (once per input, seeded
+``ẋ = 1`` for that input and ``0`` for the others) and of the adjoint program, and reads every ``wi``,
+``wi_dot`` and ``wi_bar`` they computed, as the tables of seeds 000 and 001 lay them out. Inside a
+loop, a variable shows its value from the last iteration that ran; a variable of a branch that did not
+run shows ``—``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .ir import Assign, Function, Var, walk
+from .printing import format_expr
+
+
+@dataclass
+class Row:
+    name: str
+    definition: str
+    value: object
+    tangents: tuple  # one per input
+    adjoint: object
+
+
+@dataclass
+class Explanation:
+    """The table, and the gradient (or Jacobian row) it leads to."""
+
+    function: str
+    point: dict
+    inputs: tuple
+    output: int
+    rows: list
+    gradient: tuple
+
+    def _cells(self) -> list:
+        head = ["variable", "definition", "value"] + [f"ẇ (d/d{n})" for n in self.inputs] + ["w̄"]
+        body = [
+            [r.name, r.definition, _number(r.value)]
+            + [_number(t) for t in r.tangents]
+            + [_number(r.adjoint)]
+            for r in self.rows
+        ]
+        return [head] + body
+
+    def __str__(self) -> str:
+        cells = self._cells()
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            for row in cells
+        ]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        at = ", ".join(f"{k}={_number(v)}" for k, v in self.point.items())
+        gradient = ", ".join(f"∂y/∂{n} = {_number(g)}" for n, g in zip(self.inputs, self.gradient))
+        which = f" of output {self.output}" if self.output else ""
+        return f"{self.function} at {at}\n" + "\n".join(lines) + f"\ngradient{which}: {gradient}"
+
+    def _repr_html_(self) -> str:
+        cells = self._cells()
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cells[0])
+        body = "".join(
+            "<tr>" + "".join(f"<td><code>{html.escape(c)}</code></td>" for c in row) + "</tr>"
+            for row in cells[1:]
+        )
+        gradient = ", ".join(f"∂y/∂{n} = {_number(g)}" for n, g in zip(self.inputs, self.gradient))
+        return f"<table><tr>{head}</tr>{body}</table><p>{html.escape(gradient)}</p>"
+
+
+def rows_of(trace: Function, inputs: tuple, tangent_locals: list, adjoint_locals: dict) -> list:
+    """One row per assignment of the trace, in program order."""
+    rows = []
+    for stmt in walk(trace.body):
+        if not isinstance(stmt, Assign):
+            continue
+        name = stmt.target.name
+        ran = name in adjoint_locals
+        definition = stmt.value.name if isinstance(stmt.value, Var) else format_expr(stmt.value)
+        tangents = tuple((t.get(f"{name}_dot", 0.0) if ran else None) for t in tangent_locals)
+        adjoint = adjoint_locals.get(f"{name}_bar", 0.0) if ran else None
+        rows.append(Row(name, definition, adjoint_locals.get(name), tangents, adjoint))
+    return rows
+
+
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
+    return str(value)

@@ -1,0 +1,133 @@
+"""The table of the notes (``s2sad.explain`` and ``s2sad FILE:FUNCTION --at``) and the command line."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import s2sad
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "samples"))
+import control_flow  # noqa: E402
+import lecture  # noqa: E402
+
+
+def column(table, name):
+    """``{variable: value}`` of one column: "value", "bar", or the tangent for an input's name."""
+    rows = {row.name: row for row in table.rows}
+    if name == "value":
+        return {k: r.value for k, r in rows.items()}
+    if name == "bar":
+        return {k: r.adjoint for k, r in rows.items()}
+    position = table.inputs.index(name)
+    return {k: r.tangents[position] for k, r in rows.items()}
+
+
+def test_seed000_table_matches_the_notes():
+    # Seed 000 at x1=2, x2=5: w3 = 10, ẇ3 = 5 (d/dx1), ẇ4 = cos(2), ẇ5 = 5 + cos(2);
+    # w̄5 = w̄4 = w̄3 = 1, w̄2 = 2, w̄1 = 5 + cos(2).
+    table = s2sad.explain(lecture.seed000_y, 2.0, 5.0)
+    assert column(table, "value") == {
+        "w1": 2.0,
+        "w2": 5.0,
+        "w3": 10.0,
+        "w4": math.sin(2.0),
+        "w5": 10.0 + math.sin(2.0),
+    }
+    assert column(table, "x1") == {
+        "w1": 1.0,
+        "w2": 0.0,
+        "w3": 5.0,
+        "w4": math.cos(2.0),
+        "w5": 5.0 + math.cos(2.0),
+    }
+    assert column(table, "bar") == {
+        "w1": 5.0 + math.cos(2.0),
+        "w2": 2.0,
+        "w3": 1.0,
+        "w4": 1.0,
+        "w5": 1.0,
+    }
+    assert table.gradient == (5.0 + math.cos(2.0), 2.0)
+
+
+def test_seed001_backward_table():
+    # Seed 001 (b) at (2, 1): v̄2 = exp(2), v̄4 = 6 cos(3), v̄5 = 2 cos(3), v̄6 = v0 = 2.
+    bars = column(s2sad.explain(lecture.seed001_y1, 2.0, 1.0), "bar")
+    assert bars["w4"] == 1.0 and bars["w3"] == pytest.approx(math.exp(2))
+    assert bars["w5"] == pytest.approx(6 * math.cos(3)) and bars["w6"] == pytest.approx(
+        2 * math.cos(3)
+    )
+    assert bars["w7"] == 2.0
+
+
+def test_seed002_table():
+    table = s2sad.explain(lecture.seed002_f1, 1.0, -1.0)
+    bars = column(table, "bar")
+    assert round(bars["w6"], 1) == 17.4  # t3_bar
+    assert (round(bars["w1"], 1), round(bars["w2"], 2)) == (47.3, 4.71)
+
+
+def test_a_branch_that_did_not_run_shows_no_value():
+    table = s2sad.explain(control_flow.piecewise, -2.0)
+    values = column(table, "value")
+    assert all(value is None for name, value in values.items() if name in ("w6", "w7", "w8"))
+    assert "—" in str(table)
+
+
+def test_a_second_output():
+    table = s2sad.explain(lecture.seed001_f, 2.0, 1.0, output=1)
+    assert table.gradient == pytest.approx((1.0, 2 + math.exp(-1) / (1 + math.exp(-1)) ** 2))
+    assert "gradient of output 1" in str(table)
+
+
+def test_html_for_notebooks():
+    html = s2sad.explain(lecture.seed000_y, 2.0, 5.0)._repr_html_()
+    assert html.startswith("<table>") and "<code>w1 * w2</code>" in html
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "s2sad", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_cli_prints_trace_tangent_and_adjoint():
+    result = run("samples/lecture.py:seed000_y")
+    assert result.returncode == 0
+    for text in (
+        "w3 = w1 * w2",
+        "def seed000_y_jvp(x1, x2, x1_dot, x2_dot):",
+        "x1_bar = cos(x1) + x2",
+    ):
+        assert text in result.stdout
+    assert "\x1b[" not in result.stdout  # no colour codes when piped
+
+
+def test_cli_table_at_a_point():
+    result = run("samples/lecture.py:seed000_y", "--at", "x1=2", "x2=5")
+    assert result.returncode == 0
+    row = next(line for line in result.stdout.splitlines() if line.startswith("w3"))
+    assert row.split()[:5] == ["w3", "w1", "*", "w2", "10"]
+    assert "∂y/∂x1 = 4.583853163" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["samples/lecture.py:seed000_y", "--at", "x3=5", "x1=2"], 2, "no parameter 'x3'"),
+        (["samples/lecture.py:seed000_y", "--at", "x1=two", "x2=5"], 2, "not a number"),
+        (["samples/lecture.py:seed000_y", "--at", "x1=2"], 2, "give a value for x2"),
+        (["samples/missing.py"], 1, "no such file"),
+        (["samples/lecture.py:nope"], 1, "no function 'nope'"),
+        (["--no-such-option", "samples/lecture.py"], 2, "usage"),
+    ],
+)
+def test_cli_errors_are_one_clear_line(args, code, message):
+    result = run(*args)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
