@@ -166,7 +166,7 @@ def _block_lines(
             lines.append(f"{indent}{targets} = {format_expr(stmt.value, names.name_of)}")
         elif isinstance(stmt, Pop):
             targets = ", ".join(t.name for t in stmt.targets)
-            lines.append(f"{indent}{targets} = {stmt.tape.name}.pop()")
+            lines.append(f"{indent}{targets} = next({stmt.tape.name})")
     return lines
 
 

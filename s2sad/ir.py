@@ -218,7 +218,7 @@ class Loop:
 
 @dataclass
 class Push:
-    """Save values the reverse sweep will read on the tape: ``tape.append((a, b))``."""
+    """Save values the reverse sweep will read on a tape: ``tape.append((a, b))``."""
 
     tape: Var
     values: tuple
@@ -227,7 +227,8 @@ class Push:
 
 @dataclass
 class Pop:
-    """Restore them, last in first out: ``a, b = tape.pop()``."""
+    """Restore them, last in first out: ``a, b = next(reader)``, from an iterator over the tape
+    backwards (reading does not consume the tape, so a reverse sweep can run more than once)."""
 
     tape: Var
     targets: tuple

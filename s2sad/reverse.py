@@ -114,6 +114,7 @@ class _Reverser:
         self.loop_reads: dict = {}  # id of a forward loop body -> names its reverse reads
         self.counter = itertools.count(1)
         self._pending: list = []  # tapes to create before the loop being saved
+        self._readers: list = []  # (tape, iterator) of its branches, opened by its reverse loop
         self.recursive: dict = {}  # target of a recursive call -> the variable of its residuals
 
     def new_tape(self) -> Var:
@@ -255,15 +256,25 @@ class _Reverser:
                 then = self._saved_block(stmt.then, read)
                 stmt = replace(stmt, then=then, orelse=self._saved_block(stmt.orelse, read))
             elif isinstance(stmt, Loop):
-                outer_pending, self._pending = self._pending, []
+                outer = self._pending, self._readers
+                self._pending, self._readers = [], []
                 body_reads = self.loop_reads.get(id(stmt.body), set())
                 saved = replace(stmt, body=self._saved_block(stmt.body, body_reads, stmt))
                 result.extend(Assign(tape, Call(NEW_LIST, ())) for tape in self._pending)
-                self._pending = outer_pending
+                self._open_readers(stmt, self._readers)
+                self._pending, self._readers = outer
                 self._count_trips(stmt, saved)
                 stmt = saved
             result.append(stmt)
         return result
+
+    def _open_readers(self, original: Loop, readers: list) -> None:
+        """The reverse loop opens each branch tape of the loop backwards as it starts."""
+        reverse_loop = self.reverse_loops.get(id(original.body))
+        for tape, reader in readers:
+            reverse_loop.headers = reverse_loop.headers + [reader]
+            reverse_loop.inits = reverse_loop.inits + [Call(REVERSED, (tape,))]
+            reverse_loop.nexts = reverse_loop.nexts + [reader]
 
     def _count_trips(self, original: Loop, saved: Loop) -> None:
         """A reversed while loop that saved nothing runs as many times as the forward one ran."""
@@ -303,8 +314,14 @@ class _Reverser:
         if index is not None and index.name in read and (values or loop.exit is not None):
             values.insert(0, index)
         tape = self.new_tape() if values else None
-        if loop is None:
-            self.pops[id(block)].tape, self.pops[id(block)].targets = tape, tuple(values)
+        if (
+            loop is None
+        ):  # a branch: its reverse reads the tape through an iterator, not by popping,
+            # so the reverse sweep can run again (a Jacobian runs it once per output)
+            reader = Var(f"{tape.name}_reader") if tape is not None else None
+            self.pops[id(block)].tape, self.pops[id(block)].targets = reader, tuple(values)
+            if tape is not None:
+                self._readers.append((tape, reader))
         else:
             reverse_loop = self.reverse_loops[id(block)]
             reverse_loop.body[:0] = recomputed

@@ -298,3 +298,26 @@ def test_break_in_a_loop_over_a_tuple_is_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="`break`") as info:
         s2sad.grad(breaks_in_a_tuple_loop)
     assert info.value.location.text.strip() == "break"
+
+
+def branch_values_in_a_loop(x, n):
+    a = x
+    for i in range(n):
+        if a < 1.0:
+            b = math.sin(a)
+            a = a + b * b + 0.5
+        a = a * 1.1
+    return a, a * x
+
+
+def test_the_reverse_sweep_can_run_again_from_the_same_forward_sweep():
+    # A Jacobian by reverse mode runs one reverse sweep per output from one forward sweep, and a
+    # pullback may be called many times: reading the tapes must not use them up.
+    args = (0.2, 4)
+    forward = s2sad.jacobian(branch_values_in_a_loop, wrt=0, mode="forward")(*args)
+    reverse = s2sad.jacobian(branch_values_in_a_loop, wrt=0, mode="reverse")(*args)
+    np.testing.assert_allclose(reverse, forward, rtol=1e-12)
+    _, pullback = s2sad.vjp(branch_values_in_a_loop, *args)
+    first = pullback((1.0, 0.0))
+    assert pullback((1.0, 0.0)) == first
+    assert pullback((0.0, 1.0))[0] == pytest.approx(forward[1], rel=1e-12)
