@@ -18,6 +18,8 @@ from .forward import tangent
 from .frontend import require_function
 from .ir import (
     Assign,
+    Loop,
+    blocks,
     Call,
     Comment,
     Unpack,
@@ -25,7 +27,6 @@ from .ir import (
     Function,
     Return,
     Var,
-    assigned,
     defines,
     fresh_name,
     leaves,
@@ -146,9 +147,7 @@ def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
     seeds = seed_names(trace)
     sweeps = adjoint(base, wrt, _seeds(trace))
     reverse = _optimize(sweeps.reverse + [Return(tuple(sweeps.grads))], _names(sweeps.grads), False)
-    written = assigned(reverse)
-    read = [v.name for s in walk(reverse) for e in stmt_exprs(s) for v in variables(e)]
-    residuals = list(dict.fromkeys(n for n in read if n not in written and n not in seeds))
+    residuals = [n for n in read_before_written(reverse) if n not in seeds]
     forward_body = sweeps.forward + [Return((sweeps.output, tuple(Var(n) for n in residuals)))]
     forward_body = _optimize(forward_body, set(), False)
     # A residual a branch defines exists only where that branch ran, and only there does the reverse
@@ -161,6 +160,35 @@ def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
     fwd.doc = f"Forward sweep of {trace.name}: its value and the residuals the reverse sweep reads."
     bwd.doc = f"Reverse sweep of {trace.name} with respect to {_wrt_text(wrt)}."
     return fwd, bwd
+
+
+def read_before_written(body: list) -> list:
+    """Names ``body`` reads before it assigns them, in the order first read: what it needs from
+    outside (a reverse sweep reads a loop's exit values before its reverse loop reassigns them)."""
+    written: set = set()
+    needed: dict = {}
+
+    def read(exprs) -> None:
+        for expr in exprs:
+            for var in variables(expr):
+                if var.name not in written:
+                    needed.setdefault(var.name)
+
+    def visit(statements: list) -> None:
+        for stmt in statements:
+            if isinstance(stmt, Loop):
+                read(stmt.inits + ([stmt.iterable] if stmt.iterable is not None else []))
+                written.update(v.name for v in defines(stmt))
+                visit(stmt.body)
+                read(stmt.nexts + ([stmt.exit] if stmt.exit is not None else []))
+                continue
+            read(stmt_exprs(stmt))
+            written.update(v.name for v in defines(stmt))
+            for block in blocks(stmt):
+                visit(block)
+
+    visit(body)
+    return list(needed)
 
 
 def helper_programs(functions: list) -> list:

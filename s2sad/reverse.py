@@ -178,6 +178,7 @@ class _Reverser:
         exits = {i: contributions.pop(loop.headers[i].name, []) for i in carried}
         if not any(exits.values()):
             return []  # nothing after the loop depends on what it carries
+        before = self._evaluate_before(loop, contributions)
         bars = {i: Var(bar_name(loop.headers[i].name)) for i in carried}
         inner: dict = {}
         for i in carried:  # the back edge: what the body passed on is the carried value's adjoint
@@ -212,7 +213,21 @@ class _Reverser:
                 contributions.setdefault(loop.inits[i].name, []).append(bars[i])
         for name, running in zip(outer, sums):
             contributions.setdefault(name, []).append(running)
-        return [reverse_loop]
+        return before + [reverse_loop]
+
+    def _evaluate_before(self, loop: Loop, contributions: dict) -> list:
+        """Adjoint terms still to be summed that read values of the loop (its exit values): the
+        reverse loop restores those variables to earlier iterations' values, so evaluate the terms
+        now, into variables of their own."""
+        overwritten = {v.name for v in defines(loop)} | assigned(loop.body)
+        evaluated = []
+        for name, terms in contributions.items():
+            for k, term in enumerate(terms):
+                if any(v.name in overwritten for v in variables(term)):
+                    part = Var(f"{bar_name(name)}_part{next(self.counter)}")
+                    evaluated.append(Assign(part, term, loop.loc))
+                    terms[k] = part
+        return evaluated
 
     def reverse_call(self, stmt: Assign, callee, bar: Var, contributions: dict) -> Unpack:
         """``x1_bar_k, ... = _f_bwd(residuals, y_bar)`` for a recursive call ``y = f(x1, ...)``; the
