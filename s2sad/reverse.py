@@ -309,9 +309,11 @@ class _Reverser:
         the reverse of a branch pops its own."""
         saved = self._save(block, read)
         if id(block) not in self.pops and id(block) not in self.reverse_loops:
-            return (
-                saved  # not in a loop: nothing it defines is overwritten before the reverse sweep
-            )
+            return saved  # not in a loop: what it defines is not overwritten before the reverse
+        if (
+            loop is not None
+        ):  # loops inside have their tapes and counters now: their reverse reads them
+            read = read | _reads(self.reverse_loops[id(block)].body)
         level = (loop.headers if loop is not None else []) + [
             v for s in saved for v in defines(s) if not (isinstance(s, Loop) and v == s.target)
         ]

@@ -321,3 +321,24 @@ def test_the_reverse_sweep_can_run_again_from_the_same_forward_sweep():
     first = pullback((1.0, 0.0))
     assert pullback((1.0, 0.0)) == first
     assert pullback((0.0, 1.0))[0] == pytest.approx(forward[1], rel=1e-12)
+
+
+def while_inside_for(x):
+    for i in range(2):
+        a = abs(x)
+        k = 0
+        while k < 4 and x < 1.0:
+            x = x + (abs(a) + 0.5)
+            k = k + 1
+    return x, x
+
+
+@pytest.mark.parametrize("x, slope", [(0.3, 2.0), (-2.0, -1.0), (5.0, 1.0)])
+def test_an_inner_loop_tape_per_outer_iteration(x, slope):
+    # The inner while loop runs a different number of times in each outer iteration; its tape is
+    # made afresh each time and saved on the outer loop's tape. x + |x| + 0.5 per inner step:
+    # slope 1 + sign(x) per step that ran, as the closed forms at these points give.
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(
+            s2sad.jacobian(while_inside_for, mode=mode)(x), [slope, slope], rtol=1e-12
+        )
