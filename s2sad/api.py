@@ -246,7 +246,14 @@ def grad(fn=None, wrt=0):
 
 @_user_facing
 def value_and_grad(fn=None, wrt=0):
-    """Like :func:`grad`, but the generated function returns ``(value, gradient)`` from one sweep."""
+    """Like :func:`grad`, but the generated function returns ``(value, gradient)`` from one sweep.
+
+    >>> import s2sad
+    >>> def f(x):
+    ...     return x * x
+    >>> s2sad.value_and_grad(f)(3.0)
+    (9.0, 6.0)
+    """
     if fn is None:
         return _user_facing(lambda f: _gradient_function(f, wrt, "value_and_grad"))
     return _gradient_function(fn, wrt, "value_and_grad")
@@ -257,6 +264,12 @@ def jvp(fn, primals, tangents):
     """``(fn(*primals), J·tangents)``: the value and the directional derivative, in one forward sweep.
 
     ``primals`` and ``tangents`` give one number per parameter, as ``jax.jvp``.
+
+    >>> import s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2
+    >>> s2sad.jvp(f, (2.0, 5.0), (1.0, 0.0))
+    (10.0, 5.0)
     """
     plain, owner = _unwrap(fn)
     trace = trace_of(plain)
@@ -276,6 +289,13 @@ def vjp(fn, *primals):
     """``(fn(*primals), pullback)``, as ``jax.vjp``: ``pullback(y_bar)`` returns one adjoint per input.
 
     The forward sweep runs here, once; each ``pullback`` call runs only the reverse sweep.
+
+    >>> import s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2
+    >>> y, pullback = s2sad.vjp(f, 2.0, 5.0)
+    >>> y, pullback(1.0)
+    (10.0, (5.0, 2.0))
     """
     plain, owner = _unwrap(fn)
     trace = trace_of(plain)
@@ -309,6 +329,12 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     ``mode="forward"`` runs one tangent sweep per input, ``"reverse"`` one reverse sweep per output
     (after a single forward sweep); ``"auto"`` picks whichever needs fewer sweeps (seed 002: forward
     when there are fewer inputs than outputs). A scalar output or a single ``wrt`` drops that axis.
+
+    >>> import s2sad
+    >>> def g(a, b):
+    ...     return a * b, a + b
+    >>> s2sad.jacobian(g, wrt=(0, 1))(2.0, 3.0).tolist()
+    [[3.0, 2.0], [1.0, 1.0]]
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ArgumentError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
