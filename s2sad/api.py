@@ -194,6 +194,12 @@ def tangent_source(fn, wrt=None, teaching: bool = False) -> str:
     """Source of the forward-mode (tangent) program of ``fn``; ``wrt`` defaults to every parameter.
 
     ``teaching=True`` keeps every statement as the notes write them (``w1_dot = x1_dot``).
+
+    >>> import s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2
+    >>> "w3_dot = x2 * x1_dot + x1 * x2_dot" in s2sad.tangent_source(f)
+    True
     """
     fn, _ = _unwrap(fn)
     names, _ = _wrt_names(trace_of(fn), wrt)
@@ -206,6 +212,12 @@ def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
 
     For a function with one output this is its gradient, seeded with ``w_bar = 1.0``; for several
     outputs it is the vector-Jacobian product, whose output adjoints are parameters (``y1_bar``).
+
+    >>> import s2sad
+    >>> def f(x1, x2):
+    ...     return x1 * x2
+    >>> "x1_bar = x2" in s2sad.adjoint_source(f)
+    True
     """
     fn, _ = _unwrap(fn)
     trace = trace_of(fn)
