@@ -4,6 +4,7 @@
     s2sad samples/lecture.py                    every function defined in the file
     s2sad -m package.module:function --reverse  a function from an importable module
     s2sad samples/lecture.py:seed000_y --at x1=2 x2=5   the table of the notes at a point
+    s2sad samples/lecture.py:seed000_y --check --at x1=2 x2=5   both modes against finite differences
 
 Exit codes: 0 ok, 1 a problem with the user's program or file, 2 a usage error.
 """
@@ -18,6 +19,7 @@ import os
 import sys
 
 from . import api
+from .check import GradientCheckError, check_grad
 from .errors import S2SADError
 
 
@@ -42,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--teaching", action="store_true", help="keep every step as the lecture notes write it"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with --at: compare both modes with central differences (exit 1 if they disagree)",
     )
     parser.add_argument(
         "--at",
@@ -136,6 +143,10 @@ class UsageError(Exception):
 
 def render(fn, args) -> str:
     """The sections asked for (all three by default) for one function, and its table with --at."""
+    if args.check and not args.at:
+        raise UsageError("--check needs a point: add --at NAME=VALUE ...")
+    if args.at and args.check:
+        return str(check_grad(fn, *point_of(fn, args.at), wrt=_wrt(args.wrt))) + "\n"
     if args.at:
         return str(api.explain(fn, *point_of(fn, args.at), wrt=_wrt(args.wrt))) + "\n"
     everything = not (args.trace or args.forward or args.reverse)
@@ -148,6 +159,17 @@ def render(fn, args) -> str:
     if everything or args.reverse:
         parts.append(f"# reverse mode\n{api.adjoint_source(fn, wrt=wrt, teaching=args.teaching)}")
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def highlighted(text: str) -> str:
+    """Python source coloured for a terminal, when pygments is installed; as it is otherwise."""
+    try:
+        from pygments import highlight
+        from pygments.formatters import TerminalFormatter
+        from pygments.lexers import PythonLexer
+    except ImportError:
+        return text
+    return highlight(text, PythonLexer(), TerminalFormatter()).rstrip("\n")
 
 
 def main(argv=None) -> int:
@@ -164,6 +186,9 @@ def main(argv=None) -> int:
     for fn in functions:
         try:
             outputs.append(render(fn, args))
+        except GradientCheckError as err:
+            print(f"s2sad: the check of {fn.__name__} failed: {err}", file=sys.stderr)
+            status = 1
         except S2SADError as err:
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
             status = 1
@@ -171,8 +196,9 @@ def main(argv=None) -> int:
             print(f"s2sad: {err}", file=sys.stderr)
             return 2
     if outputs:
+        text = "\n\n".join(out.rstrip("\n") for out in outputs)
         try:
-            print("\n\n".join(out.rstrip("\n") for out in outputs), flush=True)
+            print(highlighted(text) if sys.stdout.isatty() and not args.at else text, flush=True)
         except BrokenPipeError:  # the reader (`| head`) has gone: stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status

@@ -131,3 +131,22 @@ def test_cli_errors_are_one_clear_line(args, code, message):
     assert result.returncode == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_check_passes_and_prints_the_comparison():
+    result = run("samples/lecture.py:seed002_f1", "--check", "--at", "u1=1", "u2=-1")
+    assert result.returncode == 0
+    assert "all components agree" in result.stdout and "47.30340959" in result.stdout
+
+
+def test_cli_check_fails_at_a_kink(tmp_path):
+    # max(x, 0) at 0: AD routes the tie to x (slope 1), a central difference averages to 0.5.
+    (tmp_path / "kink.py").write_text("def relu(x):\n    return max(x, 0.0)\n")
+    result = run(str(tmp_path / "kink.py") + ":relu", "--check", "--at", "x=0")
+    assert result.returncode == 1
+    assert "the check of relu failed" in result.stderr and "d/dx" in result.stderr
+
+
+def test_cli_check_needs_a_point():
+    result = run("samples/lecture.py:seed000_y", "--check")
+    assert result.returncode == 2 and "--at" in result.stderr
