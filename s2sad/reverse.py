@@ -115,6 +115,7 @@ class _Reverser:
         self.counter = itertools.count(1)
         self._pending: list = []  # tapes to create before the loop being saved
         self._readers: list = []  # (tape, iterator) of its branches, opened by its reverse loop
+        self._depth = 0  # how many loops enclose the block being saved
         self.recursive: dict = {}  # target of a recursive call -> the variable of its residuals
 
     def new_tape(self) -> Var:
@@ -274,7 +275,9 @@ class _Reverser:
                 outer = self._pending, self._readers
                 self._pending, self._readers = [], []
                 body_reads = self.loop_reads.get(id(stmt.body), set())
+                self._depth += 1
                 saved = replace(stmt, body=self._saved_block(stmt.body, body_reads, stmt))
+                self._depth -= 1
                 result.extend(Assign(tape, Call(NEW_LIST, ())) for tape in self._pending)
                 self._open_readers(stmt, self._readers)
                 self._pending, self._readers = outer
@@ -318,7 +321,9 @@ class _Reverser:
             v for s in saved for v in defines(s) if not (isinstance(s, Loop) and v == s.target)
         ]
         index = loop.target if loop is not None else None
-        same_every_time = _invariants(loop) if loop is not None else set()
+        # The last iteration's value of an invariant serves the reverse sweep, but only for a loop
+        # that runs once: a loop inside another runs again in every outer iteration.
+        same_every_time = _invariants(loop) if loop is not None and self._depth == 1 else set()
         values = [
             v
             for v in dict.fromkeys(level)

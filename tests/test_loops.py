@@ -342,3 +342,19 @@ def test_an_inner_loop_tape_per_outer_iteration(x, slope):
         np.testing.assert_allclose(
             s2sad.jacobian(while_inside_for, mode=mode)(x), [slope, slope], rtol=1e-12
         )
+
+
+def invariant_in_an_inner_loop(x):
+    a = abs(x)
+    for i in range(2):
+        for j in range(1):
+            x = x / (1 + abs(a) * abs(a))
+        a += math.tanh(abs(a))
+    return x
+
+
+@pytest.mark.parametrize("x", [0.0137, 0.3, -0.4])
+def test_values_invariant_in_an_inner_loop_differ_between_outer_iterations(x):
+    # `1 + |a|^2` is the same in every iteration of the inner loop but not of the outer one: the
+    # reverse sweep must not take the last outer iteration's value for every outer iteration.
+    check(invariant_in_an_inner_loop, (x,), (0,))
