@@ -27,6 +27,7 @@ RESULT = "<result>"  # environment key: what it returned
 BROKE = "<broke>"  # environment key: whether this path left the loop with `break`
 CONTINUED = "<continued>"  # environment key: whether this path skipped to the next iteration
 EXITS = (RETURNED, BROKE, CONTINUED)
+STOPPED = "<stopped>"  # environment key: the side of an `if not stopped` guard that had stopped
 
 _COMPARE = {
     cst.LessThan: "<",
@@ -86,7 +87,7 @@ def always_exits(statements) -> bool:
 
 def has_exited(env: dict) -> bool:
     """Whether the path ``env`` describes has returned, broken out or continued."""
-    return any(env.get(flag) == Const(True) for flag in EXITS)
+    return env.get(STOPPED, False) or any(env.get(flag) == Const(True) for flag in EXITS)
 
 
 def _statements(body) -> list:
@@ -133,8 +134,12 @@ class BranchLowering:
             stopped = self.emit(SELECT, (stopped, stopped, flag), node)
         still_running = self.emit(NOT, (stopped,), node)
         self.branch(
-            still_running, lambda: self.block(rest), lambda: None, node, always_returns(rest)
+            still_running, lambda: self.block(rest), self._mark_stopped, node, always_returns(rest)
         )
+
+    def _mark_stopped(self) -> None:
+        """The other side of ``if not stopped``: a path that has already returned or left."""
+        self.env[STOPPED] = True
 
     def branch(self, cond: Expr, lower_then, lower_else, node, settled: bool = False) -> None:
         """Lower two branches under ``cond`` and merge what they bind (``settled``: every path
@@ -163,7 +168,7 @@ class BranchLowering:
         merged = {}
         then_done, else_done = has_exited(then_env), has_exited(else_env)
         for name in then_env.keys() | else_env.keys():
-            if name in EXITS or name == RESULT:
+            if name in EXITS or name in (RESULT, STOPPED):
                 continue
             if name in then_env and name in else_env:
                 merged[name] = self._merge_values(cond, then_env[name], else_env[name], node)

@@ -257,3 +257,40 @@ def test_branches_returning_different_shapes_is_an_error():
         s2sad.trace(shapes_differ)
     with pytest.raises(s2sad.S2SADError, match="others return nothing"):
         s2sad.trace(sometimes_nothing)
+
+
+def binds_after_a_branch_that_may_return(x1, x2):
+    if x2 < 0.0:
+        return x2
+    a5 = x2 * 2.0
+    if a5 < 0.0:
+        a6 = math.cos(x1)
+    else:
+        if a5 >= 1.0:
+            a8 = x1
+        elif a5 < 0.5:
+            a8 = x2
+        else:
+            return x1 * x2
+        a6 = math.sqrt(1 + x2 * x2) + a8
+    a6 *= a5
+    return a6
+
+
+@pytest.mark.parametrize("point", [(0.3, 2.0), (0.3, 0.1), (0.3, 0.3), (0.3, -1.0)])
+def test_a_name_bound_after_a_branch_that_may_return(point):
+    # `a6` is bound on every path that goes on; the path that returned does not need it.
+    x1, x2 = point
+    if x2 < 0.0:
+        expected = (0.0, 1.0)
+    elif 2 * x2 >= 1.0:
+        expected = (
+            2 * x2,
+            2 * x2 * (x2 / math.sqrt(1 + x2 * x2)) + 2 * (math.sqrt(1 + x2 * x2) + x1),
+        )
+    elif 2 * x2 < 0.5:
+        r = math.sqrt(1 + x2 * x2)
+        expected = (0.0, 2 * x2 * (x2 / r + 1) + 2 * (r + x2))
+    else:
+        expected = (x2, x1)
+    check_both_modes(binds_after_a_branch_that_may_return, point, expected)
