@@ -709,7 +709,8 @@ def check_derivatives(f, program: Program, probe: Probe, args: tuple, sources: d
 
 
 @settings(
-    max_examples=int(os.environ.get("EXPLORE_N", 100)),
+    # 60 fixed examples keep the suite fast; EXPLORE_N=1000 EXPLORE_RANDOM=1 runs a longer, random hunt.
+    max_examples=int(os.environ.get("EXPLORE_N", 60)),
     database=None,
     deadline=None,
     derandomize=not os.environ.get("EXPLORE_RANDOM"),
