@@ -256,8 +256,11 @@ def _(x, out):
 
 @rule("tanh")
 def _(x, out):
-    """1 / cosh(x)**2, not 1 - out**2: for |x| > 19 the difference rounds to 0."""
-    return 1 / cosh(x) ** 2
+    """1 - tanh(x)**2 near 0; beyond |x| = 1, where that difference loses digits (and is 0 past
+    |x| = 19), the same value as 4 t / (1 + t)**2 with t = exp(-2|x|), which never overflows (as
+    1 / cosh(x)**2 would)."""
+    t = exp(-2 * apply("abs", x))
+    return select(lt(apply("abs", x), 1.0), 1 - out**2, 4 * t / (1 + t) ** 2)
 
 
 @rule("asinh")
