@@ -50,9 +50,12 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
 
     Every name other than a loop's carried values is assigned once, so a substitution made inside a
     branch or a loop body holds wherever the name is read. Carried values change every iteration and
-    are never substituted.
+    are never substituted, nor copied into another name: ``a = w4`` read after a loop that rebinds
+    ``w4`` means the old ``w4``.
     """
-    mapping = {} if mapping is None else mapping
+    if mapping is None:
+        mapping = {}
+        keep = keep | _rebound(body)
 
     def sub(expr):
         return substitute(expr, mapping)
@@ -61,7 +64,12 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     for stmt in body:
         if isinstance(stmt, Assign):
             value = sub(stmt.value)
-            if isinstance(value, (Var, Const, Ref)) and stmt.target.name not in keep:
+            copies_rebound = isinstance(value, Var) and value.name in keep
+            if (
+                isinstance(value, (Var, Const, Ref))
+                and stmt.target.name not in keep
+                and not copies_rebound
+            ):
                 mapping[stmt.target.name] = value
                 continue
             result.append(Assign(stmt.target, value, stmt.loc))
@@ -89,6 +97,11 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
         else:
             result.append(stmt)
     return result
+
+
+def _rebound(body: list) -> set:
+    """Names a loop rebinds: its carried values and its targets."""
+    return {v.name for stmt in walk(body) if isinstance(stmt, Loop) for v in defines(stmt)}
 
 
 def eliminate_dead(body: list, live: set = frozenset(), keep_domain_checks: bool = False) -> list:
