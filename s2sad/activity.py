@@ -17,7 +17,7 @@ from __future__ import annotations
 from .errors import NotDifferentiableError
 from .ir import Assign, Call, Function, If, Loop, Var
 from .primitives import called_function
-from .rules import NO_DERIVATIVE, has_rule
+from .derivatives import NO_DERIVATIVE, has_derivative
 
 
 def active_names(fn: Function, wrt: tuple) -> set:
@@ -63,7 +63,7 @@ def _is_active_assignment(stmt: Assign, active: set, wrt: tuple) -> bool:
         return False
     if value.prim.name in NO_DERIVATIVE:
         return False
-    if not has_rule(value.prim.name) and called_function(value.prim) is None:
+    if not has_derivative(value.prim.name) and called_function(value.prim) is None:
         raise NotDifferentiableError(
             f"{_describe(value)} has no derivative, and the value it is applied to depends on "
             f"the input(s) {', '.join(wrt)}",

@@ -13,16 +13,14 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-import weakref
 
 import numpy as np
 
 from .errors import ArgumentError, NonScalarOutputError, S2SADError
-from .execute import bound_values, load
+from .dispatch import dispatcher, functions, like, specialised
+from .execute import bound_values
 from .ir import Function, leaves
 from .pipeline import Spec, compiled, seed_names, trace_of
-
-_loaded: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _user_facing(fn):
@@ -110,16 +108,7 @@ def _require_scalar(trace: Function, api: str) -> None:
 
 
 def _functions(fn, spec: Spec) -> tuple:
-    """The compiled functions of ``spec`` for ``fn``, loaded once per function object."""
-    unit = compiled(fn, spec)
-    per_fn = _loaded.setdefault(fn, {})
-    functions = per_fn.get(unit.filename)
-    if functions is None:
-        functions = per_fn[unit.filename] = load(unit, fn)
-        for generated in functions:
-            generated.source = unit.source
-            generated.__wrapped__ = fn
-    return functions
+    return functions(fn, spec)
 
 
 # --- traces and source --------------------------------------------------------------------------
@@ -234,8 +223,21 @@ def _gradient_function(fn, wrt, kind: str):
     trace = trace_of(plain)
     _require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
     names, single = _wrt_names(trace, wrt)
-    (generated,) = _functions(plain, Spec(kind, names, False, single))
-    return _bind(generated, owner)
+    offset = 1 if owner is not None else 0
+    positions = [trace.params.index(name) - offset for name in names]
+
+    def shaped(grads, args):
+        if single:
+            return like(grads, args[positions[0]]) if positions[0] < len(args) else grads
+        return tuple(like(g, args[p]) if p < len(args) else g for g, p in zip(grads, positions))
+
+    def shape_results(result, args):
+        if kind == "value_and_grad":
+            return result[0], shaped(result[1], args)
+        return shaped(result, args)
+
+    spec = Spec(kind, names, False, single)
+    return dispatcher(plain, owner, spec, trace.params, shape_results)
 
 
 @_user_facing

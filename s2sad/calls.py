@@ -9,6 +9,7 @@ Functions called from several places are inlined at each call.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import types
 from dataclasses import dataclass, replace
@@ -17,7 +18,8 @@ import libcst as cst
 
 from .branches import merged_result
 from .errors import S2SADError, UnknownFunctionError
-from .expressions import SUPPORTED, Value, _dotted
+from .arrays import ARRAY_METHODS, LENGTH, ArrayOp, array_function, supported_array_functions
+from .expressions import SUPPORTED, Value, _dotted, _is_module
 from .frontend import load
 from .ir import Call, Const, Effect, Expr, Ref
 from .primitives import PRINT, VARIADIC, primitive_for, supported_callables, user_call
@@ -55,7 +57,11 @@ class CallLowering:
     """The call-lowering part of :class:`s2sad.lower.Lowering`."""
 
     def callee(self, func_node):
-        """What a call's function expression names: a primitive, or a Python function to inline."""
+        """What a call's function expression names: a primitive, a NumPy operation, or a Python
+        function to inline."""
+        method = self.method(func_node)
+        if method is not None:
+            return method
         target = self.expr(func_node) if isinstance(func_node, (cst.Name, cst.Attribute)) else None
         if isinstance(target, LocalFunction):
             return target
@@ -64,17 +70,50 @@ class CallLowering:
         prim = primitive_for(target.obj)
         if prim is not None:
             return prim
+        op = array_function(target.obj)
+        if op is not None:
+            return op
+        if target.obj is builtins.len:
+            return LENGTH
         if isinstance(target.obj, types.FunctionType) or target.obj in SEQUENCE_BUILTINS:
             return target.obj
         raise self.error(
             func_node,
             f"`{_dotted(func_node)}` has no derivative rule",
-            "supported functions: " + ", ".join(supported_callables()),
+            "supported functions: "
+            + ", ".join(supported_callables() + supported_array_functions()),
             UnknownFunctionError,
         )
 
+    def method(self, func_node):
+        """``(op, receiver)`` for ``x.sum`` and the like, where ``x`` is a value, else ``None``."""
+        if not isinstance(func_node, cst.Attribute):
+            return None
+        receiver = self.expr(func_node.value)
+        if isinstance(receiver, Ref) and (callable(receiver.obj) or _is_module(receiver.obj)):
+            return None
+        if isinstance(receiver, tuple):
+            return None
+        name = func_node.attr.value
+        if name not in ARRAY_METHODS:
+            raise self.error(
+                func_node,
+                f"the method `.{name}()` has no derivative rule",
+                "supported NumPy functions and methods: " + ", ".join(supported_array_functions()),
+                UnknownFunctionError,
+            )
+        return ARRAY_METHODS[name], receiver
+
     def call(self, node: cst.Call, hint: str) -> Value:
         prim = self.callee(node.func)
+        if isinstance(prim, tuple):  # x.sum(...)
+            return self.array_call(prim[0], node, prim[1], hint)
+        if isinstance(prim, ArrayOp):
+            return self.array_call(prim, node, hint=hint)
+        if prim is LENGTH and self.known_sequence(node.args[0].value) is None:
+            return self.emit(LENGTH, (self.atom(self.expr(node.args[0].value), node),), node, hint)
+        if prim is LENGTH:
+            prim = builtins.len
         if isinstance(prim, types.FunctionType):
             return self.inline(prim, node)
         if isinstance(prim, LocalFunction):

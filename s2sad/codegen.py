@@ -10,6 +10,7 @@ line it comes from.
 from __future__ import annotations
 
 import os
+import sys
 
 import black
 
@@ -39,7 +40,7 @@ from .ir import (
 )
 from .ir import Call as CallExpr
 from .primitives import NOT
-from .printing import format_const, format_expr, format_structure
+from .printing import MODULE_ALIASES, format_const, format_expr, format_structure
 
 _BLACK_MODE = black.Mode()
 
@@ -65,8 +66,10 @@ class Namespace:
                     for sub in subexprs(expr):
                         if isinstance(sub, Ref):
                             refs.append(sub)
-                        elif isinstance(sub, CallExpr) and sub.prim.style == "call":
-                            prims.append(sub.prim)
+                        elif isinstance(sub, CallExpr):
+                            if sub.prim.style in ("call", "packed"):
+                                prims.append(sub.prim)
+                            refs += [v for _, v in sub.params if isinstance(v, Ref)]
         siblings = {fn.name for fn in functions}
         for ref in refs:  # module globals are read by their own name: reserve them first
             if ref.origin == "global":
@@ -80,7 +83,11 @@ class Namespace:
         for prim in prims:
             if prim.symbol in siblings and prim.impl is None:
                 continue  # a function generated beside this one: called by its own name
-            self._bind(("object", id(prim.impl)), prim.symbol, "object", prim.impl)
+            if prim.module:  # np.sin: bind the module as np
+                module = sys.modules[prim.module]
+                self._bind(("object", id(module)), MODULE_ALIASES[prim.module], "object", module)
+            else:
+                self._bind(("object", id(prim.impl)), prim.symbol, "object", prim.impl)
 
     def _bind(self, key, preferred: str, kind: str, payload) -> None:
         if key in self._names:
@@ -98,6 +105,8 @@ class Namespace:
         if isinstance(thing, Primitive):
             if thing.impl is None:
                 return thing.symbol
+            if thing.module:
+                return f"{self._names[('object', id(sys.modules[thing.module]))]}.{thing.symbol}"
             return self._names[("object", id(thing.impl))]
         if thing.origin == "global":
             return thing.name

@@ -31,6 +31,7 @@ _BINARY = {
     cst.FloorDivide: "//",
     cst.Modulo: "%",
     cst.Power: "**",
+    cst.MatrixMultiply: "@",
 }
 _UNSUPPORTED_EXPRESSIONS = {
     cst.SetComp: "a set comprehension",
@@ -66,7 +67,7 @@ class ExpressionLowering:
         if isinstance(node, cst.Tuple):
             return self.tuple(node)
         if isinstance(node, cst.Subscript):
-            return self.subscript(node)
+            return self.subscript(node, hint)
         if isinstance(node, cst.IfExp):
             return self.if_expression(node, hint)
         if isinstance(node, cst.BooleanOperation):
@@ -133,6 +134,9 @@ class ExpressionLowering:
             raise self.error(
                 node, f"`.{attr}` of a list or tuple is not supported", FIXED_CONTAINERS
             )
+        array_attribute = self.array_attribute(self.atom(base, node.value), attr, node, hint)
+        if array_attribute is not None:
+            return array_attribute
         return self.emit(ATTRIBUTE, (base,), node, hint, (("attr", attr),))
 
     def binary(self, node: cst.BinaryOperation, hint: str) -> Value:
@@ -164,13 +168,11 @@ class ExpressionLowering:
             )
         return tuple(self.expr(e.value) for e in node.elements)
 
-    def subscript(self, node: cst.Subscript) -> Value:
+    def subscript(self, node: cst.Subscript, hint: str = "") -> Value:
         base = self.expr(node.value)
         if isinstance(base, tuple):
             return self.index(node, base)
-        raise self.error(
-            node, "indexing is supported on lists and tuples the function builds", SUPPORTED
-        )
+        return self.array_index(node, self.atom(base, node.value), hint)
 
     def formatted(self, node: cst.FormattedString) -> Var:
         parts, args = [], []

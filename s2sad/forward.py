@@ -17,7 +17,8 @@ and its tangent.
 from __future__ import annotations
 
 from .activity import active_names
-from .algebra import is_zero, total
+from .algebra import is_zero
+from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
     Unpack,
     If,
@@ -34,26 +35,27 @@ from .ir import (
     reserved_names,
 )
 from .primitives import called_function, user_call
-from .rules import NO_DERIVATIVE, partials
+from .shapes import Kinds
 
 
 def dot_name(name: str) -> str:
     return f"{name}_dot"
 
 
-def tangent(trace: Function, wrt: tuple) -> Function:
-    """The tangent program of ``trace`` with respect to the parameters named in ``wrt``."""
+def tangent(trace: Function, wrt: tuple, kinds: Kinds | None = None) -> Function:
+    """The tangent program of ``trace`` with respect to the parameters named in ``wrt``; ``kinds``
+    says which values are arrays of which shapes (by default, all are numbers)."""
     active = active_names(
         trace, wrt
     )  # raises where an active value meets an operation with no rule
     taken = reserved_names(trace)
     dots: dict = {name: Var(fresh_name(dot_name(name), taken)) for name in wrt}
-    body = _tangent_block(trace.body, dots, active)
+    body = _tangent_block(trace.body, dots, active, kinds or Kinds(arrays=False))
     params = trace.params + tuple(dots[name].name for name in wrt)
     return Function(f"{trace.name}_jvp", params, body)
 
 
-def _tangent_block(statements: list, dots: dict, active: set) -> list:
+def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> list:
     """``statements`` with each active assignment followed by its tangent. ``dots`` maps a variable's
     name to its tangent variable and is shared by nested blocks: a merge after an ``if`` reads the
     tangents of both branches (lazily, like the values)."""
@@ -70,7 +72,7 @@ def _tangent_block(statements: list, dots: dict, active: set) -> list:
             continue
         if isinstance(stmt, Assign):
             body.append(stmt)
-            derivative = _tangent_of(stmt, dots)
+            derivative = _tangent_of(stmt, dots, kinds)
             if derivative is not None and not is_zero(derivative):
                 dot = Var(dot_name(stmt.target.name))
                 body.append(Assign(dot, derivative, stmt.loc))
@@ -78,11 +80,11 @@ def _tangent_block(statements: list, dots: dict, active: set) -> list:
         elif isinstance(stmt, Effect):
             body.append(stmt)
         elif isinstance(stmt, If):
-            then = _tangent_block(stmt.then, dots, active)
-            orelse = _tangent_block(stmt.orelse, dots, active)
+            then = _tangent_block(stmt.then, dots, active, kinds)
+            orelse = _tangent_block(stmt.orelse, dots, active, kinds)
             body.append(If(stmt.cond, then, orelse, stmt.loc))
         elif isinstance(stmt, Loop):
-            body.append(_tangent_loop(stmt, dots, active))
+            body.append(_tangent_loop(stmt, dots, active, kinds))
         elif isinstance(stmt, Return):
             out_dot = map_structure(
                 lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value
@@ -102,12 +104,12 @@ def recursive_callee(stmt):
     return None
 
 
-def _tangent_loop(loop: Loop, dots: dict, active: set) -> Loop:
+def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
     """The loop with a tangent carried beside each active carried value."""
     carried = [i for i, header in enumerate(loop.headers) if header.name in active]
     for i in carried:
         dots[loop.headers[i].name] = Var(dot_name(loop.headers[i].name))
-    body = _tangent_block(loop.body, dots, active)
+    body = _tangent_block(loop.body, dots, active, kinds)
 
     def dot_of(expr):
         return dots.get(getattr(expr, "name", None), Const(0.0))
@@ -125,17 +127,14 @@ def _tangent_loop(loop: Loop, dots: dict, active: set) -> Loop:
     )
 
 
-def _tangent_of(stmt: Assign, dots: dict):
+def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
     """``ẇ`` for one statement, or ``None`` when the statement is inactive."""
     value = stmt.value
     if isinstance(value, Var):
         return dots.get(value.name)
     if not isinstance(value, Call) or value.prim.name in NO_DERIVATIVE:
         return None
-    used = [
-        (i, arg) for i, arg in enumerate(value.args) if isinstance(arg, Var) and arg.name in dots
-    ]
-    if not used:
+    arg_dots = [dots.get(arg.name) if isinstance(arg, Var) else None for arg in value.args]
+    if all(dot is None for dot in arg_dots):
         return None
-    slopes = partials(value.prim.name, value.args, stmt.target)
-    return total([slopes[i] * dots[arg.name] for i, arg in used])
+    return derivative(value, stmt.target, kinds).tangent(arg_dots)

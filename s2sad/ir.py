@@ -45,8 +45,9 @@ class Primitive:
     """An operation with a derivative rule (or none), and how it prints.
 
     ``style`` is ``"infix"`` (``a * b``), ``"prefix"`` (``-a``), ``"call"`` (``sin(a)``),
-    ``"select"`` (``a if c else b``) or ``"attr"`` (``a.name``). ``symbol`` is the operator for the
-    first two and the preferred printed name for calls.
+    ``"select"`` (``a if c else b``), ``"attr"`` (``a.name``), ``"method"`` (``a.name(b)``),
+    ``"index"`` (``a[b, 1:2]``) or ``"tuple"`` (``(a, b)``). ``symbol`` is the operator for infix and
+    prefix operations and the preferred printed name for the others.
     """
 
     name: str
@@ -55,6 +56,7 @@ class Primitive:
     symbol: str = ""
     precedence: int = PREC_ATOM
     foldable: bool = True
+    module: str = ""  # printed as an attribute of this module: np.sin, not sin
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

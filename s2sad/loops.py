@@ -40,6 +40,8 @@ class _AssignedNames(cst.CSTVisitor):
         self.names: set = set()
 
     def _add(self, target) -> None:
+        if isinstance(target, cst.Subscript):  # out[i] = v binds out to a new array value
+            target = target.value
         if isinstance(target, cst.Name):
             self.names.add(target.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -128,6 +130,7 @@ class LoopLowering:
                 )
         headers = [self.fresh(n) for n in carried]
         inits = [self.env[n] for n in carried]
+        self.sources.update((h.name, i) for h, i in zip(headers, inits))
         if test is not None:
             cond = self.fresh()
             headers.append(cond)

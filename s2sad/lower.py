@@ -35,6 +35,7 @@ from .branches import (
     has_exited,
     merged_result,
 )
+from .array_lowering import ArrayLowering
 from .calls import CallLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
@@ -74,7 +75,14 @@ def lower(fn: types.FunctionType) -> Function:
     return trace
 
 
-class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowering, LoopLowering):
+class Lowering(
+    ExpressionLowering,
+    CallLowering,
+    ArrayLowering,
+    SequenceLowering,
+    BranchLowering,
+    LoopLowering,
+):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
     def __init__(self, source: Source, caller: "Lowering | None" = None, key=None):
@@ -85,7 +93,9 @@ class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowerin
         source.node.visit(names)
         self.local_names = names.assigned
         self.return_loc = source.location(source.node)
+        self.caller = caller
         if caller is None:
+            self.sources: dict = {}  # variable name -> its definition, for the arrays written into
             self.body: list = []
             self.count = 0
             self.prefix = _fresh_prefix(names.all)
@@ -93,6 +103,7 @@ class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowerin
             self.root_globals = source.function.__globals__
         else:  # an inlined callee: its statements and numbering continue the caller's
             self.body = caller.body
+            self.sources = caller.sources
             self.fresh = caller.fresh
             self.calling = caller.calling + (key,)
             self.root_globals = caller.root_globals
@@ -173,7 +184,8 @@ class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowerin
         for arg, arg_node in zip(args, _arg_nodes(node, len(args))):
             self.atom(arg, arg_node)
         var = self.fresh(hint)
-        self.body.append(Assign(var, Call(prim, tuple(args), params), self.source.location(node)))
+        call = self.sources[var.name] = Call(prim, tuple(args), params)
+        self.body.append(Assign(var, call, self.source.location(node)))
         return var
 
     # --- statements -------------------------------------------------------------------------
@@ -285,10 +297,12 @@ class Lowering(ExpressionLowering, CallLowering, SequenceLowering, BranchLowerin
                 )
             for element, item in zip(elements, value):
                 self.bind(element.value, item, value_node)
+        elif isinstance(target, cst.Subscript):
+            self.index_assignment(target, value, value_node)
         else:
             raise self.error(
                 target,
-                "assignment to an attribute or item mutates a value in place",
+                "assignment to an attribute mutates a value in place",
                 "assign to a new local variable instead",
             )
 

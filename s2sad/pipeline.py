@@ -8,9 +8,12 @@ constants, so ``w3_bar * w2`` with ``w3_bar = 1.0`` becomes ``w2``, and drops de
 
 from __future__ import annotations
 
+import math
 import types
 from dataclasses import dataclass
 
+from .array_rules import runtime_call
+from .shapes import Kinds, infer
 from .codegen import module_source
 from .errors import NonScalarOutputError, SourceNotFoundError
 from .execute import Compiled, cached, compile_source, is_generated, origin_of, resolution_signature
@@ -86,21 +89,41 @@ def _wrt_text(wrt: tuple) -> str:
     return ", ".join(wrt)
 
 
-def tangent_program(trace: Function, wrt: tuple, teaching: bool) -> Function:
+def kinds_of(base: Function, kinds) -> Kinds:
+    """The kinds of ``base``'s values: inferred from its parameters' kinds (``kinds``, pairs of name
+    and :class:`~s2sad.shapes.Kind`) when given; else numbers, or unknown if it uses NumPy."""
+    if kinds is not None:
+        return infer(base, dict(kinds))
+    return Kinds(arrays=uses_arrays(base))
+
+
+def uses_arrays(fn: Function) -> bool:
+    """Whether ``fn`` calls NumPy (or indexes a value): its values may be arrays."""
+    return any(
+        isinstance(e, Call) and (e.prim.module or e.prim.name.startswith("np."))
+        for stmt in walk(fn.body)
+        for expr in stmt_exprs(stmt)
+        for e in subexprs(expr)
+    )
+
+
+def tangent_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> Function:
     """``f_jvp(x..., x_dot...) -> (y, y_dot)``."""
-    jvp = tangent(_base(trace, teaching), wrt)
+    base = _base(trace, teaching)
+    jvp = tangent(base, wrt, kinds_of(base, kinds))
     jvp.body = _optimize(jvp.body, set(), teaching)
     jvp.doc = f"Forward mode (tangent) of {trace.name} with respect to {_wrt_text(wrt)}."
     return jvp
 
 
 def gradient_program(
-    trace: Function, wrt: tuple, teaching: bool, with_value: bool, single: bool
+    trace: Function, wrt: tuple, teaching: bool, with_value: bool, single: bool, kinds=None
 ) -> Function:
     """``f_grad(x...) -> grads`` (or ``(y, grads)``) for a function with one scalar output."""
     base = _base(trace, teaching)
     output = base.body[-1].value
-    sweeps = adjoint(base, wrt, Const(1.0))
+    known = kinds_of(base, kinds)
+    sweeps = adjoint(base, wrt, _scalar_seed(base, output, known), known)
     grads = sweeps.grads[0] if single else sweeps.grads
     result = (output, grads) if with_value else grads
     body = sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(result)]
@@ -108,6 +131,21 @@ def gradient_program(
     name = f"{trace.name}_value_and_grad" if with_value else f"{trace.name}_grad"
     doc = f"Gradient of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
     return Function(name, base.params, _optimize(body, keep, teaching), base.defaults, doc)
+
+
+def _scalar_seed(base: Function, output, kinds: Kinds):
+    """The output's adjoint for a gradient: 1.0, once the output is known to be one number."""
+    kind = kinds.of(output)
+    if kind is None:
+        return runtime_call("scalar_seed", output)
+    if kind.is_array and math.prod(kind.shape) != 1:
+        raise NonScalarOutputError(
+            f"grad needs a function that returns one number, but `{base.name}` returns an array "
+            f"of shape {kind.shape}",
+            base.body[-1].loc,
+            "reduce it (np.sum, np.mean), or use s2sad.vjp or s2sad.jacobian",
+        )
+    return Const(1.0)
 
 
 def seed_names(trace: Function) -> list:
@@ -123,10 +161,10 @@ def _seeds(trace: Function):
     return map_structure(lambda _: Var(next(names)), trace.body[-1].value)
 
 
-def vjp_program(trace: Function, wrt: tuple, teaching: bool) -> Function:
+def vjp_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> Function:
     """``f_vjp(x..., y_bar...) -> grads``: both sweeps in one function, for reading."""
     base = _base(trace, teaching)
-    sweeps = adjoint(base, wrt, _seeds(trace))
+    sweeps = adjoint(base, wrt, _seeds(trace), kinds_of(base, kinds))
     body = (
         sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(tuple(sweeps.grads))]
     )
@@ -137,7 +175,7 @@ def vjp_program(trace: Function, wrt: tuple, teaching: bool) -> Function:
     )
 
 
-def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
+def split_vjp_programs(trace: Function, wrt: tuple, kinds=None) -> tuple:
     """``f_fwd(x...) -> (y, residuals)`` and ``f_bwd(residuals..., y_bar...) -> grads``.
 
     The forward sweep runs once; the reverse sweep can then run for as many output adjoints as needed
@@ -145,7 +183,7 @@ def split_vjp_programs(trace: Function, wrt: tuple) -> tuple:
     """
     base = _base(trace, teaching=False)
     seeds = seed_names(trace)
-    sweeps = adjoint(base, wrt, _seeds(trace))
+    sweeps = adjoint(base, wrt, _seeds(trace), kinds_of(base, kinds))
     reverse = _optimize(sweeps.reverse + [Return(tuple(sweeps.grads))], _names(sweeps.grads), False)
     residuals = [n for n in read_before_written(reverse) if n not in seeds]
     forward_body = sweeps.forward + [Return((sweeps.output, tuple(Var(n) for n in residuals)))]
@@ -248,6 +286,7 @@ class Spec:
     wrt: tuple = ()
     teaching: bool = False
     single: bool = False
+    kinds: tuple | None = None  # (parameter, Kind) pairs the code is specialised for
 
 
 def programs(fn: types.FunctionType, spec: Spec) -> list:
@@ -255,20 +294,19 @@ def programs(fn: types.FunctionType, spec: Spec) -> list:
     if spec.kind == "trace":
         return [trace]
     if spec.kind == "tangent":
-        return [tangent_program(trace, spec.wrt, spec.teaching)]
+        return [tangent_program(trace, spec.wrt, spec.teaching, spec.kinds)]
     if spec.kind in ("grad", "value_and_grad"):
+        with_value = spec.kind == "value_and_grad"
         return [
-            gradient_program(
-                trace, spec.wrt, spec.teaching, spec.kind == "value_and_grad", spec.single
-            )
+            gradient_program(trace, spec.wrt, spec.teaching, with_value, spec.single, spec.kinds)
         ]
     if spec.kind == "vjp":
-        return [vjp_program(trace, spec.wrt, spec.teaching)]
+        return [vjp_program(trace, spec.wrt, spec.teaching, spec.kinds)]
     if spec.kind == "split_vjp":
-        return list(split_vjp_programs(trace, spec.wrt))
+        return list(split_vjp_programs(trace, spec.wrt, spec.kinds))
     if spec.kind in ("explain_tangent", "explain_vjp"):
         build = tangent_program if spec.kind == "explain_tangent" else vjp_program
-        program = build(trace, spec.wrt, teaching=True)
+        program = build(trace, spec.wrt, teaching=True, kinds=spec.kinds)
         program.body[-1] = Return(Call(LOCALS, ()))  # every w, w_dot and w_bar, for the table
         return [program]
     raise ValueError(f"unknown transform {spec.kind!r}")

@@ -59,6 +59,7 @@ BINARY_OPERATORS = {
     "//": _define("floordiv", operator.floordiv, "infix", "//", PREC_MUL),
     "%": _define("mod", operator.mod, "infix", "%", PREC_MUL),
     "**": _define("pow", operator.pow, "infix", "**", PREC_POWER),
+    "@": _define("matmul", operator.matmul, "infix", "@", PREC_MUL),
 }
 UNARY_OPERATORS = {
     "-": _define("neg", operator.neg, "prefix", "-", PREC_UNARY),

@@ -48,8 +48,13 @@ def format_expr(expr: Expr, name_of: Callable[[Primitive], str] | None = None) -
     return _format(expr, name_of or _preferred_name)[0]
 
 
+MODULE_ALIASES = {"numpy": "np"}  # the names modules go by in generated code, as users write them
+
+
 def _preferred_name(thing) -> str:
-    return thing.symbol if isinstance(thing, Primitive) else thing.name
+    if not isinstance(thing, Primitive):
+        return thing.name
+    return f"{MODULE_ALIASES[thing.module]}.{thing.symbol}" if thing.module else thing.symbol
 
 
 def _format(expr: Expr, name_of) -> tuple[str, int]:
@@ -94,11 +99,43 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
         return f"{sub(expr.args[0], PREC_ATOM)}.{dict(expr.params)['attr']}", PREC_ATOM
     if prim.style == "empty":
         return prim.symbol, PREC_ATOM
+    if prim.style == "index":
+        return f"{sub(expr.args[0], PREC_ATOM)}[{_format_index(expr, name_of)}]", PREC_ATOM
+    if prim.style == "tuple":
+        return _format_item(expr.args, name_of), PREC_ATOM
     if prim.style == "fstring":
         return _format_fstring(expr, name_of), PREC_ATOM
     args = [format_expr(arg, name_of) for arg in expr.args]
-    args += [f"{key}={format_const(value)}" for key, value in expr.params]
-    return f"{name_of(prim)}({', '.join(args)})", PREC_ATOM
+    if prim.style == "packed":  # np.stack([a, b], axis=0)
+        args = [f"[{', '.join(args)}]"]
+    keywords = [f"{key}={_format_param(value, name_of)}" for key, value in expr.params]
+    if prim.style == "method":  # x.astype(float)
+        return (
+            f"{sub(expr.args[0], PREC_ATOM)}.{prim.symbol}({', '.join(args[1:] + keywords)})",
+            PREC_ATOM,
+        )
+    return f"{name_of(prim)}({', '.join(args + keywords)})", PREC_ATOM
+
+
+def _format_param(value, name_of) -> str:
+    return name_of(value) if isinstance(value, Ref) else format_const(value)
+
+
+def _format_index(expr: Call, name_of) -> str:
+    """``i, 1:n, ::2`` from an index's layout (``params["index"]``) and its values (``args[1:]``)."""
+    values = iter(expr.args[1:])
+    parts = []
+    for item in dict(expr.params)["index"]:
+        if item == "value":
+            parts.append(format_expr(next(values), name_of))
+        elif item is None:
+            parts.append("None")
+        elif item is Ellipsis:
+            parts.append("...")
+        else:  # a slice: which of start, stop and step it has
+            bounds = [format_expr(next(values), name_of) if has else "" for has in item]
+            parts.append(":".join(bounds[:2]) + (f":{bounds[2]}" if item[2] else ""))
+    return ", ".join(parts) if len(parts) != 1 or parts[0] else "()"
 
 
 def _simple_base(expr: Expr) -> bool:

@@ -55,7 +55,8 @@ from .ir import (
 )
 from .forward import recursive_callee
 from .primitives import NEW_LIST, RANGE, REVERSED, user_call
-from .rules import NO_DERIVATIVE, partials
+from .derivatives import NO_DERIVATIVE, derivative
+from .shapes import Kinds
 
 
 def bar_name(name: str) -> str:
@@ -72,13 +73,13 @@ class Sweeps:
     grads: tuple  # per differentiated parameter, the expression of its adjoint
 
 
-def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
+def adjoint(trace: Function, wrt: tuple, seeds, kinds: Kinds | None = None) -> Sweeps:
     """The adjoint sweeps of ``trace`` with respect to the parameters in ``wrt``.
 
     ``seeds`` has the shape of the output and gives each output's adjoint: ``Const(1.0)`` for a
     gradient, parameter variables (``y_bar``) for a vector-Jacobian product.
     """
-    reverser = _Reverser(active_names(trace, wrt), reserved_names(trace))
+    reverser = _Reverser(active_names(trace, wrt), reserved_names(trace), kinds)
     *statements, ret = trace.body
     assert isinstance(ret, Return)
     contributions: dict = {}
@@ -105,8 +106,9 @@ def adjoint(trace: Function, wrt: tuple, seeds) -> Sweeps:
 class _Reverser:
     """One reverse transformation: the active names, the tape, and what each block must save."""
 
-    def __init__(self, active: set, taken: set):
+    def __init__(self, active: set, taken: set, kinds: Kinds | None):
         self.active = active
+        self.kinds = kinds or Kinds(arrays=False)
         self.taken = taken
         self.tape_count = 0
         self.pops: dict = {}  # id of a forward branch block -> the Pop that restores its values
@@ -144,8 +146,7 @@ class _Reverser:
             if callee is not None:
                 reverse.append(self.reverse_call(stmt, callee, bar, contributions))
                 continue
-            for arg, slope in self.slopes(stmt):
-                term = bar * slope
+            for arg, term in self.terms(stmt, bar):
                 if not is_zero(term):
                     contributions.setdefault(arg.name, []).append(term)
         return reverse
@@ -241,18 +242,18 @@ class _Reverser:
                 contributions.setdefault(arg.name, []).append(arg_bar)
         return Unpack(arg_bars, Call(user_call(callee, "bwd"), (residuals, bar)), stmt.loc)
 
-    def slopes(self, stmt: Assign):
-        """``(argument, ∂target/∂argument)`` for each active argument of ``stmt``."""
+    def terms(self, stmt: Assign, bar: Var):
+        """``(argument, its part of the adjoint)`` for each active argument of ``stmt``."""
         value = stmt.value
         if isinstance(value, Var):
-            return [(value, 1)] if is_active(value, self.active) else []
+            return [(value, bar)] if is_active(value, self.active) else []
         if not isinstance(value, Call) or value.prim.name in NO_DERIVATIVE:
             return []
         used = [(i, arg) for i, arg in enumerate(value.args) if is_active(arg, self.active)]
         if not used:
             return []
-        slopes = partials(value.prim.name, value.args, stmt.target)
-        return [(arg, slopes[i]) for i, arg in used]
+        adjoints = derivative(value, stmt.target, self.kinds).adjoints
+        return [(arg, adjoints[i](bar)) for i, arg in used if adjoints[i] is not None]
 
     # --- the tape ---------------------------------------------------------------------------
 

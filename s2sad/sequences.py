@@ -45,11 +45,13 @@ class SequenceLowering:
             return None
         callee = self.scope.lookup(node.func.value)[1]
         if callee is builtins.range and ranges:
+            emitted = len(self.body)
             bounds = [self.expr(a.value) for a in node.args]
             if all(isinstance(b, Const) and isinstance(b.value, int) for b in bounds):
                 return self._limited(
                     node, tuple(Const(i) for i in range(*(b.value for b in bounds)))
                 )
+            del self.body[emitted:]  # only looked: the loop lowers its bounds itself
             return None
         parts = [self.known_sequence(a.value, ranges) for a in node.args]
         if not parts or any(p is None for p in parts):

@@ -1,0 +1,170 @@
+"""Lowering of NumPy code: calls to NumPy functions and array methods, attributes and indexing.
+
+A call is normalised as :mod:`s2sad.arrays` describes it: operands become arguments, static
+parameters (``axis``, ``keepdims``) become keywords with constant values, and a method becomes the
+function it calls (``x.sum(0)`` is ``np.sum(w1, axis=0)``). Writing into an array
+(``out[i] = v``) is a new value in the trace, ``w5 = np.setitem(w4, i, v)``; it is allowed on arrays
+the function created itself and that no other name refers to, so the write cannot be seen elsewhere.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .arrays import INDEX, INFO, INFO_ATTRIBUTES, OWNING, SETITEM, TRANSPOSE_ATTR, TUPLE, ArrayOp
+from .ir import Call, Const, Expr, Ref, Var
+from .primitives import SELECT
+
+_STATIC_HINT = "write `axis`, `keepdims` and the like as constants (literals or module constants)"
+
+
+class ArrayLowering:
+    """The NumPy part of :class:`s2sad.lower.Lowering`."""
+
+    def array_call(self, op: ArrayOp, node: cst.Call, receiver=None, hint: str = "") -> Var:
+        """``np.f(...)``, or ``x.f(...)`` with ``receiver`` the value of ``x``."""
+        positional, keywords = [], []
+        for arg in node.args:
+            if arg.star:
+                raise self.error(arg, "`*` arguments are not supported", "pass values one by one")
+            (keywords if arg.keyword is not None else positional).append(arg)
+        values = [self.expr(arg.value) for arg in positional]
+        if receiver is not None:
+            values.insert(0, receiver)
+        name = op.prim.name
+        if op.packed and name == "np.array" and values and not isinstance(values[0], tuple):
+            return self.atom(values[0], node)  # np.asarray(x) of an array: x itself
+        if op.packed:
+            if not values or not isinstance(values[0], tuple) or not values[0]:
+                raise self.error(node, f"`{name}` takes a list or tuple of values here", "")
+            operands, rest = list(values[0]), values[1:]
+        elif name == "np.reshape" and len(values) > 2:  # x.reshape(3, 4) is x.reshape((3, 4))
+            operands, rest = [values[0], tuple(values[1:])], []
+        else:
+            fewest, most = op.operands
+            operands, rest = values[:most], values[most:]
+            if len(operands) < fewest:
+                raise self.error(node, f"`{name}` needs {fewest} argument(s)", "")
+        if len(rest) > len(op.statics):
+            raise self.error(node, f"`{name}` got too many arguments", "")
+        params = [(key, self._static(value, node)) for key, value in zip(op.statics, rest)]
+        for arg in keywords:
+            key = arg.keyword.value
+            if key not in op.statics + op.keywords or key in dict(params):
+                raise self.error(
+                    arg,
+                    f"`{name}` does not take `{key}=` here",
+                    f"it takes {', '.join(op.statics + op.keywords) or 'no keywords'}",
+                )
+            params.append((key, self._static(self.expr(arg.value), arg.value)))
+        args = tuple(self.operand(value, node) for value in operands)
+        return self.emit(op.prim, args, node, hint, tuple(params))
+
+    def _static(self, value, node):
+        """The constant value of a static parameter (an axis, a shape)."""
+        if isinstance(value, tuple) and all(isinstance(v, Const) for v in value):
+            return tuple(v.value for v in value)
+        if isinstance(value, Const):
+            return value.value
+        if isinstance(value, Ref) and (isinstance(value.obj, type) or not callable(value.obj)):
+            return value  # dtype=np.float32, or a module constant
+        raise self.error(node, "this argument must be a constant", _STATIC_HINT)
+
+    def operand(self, value, node) -> Expr:
+        """An argument of an array operation: a tuple of values becomes a tuple in the trace
+        (a shape), a tuple of constants a constant."""
+        if isinstance(value, tuple):
+            items = tuple(self.operand(v, node) for v in value)
+            if all(isinstance(v, Const) for v in items):
+                return Const(tuple(v.value for v in items))
+            return self.emit(TUPLE, items, node)
+        if isinstance(value, Ref) and isinstance(value.obj, type):
+            return value  # a dtype: x.astype(float)
+        return self.atom(value, node)
+
+    def array_attribute(self, base: Expr, attr: str, node, hint: str):
+        if attr == "T":
+            return self.emit(TRANSPOSE_ATTR, (base,), node, hint, (("attr", "T"),))
+        if attr in INFO_ATTRIBUTES:
+            return self.emit(INFO, (base,), node, hint, (("attr", attr),))
+        return None
+
+    def array_index(self, node: cst.Subscript, base: Expr, hint: str = "") -> Var:
+        """``x[i]``, ``x[1:n]``, ``x[:, j]``, ``x[mask]``, ``x[idx]``: one ``getitem`` whose layout
+        (which parts are values, which are slices) is static and whose values are arguments."""
+        layout, values = self._index(node)
+        return self.emit(INDEX, (base, *values), node, hint, (("index", layout),))
+
+    def _index(self, node: cst.Subscript):
+        layout, values = [], []
+        for element in node.slice:
+            part = element.slice
+            if isinstance(part, cst.Slice):
+                bounds = [part.lower, part.upper, part.step]
+                layout.append(tuple(b is not None for b in bounds))
+                values += [self.atom(self.expr(b), b) for b in bounds if b is not None]
+            elif isinstance(part.value, cst.Ellipsis):
+                layout.append(Ellipsis)
+            elif isinstance(part.value, cst.Name) and part.value.value == "None":
+                layout.append(None)
+            else:
+                value = self.expr(part.value)
+                if isinstance(value, Ref) and value.obj is None:  # np.newaxis
+                    layout.append(None)
+                    continue
+                layout.append("value")
+                values.append(self.operand(value, part.value))
+        return tuple(layout), values
+
+    def index_assignment(self, target: cst.Subscript, value, value_node) -> None:
+        """``out[i] = v``: a new array value bound to ``out``, for an array nothing else sees."""
+        if not isinstance(target.value, cst.Name):
+            raise self.error(target, "only a local array can be written into", "")
+        name = target.value.value
+        current = self.name(target.value)
+        if isinstance(current, tuple):
+            raise self.error(
+                target,
+                "writing into a list or tuple is not supported",
+                "build a new list instead",
+            )
+        if not isinstance(current, Var) or not self._owned(current):
+            raise self.error(
+                target,
+                f"writing into `{name}` could change an array that is not this function's own "
+                "(an argument, or a view of one)",
+                f"copy it first: `{name} = {name}.copy()`, or build a new array",
+            )
+        others = [
+            other
+            for lowering in self._callers()
+            for other, bound in lowering.env.items()
+            if bound == current and (other != name or lowering is not self)
+        ]
+        if others:
+            raise self.error(
+                target,
+                f"`{name}` and `{others[0]}` are the same array here; writing into one changes both",
+                f"make a copy first: `{name} = {name}.copy()`",
+            )
+        layout, values = self._index(target)
+        new = self.atom(value, value_node)
+        params = (("index", layout),)
+        self.env[name] = self.emit(SETITEM, (current, new, *values), target, name, params)
+
+    def _callers(self):
+        lowering = self
+        while lowering is not None:
+            yield lowering
+            lowering = lowering.caller
+
+    def _owned(self, var: Var) -> bool:
+        """Whether ``var`` holds an array this function made: not an argument, not a view."""
+        definition = self.sources.get(var.name)
+        if isinstance(definition, Var):  # a loop's carried value: as it entered the loop
+            return self._owned(definition)
+        if not isinstance(definition, Call):
+            return False
+        if definition.prim is SELECT:
+            return all(isinstance(a, Var) and self._owned(a) for a in definition.args[1:])
+        return definition.prim.name in OWNING

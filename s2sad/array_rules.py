@@ -1,0 +1,380 @@
+"""Derivative rules of the NumPy operations.
+
+Elementwise functions (``np.sin``, ``np.maximum``…) state their partial derivatives, like the math
+functions in :mod:`s2sad.rules`, with NumPy functions so they apply to whole arrays. Operations that
+move or combine elements (``@``, ``np.sum``, ``x[i]``, ``np.stack``…) state instead how a tangent
+passes through them and how an adjoint passes back, as the notes' tip says: "no shape change:
+elementwise product; shape change: dot product; transpose when necessary". ``matmul`` shows the form::
+
+    tangent:  w_dot = a_dot @ b + a @ b_dot
+    adjoint:  a_bar = w_bar @ b.T,  b_bar = a.T @ w_bar      (for matrices)
+
+>>> from s2sad.ir import Var
+>>> from s2sad.shapes import Kinds, Kind
+>>> kinds = Kinds({"a": Kind((3, 4), "float64"), "b": Kind((4, 2), "float64")})
+>>> rule = STRUCTURAL["matmul"](Var("a"), Var("b"), out=Var("w"), params={}, kinds=kinds)
+>>> rule.adjoints[0](Var("g")), rule.adjoints[1](Var("g"))
+(g @ b.T, a.T @ g)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from . import runtime
+from .algebra import apply, total
+from .arrays import INDEX, SETITEM, TRANSPOSE_ATTR
+from .ir import Call, Const, Expr, Primitive
+from .primitives import PRIMITIVES
+from .rules import rule
+
+RUNTIME = {
+    fn.__name__: Primitive(f"runtime.{fn.__name__}", fn, "call", fn.__name__, foldable=False)
+    for fn in runtime.HELPERS
+}
+
+
+def _const(value):
+    return value if isinstance(value, Expr) else Const(value)
+
+
+def np_call(name: str, *args, **params) -> Call:
+    """``np.name(*args, **params)`` as an expression (``params`` are constants)."""
+    return Call(PRIMITIVES[f"np.{name}"], tuple(_const(a) for a in args), tuple(params.items()))
+
+
+def runtime_call(name: str, *args, **params) -> Call:
+    """A call to a helper of :mod:`s2sad.runtime`."""
+    return Call(RUNTIME[name], tuple(_const(a) for a in args), tuple(params.items()))
+
+
+def where(cond, a, b) -> Call:
+    return np_call("where", cond, a, b)
+
+
+def transposed(x) -> Call:
+    return Call(TRANSPOSE_ATTR, (x,), (("attr", "T"),))
+
+
+# --- elementwise functions: partial derivatives ----------------------------------------------------
+
+
+def _np(name):
+    return lambda *args: np_call(name, *args)
+
+
+sin, cos, sinh, cosh, exp, log, sqrt, sign = map(
+    _np, ("sin", "cos", "sinh", "cosh", "exp", "log", "sqrt", "sign")
+)
+
+
+def _safe_log(x):
+    """log(x) where x != 0, and a harmless 0 where it is (the partial multiplying it is 0 there)."""
+    return log(where(apply("eq", x, 0), 1.0, x))
+
+
+rule("np.sin")(lambda x, out: cos(x))
+rule("np.cos")(lambda x, out: -sin(x))
+rule("np.tan")(lambda x, out: 1 + out**2)
+rule("np.arcsin")(lambda x, out: 1 / sqrt(1 - x**2))
+rule("np.arccos")(lambda x, out: -1 / sqrt(1 - x**2))
+rule("np.arctan")(lambda x, out: 1 / (1 + x**2))
+rule("np.sinh")(lambda x, out: cosh(x))
+rule("np.cosh")(lambda x, out: sinh(x))
+rule("np.tanh")(lambda x, out: 1 - out**2)
+rule("np.arcsinh")(lambda x, out: 1 / sqrt(x**2 + 1))
+rule("np.arctanh")(lambda x, out: 1 / (1 - x**2))
+rule("np.exp")(lambda x, out: out)
+rule("np.exp2")(lambda x, out: out * math.log(2))
+rule("np.expm1")(lambda x, out: out + 1)
+rule("np.log")(lambda x, out: 1 / x)
+rule("np.log2")(lambda x, out: 1 / (x * math.log(2)))
+rule("np.log10")(lambda x, out: 1 / (x * math.log(10)))
+rule("np.log1p")(lambda x, out: 1 / (1 + x))
+rule("np.sqrt")(lambda x, out: 0.5 / out)
+rule("np.cbrt")(lambda x, out: 1 / (3 * out**2))
+rule("np.square")(lambda x, out: 2 * x)
+rule("np.reciprocal")(lambda x, out: -(out**2))
+rule("np.abs", "np.fabs")(lambda x, out: sign(x))  # abs'(0) = 0, as for the builtin
+rule("np.negative")(lambda x, out: -1)
+rule("np.positive", "np.copy", "np.astype")(lambda x, *dtype, out: 1)
+rule("np.add")(lambda x, y, out: (1, 1))
+rule("np.subtract")(lambda x, y, out: (1, -1))
+rule("np.multiply")(lambda x, y, out: (y, x))
+rule("np.divide")(lambda x, y, out: (1 / y, -x / y**2))
+rule("np.arctan2")(lambda y, x, out: (x / (x**2 + y**2), -y / (x**2 + y**2)))
+
+
+@rule("np.power", "array pow")
+def _(x, y, out):
+    """As ``**``, with the ``y`` partial 0 where x == 0, elementwise."""
+    return y * x ** (y - 1), where(apply("eq", x, 0), 0.0, out * _safe_log(x))
+
+
+@rule("array abs")
+def _(x, out):
+    return sign(x)
+
+
+@rule("np.maximum", "np.fmax")
+def _(x, y, out):
+    """On a tie the first argument takes the adjoint, as for the builtin ``max``."""
+    first = where(apply("ge", x, y), 1.0, 0.0)
+    return first, 1 - first
+
+
+@rule("np.minimum", "np.fmin")
+def _(x, y, out):
+    first = where(apply("le", x, y), 1.0, 0.0)
+    return first, 1 - first
+
+
+@rule("np.hypot")
+def _(x, y, out):
+    """Partials 0 at the origin, as for ``math.hypot``."""
+    safe = where(apply("eq", out, 0), 1.0, out)
+    return x / safe, y / safe
+
+
+@rule("np.clip")
+def _(x, low, high, out):
+    """1 inside [low, high]; outside, the bound that was taken gets the adjoint."""
+    below, above = where(apply("lt", x, low), 1.0, 0.0), where(apply("gt", x, high), 1.0, 0.0)
+    return 1 - below - above, below, above
+
+
+# Builtin operators whose scalar rule branches with `if`: on arrays they use these.
+ARRAY_VARIANTS = {"pow": "array pow", "abs": "array abs"}
+
+
+# --- operations that move or combine elements: tangent and adjoint ---------------------------------
+
+
+@dataclass
+class Linear:
+    """How derivatives pass through one operation: ``tangent(dots)`` is the output's tangent from
+    the arguments' tangents (``None`` for an inactive one); ``adjoints[i](w_bar)`` is argument
+    ``i``'s part of its adjoint (``None`` for an argument with no derivative)."""
+
+    tangent: Callable
+    adjoints: tuple
+
+
+STRUCTURAL: dict = {}
+
+
+def structural(*names):
+    def register(fn):
+        for name in names:
+            STRUCTURAL[name] = fn
+        return fn
+
+    return register
+
+
+def _zero_or(dot, like):
+    return dot if dot is not None else np_call("zeros_like", like)
+
+
+@structural("matmul", "np.matmul", "np.dot")
+def _(a, b, out, params, kinds):
+    ka, kb = kinds.of(a), kinds.of(b)
+    dims = (len(ka.shape), len(kb.shape)) if ka and kb and ka.is_array and kb.is_array else None
+
+    def tangent(dots):
+        da, db = dots
+        terms = []
+        if da is not None:
+            terms.append(apply("matmul", da, b))
+        if db is not None:
+            terms.append(apply("matmul", a, db))
+        return total(terms)
+
+    if dims == (2, 2):
+        adjoints = (
+            lambda g: apply("matmul", g, transposed(b)),
+            lambda g: apply("matmul", transposed(a), g),
+        )
+    elif dims == (1, 2):
+        adjoints = (lambda g: apply("matmul", b, g), lambda g: np_call("outer", a, g))
+    elif dims == (2, 1):
+        adjoints = (lambda g: np_call("outer", g, b), lambda g: apply("matmul", transposed(a), g))
+    elif dims == (1, 1):
+        adjoints = (lambda g: g * b, lambda g: g * a)
+    else:
+        adjoints = (
+            lambda g: runtime_call("matmul_adjoint", g, a, b, 0),
+            lambda g: runtime_call("matmul_adjoint", g, a, b, 1),
+        )
+    return Linear(tangent, adjoints)
+
+
+@structural("np.outer")
+def _(a, b, out, params, kinds):
+    def tangent(dots):
+        da, db = dots
+        return total(
+            ([np_call("outer", da, b)] if da is not None else [])
+            + ([np_call("outer", a, db)] if db is not None else [])
+        )
+
+    return Linear(
+        tangent,
+        (
+            lambda g: np_call("reshape", apply("matmul", g, np_call("ravel", b)), kinds.shape(a)),
+            lambda g: np_call(
+                "reshape", apply("matmul", transposed(g), np_call("ravel", a)), kinds.shape(b)
+            ),
+        ),
+    )
+
+
+@structural("np.inner")
+def _(a, b, out, params, kinds):
+    """For vectors: the dot product."""
+    return STRUCTURAL["matmul"](a, b, out, params, kinds)
+
+
+@structural("np.T", "np.transpose")
+def _(x, out, params, kinds):
+    axes = params.get("axes")
+    if axes is None:
+        return Linear(lambda dots: transposed(dots[0]), (lambda g: transposed(g),))
+    inverse = tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
+    return Linear(
+        lambda dots: np_call("transpose", dots[0], axes=tuple(axes)),
+        (lambda g: np_call("transpose", g, axes=inverse),),
+    )
+
+
+@structural("np.reshape", "np.ravel", "np.squeeze", "np.expand_dims")
+def _(x, *shape, out, params, kinds, name=""):
+    """Elements keep their order: the adjoint is reshaped back."""
+    return Linear(
+        lambda dots: np_call("reshape", dots[0], kinds.shape(out)),
+        (lambda g: np_call("reshape", g, kinds.shape(x)),) + (None,) * len(shape),
+    )
+
+
+def _reduction_back(g, x, params, kinds):
+    axis, keepdims = params.get("axis"), params.get("keepdims", False)
+    if axis is not None and not keepdims:
+        g = np_call("expand_dims", g, axis=axis)
+    return np_call("broadcast_to", g, kinds.shape(x))
+
+
+@structural("np.sum")
+def _(x, out, params, kinds):
+    return Linear(
+        lambda dots: np_call("sum", dots[0], **params),
+        (lambda g: _reduction_back(g, x, params, kinds),),
+    )
+
+
+@structural("np.mean")
+def _(x, out, params, kinds):
+    kx, ko = kinds.of(x), kinds.of(out)
+    if kx and kx.is_array and ko:
+        count = Const(math.prod(kx.shape) // max(1, math.prod(ko.shape or ())))
+    else:
+        count = apply("truediv", np_call("size", x), np_call("size", out))
+    return Linear(
+        lambda dots: np_call("mean", dots[0], **params),
+        (lambda g: _reduction_back(g / count, x, params, kinds),),
+    )
+
+
+def _reduction_params(params):
+    return params.get("axis"), params.get("keepdims", False)
+
+
+@structural("np.prod")
+def _(x, out, params, kinds):
+    axis, keepdims = _reduction_params(params)
+
+    def adjoint(g):
+        return runtime_call("prod_adjoint", g, x, axis, keepdims)
+
+    return Linear(
+        lambda dots: np_call(
+            "sum", apply("mul", adjoint(np_call("ones_like", out)), dots[0]), **params
+        ),
+        (adjoint,),
+    )
+
+
+@structural("np.max", "np.min", "np.amax", "np.amin")
+def _(x, out, params, kinds):
+    axis, keepdims = _reduction_params(params)
+    return Linear(
+        lambda dots: runtime_call("extreme_tangent", dots[0], x, out, axis, keepdims),
+        (lambda g: runtime_call("extreme_adjoint", g, x, out, axis, keepdims),),
+    )
+
+
+@structural("np.linalg.norm")
+def _(x, out, params, kinds):
+    axis, keepdims = _reduction_params(params)
+    if params.get("ord") not in (None, 2, "fro"):
+        raise ValueError("norm order")
+    return Linear(
+        lambda dots: runtime_call("norm_tangent", dots[0], x, out, axis, keepdims),
+        (lambda g: runtime_call("norm_adjoint", g, x, out, axis, keepdims),),
+    )
+
+
+@structural("np.getitem")
+def _(x, *values, out, params, kinds):
+    return Linear(
+        lambda dots: Call(INDEX, (dots[0], *values), tuple(params.items())),
+        (lambda g: runtime_call("index_adjoint", g, x, *values, **params),) + (None,) * len(values),
+    )
+
+
+@structural("np.setitem")
+def _(array, value, *values, out, params, kinds):
+    def tangent(dots):
+        darray, dvalue = dots[0], dots[1]
+        return Call(
+            SETITEM,
+            (_zero_or(darray, array), dvalue if dvalue is not None else Const(0.0), *values),
+            tuple(params.items()),
+        )
+
+    def value_adjoint(g):
+        part = Call(INDEX, (g, *values), tuple(params.items()))
+        return kinds.reduced(part, value, None)
+
+    return Linear(
+        tangent,
+        (lambda g: Call(SETITEM, (g, Const(0.0), *values), tuple(params.items())), value_adjoint)
+        + (None,) * len(values),
+    )
+
+
+def _pieces(name):
+    @structural(name)
+    def _(*operands, out, params, kinds):
+        axis = params.get("axis", 0)
+
+        def tangent(dots):
+            pieces = tuple(_zero_or(d, a) for d, a in zip(dots, operands))
+            return Call(PRIMITIVES[name], pieces, tuple(params.items()))
+
+        if name == "np.concatenate":
+            adjoints = tuple(
+                (lambda g, k=k: runtime_call("concatenate_adjoint", g, k, axis, *operands))
+                for k in range(len(operands))
+            )
+        else:
+            adjoints = tuple(
+                (lambda g, k=k, a=a: kinds.reduced(np_call("take", g, k, axis=axis), a, None))
+                for k, a in enumerate(operands)
+            )
+        return Linear(tangent, adjoints)
+
+
+for _name in ("np.concatenate", "np.stack", "np.array"):
+    _pieces(_name)

@@ -1,0 +1,146 @@
+"""The NumPy operations s2sad differentiates, and how a call to one is written in a trace.
+
+Each supported NumPy function (found by identity, like the math functions: ``np.sin``,
+``numpy.linalg.norm``, ``from numpy import exp``) and each array method (``x.sum()``, ``x.dot(y)``,
+``x.reshape(3, 4)``) maps to an :class:`ArrayOp`: its primitive, the parameters that are array
+*operands* (differentiated), and the parameters that are *static* (``axis``, ``keepdims``: constants
+written as keywords in the trace, ``np.sum(w1, axis=0)``). Methods are written as the functions they
+call: ``x.sum(0)`` becomes ``np.sum(w1, axis=0)``. Their derivative rules are in
+:mod:`s2sad.array_rules`.
+
+>>> import numpy as np
+>>> ARRAY_FUNCTIONS[id(np.sum)].prim.name, ARRAY_FUNCTIONS[id(np.sum)].statics
+('np.sum', ('axis',))
+>>> ARRAY_METHODS["dot"].prim is ARRAY_FUNCTIONS[id(np.dot)].prim
+True
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import runtime
+from .ir import PREC_ATOM, Primitive
+from .primitives import PRIMITIVES
+
+
+@dataclass(frozen=True)
+class ArrayOp:
+    """How to read a call to one NumPy operation."""
+
+    prim: Primitive
+    operands: tuple = (1, 1)  # how many leading positional arguments are values: (fewest, most)
+    statics: tuple = ()  # positional parameters after the operands, written as keywords
+    keywords: tuple = ()  # further keyword parameters accepted (constants)
+    packed: bool = False  # the operands come as one sequence: np.concatenate([a, b])
+
+
+ARRAY_FUNCTIONS: dict = {}  # id of a NumPy object -> its ArrayOp
+ARRAY_METHODS: dict = {}  # name of an ndarray method -> its ArrayOp
+_KEEP_ALIVE: list = []
+
+# Attributes of an array that describe it and carry no derivative.
+INFO_ATTRIBUTES = ("shape", "ndim", "size", "dtype")
+
+# Operations whose result is a new constant array (never active).
+CREATORS = (
+    "zeros ones empty full eye identity arange linspace zeros_like ones_like empty_like full_like"
+)
+
+
+def _primitive(name: str, impl, symbol: str = "", style: str = "call") -> Primitive:
+    prim = Primitive(
+        f"np.{name}", impl, style, symbol or name, PREC_ATOM, foldable=False, module="numpy"
+    )
+    PRIMITIVES[prim.name] = prim
+    return prim
+
+
+def _op(names: str, *, methods: str = "", **spec) -> None:
+    for name in names.split():
+        obj = operator.attrgetter(name)(np)
+        if id(obj) in ARRAY_FUNCTIONS:  # np.absolute is np.abs: keep the first, shorter name
+            continue
+        style = "packed" if spec.get("packed") else "call"
+        op = ArrayOp(_primitive(name, obj, style=style), **spec)
+        ARRAY_FUNCTIONS[id(obj)] = op
+        _KEEP_ALIVE.append(obj)
+        if name in methods.split():
+            ARRAY_METHODS[name] = op
+
+
+_UNARY = (
+    "sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arctanh exp exp2 expm1 log log2 "
+    "log10 log1p sqrt cbrt square reciprocal abs absolute fabs sign negative positive"
+)
+_op(_UNARY)
+_op(
+    "add subtract multiply divide true_divide power maximum minimum fmax fmin arctan2 hypot",
+    operands=(2, 2),
+)
+_op("where", operands=(3, 3))
+_op("clip", operands=(3, 3), methods="clip")
+_op(
+    "sum mean prod max min amax amin",
+    statics=("axis",),
+    keywords=("keepdims",),
+    methods="sum mean prod max min",
+)
+_op("linalg.norm", statics=("ord", "axis"), keywords=("keepdims",))
+_op("dot matmul outer inner", operands=(2, 2), methods="dot")
+_op("transpose", statics=("axes",), methods="transpose")
+_op("reshape", operands=(1, 2), methods="reshape")  # the shape may be a value (x.reshape(n, 1))
+_op("ravel", methods="ravel")
+_op("squeeze", statics=("axis",), methods="squeeze")
+_op("expand_dims", statics=("axis",))
+_op("concatenate stack", operands=(1, 1), statics=("axis",), packed=True)
+_op("copy", methods="copy")
+_op(CREATORS, operands=(0, 3), keywords=("dtype",))
+ARRAY_METHODS["flatten"] = ARRAY_METHODS["ravel"]  # a copy rather than a view: the same values
+ARRAY_METHODS["astype"] = ArrayOp(_primitive("astype", np.ndarray.astype, style="method"), (2, 2))
+ARRAY_FUNCTIONS[id(np.array)] = ARRAY_FUNCTIONS[id(np.asarray)] = ArrayOp(
+    _primitive("array", np.array, style="packed"), packed=True, keywords=("dtype",)
+)
+_KEEP_ALIVE += [np.array, np.asarray]
+
+INDEX = _primitive("getitem", operator.getitem, style="index")
+TRANSPOSE_ATTR = Primitive("np.T", np.transpose, "attr", "T", foldable=False)  # x.T
+PRIMITIVES[TRANSPOSE_ATTR.name] = TRANSPOSE_ATTR
+for _name in ("shape", "size", "broadcast_to", "take"):  # used by derivative code only
+    _primitive(_name, getattr(np, _name))
+
+
+SETITEM = Primitive("np.setitem", runtime.setitem, "call", "setitem", foldable=False)
+PRIMITIVES[SETITEM.name] = SETITEM
+INFO = Primitive("info", getattr, "attr", ".", foldable=False)  # x.shape: no derivative
+PRIMITIVES["info"] = INFO
+TUPLE = Primitive("tuple", lambda *items: items, "tuple", foldable=False)  # (n, 1) as a shape
+PRIMITIVES["tuple"] = TUPLE
+LENGTH = Primitive("len", len, "call", "len", foldable=False)  # len(x) of an array
+PRIMITIVES["len"] = LENGTH
+
+# Operations whose result is a new array, never a view of an argument: an array the function may
+# write into.
+OWNING = frozenset(
+    {f"np.{name}" for name in (CREATORS + " copy array concatenate stack astype").split()}
+    | {"np.setitem"}
+)
+UNARY_NAMES = frozenset(f"np.{name}" for name in _UNARY.split())
+NO_DERIVATIVE = frozenset(
+    {f"np.{name}" for name in CREATORS.split()}
+    | {"info", "tuple", "len", "np.sign", "np.shape", "np.size"}
+)
+
+
+def array_function(obj) -> ArrayOp | None:
+    """The :class:`ArrayOp` of a NumPy object, or ``None``."""
+    return ARRAY_FUNCTIONS.get(id(obj))
+
+
+def supported_array_functions() -> list:
+    """``np.sin``, … and ``x.sum()``, …: every supported name, for error messages."""
+    functions = sorted(op.prim.name for op in ARRAY_FUNCTIONS.values())
+    return list(dict.fromkeys(functions)) + [f"x.{name}()" for name in sorted(ARRAY_METHODS)]

@@ -1,0 +1,79 @@
+"""One statement's derivative, in the form both modes use, whatever kind of rule the operation has.
+
+For an operation with partial derivatives ``∂w/∂a`` (:mod:`s2sad.rules`, the elementwise rules of
+:mod:`s2sad.array_rules`), forward mode sums ``∂w/∂a · ȧ`` and reverse mode adds ``w̄ · ∂w/∂a`` to
+``ā``, summed back to ``a``'s shape where NumPy broadcast ``a``. Operations that move elements
+(``@``, ``np.sum``, ``x[i]``) give their tangent and adjoint directly.
+
+>>> from s2sad.ir import Var, Call
+>>> from s2sad.primitives import PRIMITIVES
+>>> from s2sad.shapes import Kinds
+>>> step = derivative(Call(PRIMITIVES["mul"], (Var("a"), Var("b"))), Var("w"), Kinds(arrays=False))
+>>> step.tangent([Var("a_dot"), None]), step.adjoints[0](Var("w_bar"))
+(b * a_dot, w_bar * b)
+"""
+
+from __future__ import annotations
+
+from .algebra import total
+from .array_rules import ARRAY_VARIANTS, STRUCTURAL, Linear, np_call, runtime_call
+from .arrays import NO_DERIVATIVE as ARRAY_NO_DERIVATIVE
+from .ir import Call
+from .rules import NO_DERIVATIVE as SCALAR_NO_DERIVATIVE
+from .rules import has_rule, partials
+from .shapes import Kinds
+
+NO_DERIVATIVE = SCALAR_NO_DERIVATIVE | ARRAY_NO_DERIVATIVE
+
+
+def has_derivative(name: str) -> bool:
+    return has_rule(name) or name in STRUCTURAL
+
+
+def derivative(call: Call, out, kinds: Kinds) -> Linear:
+    """How derivatives pass through ``out = call``."""
+    name = call.prim.name
+    if name in STRUCTURAL:
+        return STRUCTURAL[name](*call.args, out=out, params=dict(call.params), kinds=kinds)
+    arrays = not all(kinds.is_scalar(a) for a in call.args)
+    if arrays and name in ARRAY_VARIANTS:
+        name = ARRAY_VARIANTS[name]
+    slopes = partials(name, call.args, out)
+
+    def tangent(dots):
+        terms = [slope * dot for slope, dot in zip(slopes, dots) if dot is not None]
+        result = total(terms)
+        if arrays and not _full_shape(call, dots, out, kinds):
+            return _broadcast(result, out, kinds)
+        return result
+
+    adjoints = tuple(
+        (lambda g, slope=slope, arg=arg: kinds.reduced(g * slope, arg, out))
+        for slope, arg in zip(slopes, call.args)
+    )
+    return Linear(tangent, adjoints)
+
+
+def _full_shape(call: Call, dots, out, kinds: Kinds) -> bool:
+    """Whether a tangent already has the output's shape: an active argument has it."""
+    result = kinds.of(out)
+    if result is not None and not result.is_array:
+        return True
+    for arg, dot in zip(call.args, dots):
+        kind = kinds.of(arg)
+        if (
+            dot is not None
+            and kind is not None
+            and result is not None
+            and kind.shape == result.shape
+        ):
+            return True
+    return False
+
+
+def _broadcast(tangent, out, kinds: Kinds):
+    """A tangent from arguments NumPy broadcast, made the shape of the output it belongs to."""
+    result = kinds.of(out)
+    if result is not None:
+        return np_call("broadcast_to", tangent, kinds.shape(out))
+    return runtime_call("broadcast_like", tangent, out)

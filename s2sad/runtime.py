@@ -1,0 +1,173 @@
+"""The few functions generated NumPy code calls where no single NumPy operation does the job.
+
+Generated code calls these only where a plain operation cannot be chosen while compiling: reducing an
+adjoint to an operand's shape when the shapes were not known, scattering an adjoint back through an
+index, and the adjoints of ``prod``, ``max`` and ``min``. Each is plain NumPy, short, and copied into
+exported modules as it is.
+
+>>> import numpy as np
+>>> unbroadcast(np.ones((2, 3)), np.zeros((1, 3))).tolist()
+[[2.0, 2.0, 2.0]]
+>>> index_adjoint(np.array([1.0, 2.0]), np.zeros(3), [0, 0], index=("value",)).tolist()
+[3.0, 0.0, 0.0]
+>>> setitem(np.zeros(4), 1.0, 1, index=((True, False, False),)).tolist()
+[0.0, 1.0, 1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unbroadcast(g, like):
+    """``g`` summed over the axes along which ``like`` was broadcast to ``g``'s shape."""
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    ones = tuple(axis for axis, size in enumerate(shape) if size == 1 and np.shape(g)[axis] != 1)
+    if ones:
+        g = np.sum(g, axis=ones, keepdims=True)
+    return g if shape else g[()]
+
+
+def broadcast_like(t, like):
+    """``t`` broadcast to ``like``'s shape (a tangent of a value that was broadcast)."""
+    shape = np.shape(like)
+    return t if np.shape(t) == shape else np.broadcast_to(t, shape)
+
+
+def build_index(values: tuple, layout: tuple):
+    """The index ``x[...]`` had: ``layout`` says which parts are values, which are slices (and
+    which bounds each slice has), ``None`` or ``...``; ``values`` gives the values in order."""
+    values = iter(values)
+    parts = []
+    for item in layout:
+        if item == "value":
+            parts.append(next(values))
+        elif isinstance(item, tuple):
+            parts.append(slice(*(next(values) if has else None for has in item)))
+        else:
+            parts.append(item)
+    return tuple(parts) if len(parts) != 1 else parts[0]
+
+
+def index_adjoint(g, like, *values, index):
+    """The adjoint of ``like[...]``: zeros shaped like ``like``, with ``g`` added where the index
+    read. Repeated integer indices add up, as each read contributed."""
+    result = np.zeros(np.shape(like), dtype=np.result_type(like, g))
+    np.add.at(result, build_index(values, index), g)
+    return result
+
+
+def setitem(array, value, *values, index):
+    """``array`` with ``array[...] = value``, as a new array: how the trace writes into an array."""
+    array = array.copy()
+    array[build_index(values, index)] = value
+    return array
+
+
+def reduction_adjoint(g, like, axis, keepdims):
+    """``g`` (a reduction of ``like`` over ``axis``) broadcast back to ``like``'s shape."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, np.shape(like))
+
+
+def prod_adjoint(g, x, axis, keepdims):
+    """The adjoint of ``prod(x, axis)``: each element's partial is the product of the others,
+    computed from exclusive cumulative products, so zeros in ``x`` are handled exactly."""
+    x = np.asarray(x)
+    if axis is None:
+        return prod_adjoint(g, x.reshape(-1), 0, False).reshape(x.shape)
+    moved = np.moveaxis(x, axis, -1)
+    before = np.cumprod(np.concatenate([np.ones_like(moved[..., :1]), moved[..., :-1]], -1), -1)
+    after = np.flip(
+        np.cumprod(
+            np.concatenate([np.ones_like(moved[..., :1]), np.flip(moved, -1)[..., :-1]], -1), -1
+        ),
+        -1,
+    )
+    others = np.moveaxis(before * after, -1, axis)
+    return reduction_adjoint(g, x, axis, keepdims) * others
+
+
+def extreme_adjoint(g, x, out, axis, keepdims):
+    """The adjoint of ``max`` or ``min`` of ``x`` over ``axis``: ``g`` goes to the first element
+    equal to the result along the axis (the one Python's ``max`` returns on a tie)."""
+    x = np.asarray(x)
+    hits = x == reduction_adjoint(out, x, axis, keepdims)
+    if axis is None:
+        first = np.zeros(x.size, dtype=bool)
+        first[np.argmax(hits.reshape(-1))] = True
+        first = first.reshape(x.shape)
+    else:
+        position = np.expand_dims(np.argmax(hits, axis=axis), axis)
+        first = np.zeros(x.shape, dtype=bool)
+        np.put_along_axis(first, position, True, axis=axis)
+    return np.where(first, reduction_adjoint(g, x, axis, keepdims), 0.0)
+
+
+def extreme_tangent(t, x, out, axis, keepdims):
+    """The tangent of ``max`` or ``min``: the tangent of the element :func:`extreme_adjoint` picks."""
+    picked = extreme_adjoint(np.ones_like(out), x, out, axis, keepdims)
+    return np.sum(np.where(picked != 0, t, 0.0), axis=axis, keepdims=keepdims)
+
+
+def matmul_adjoint(g, a, b, side):
+    """The adjoint of ``a @ b`` for operand ``side`` (0 for ``a``, 1 for ``b``), any dimensions:
+    vectors are promoted to matrices as ``@`` promotes them, and stacked axes sum back."""
+    a2 = a[None, :] if np.ndim(a) == 1 else a
+    b2 = b[:, None] if np.ndim(b) == 1 else b
+    g2 = np.reshape(g, np.shape(a2 @ b2))
+    if side == 0:
+        return unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2).reshape(np.shape(a))
+    return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2).reshape(np.shape(b))
+
+
+def concatenate_adjoint(g, k, axis, *operands):
+    """The part of ``g`` that came from operand ``k`` of ``np.concatenate(operands, axis)``."""
+    sizes = np.cumsum([np.shape(x)[axis] for x in operands])
+    return np.split(g, sizes[:-1], axis=axis)[k]
+
+
+def norm_adjoint(g, x, out, axis, keepdims):
+    """The adjoint of the 2-norm (or Frobenius norm): ``x / norm``, and 0 where the norm is 0."""
+    norm = reduction_adjoint(out, x, axis, keepdims)
+    return reduction_adjoint(g, x, axis, keepdims) * np.divide(
+        x, norm, out=np.zeros(np.shape(x)), where=norm != 0
+    )
+
+
+def norm_tangent(t, x, out, axis, keepdims):
+    return np.sum(
+        norm_adjoint(np.ones_like(out), x, out, axis, keepdims) * t, axis=axis, keepdims=keepdims
+    )
+
+
+def scalar_seed(y):
+    """1.0, the adjoint of a gradient's output, once the output is checked to be one number."""
+    if np.size(y) != 1:
+        raise ValueError(
+            f"grad needs a function that returns one number, not an array of shape {np.shape(y)}; "
+            "reduce it (np.sum, np.mean), or use s2sad.vjp or s2sad.jacobian"
+        )
+    return 1.0
+
+
+HELPERS = (
+    scalar_seed,
+    matmul_adjoint,
+    concatenate_adjoint,
+    norm_adjoint,
+    norm_tangent,
+    build_index,
+    setitem,
+    unbroadcast,
+    broadcast_like,
+    index_adjoint,
+    reduction_adjoint,
+    prod_adjoint,
+    extreme_adjoint,
+    extreme_tangent,
+)

@@ -1,0 +1,250 @@
+"""What each value of a trace is: a Python number, or a NumPy array of a known shape and dtype.
+
+Derivative code depends on it. The adjoint of ``a + b`` where ``a`` has shape ``(3, 1)`` and the sum
+``(3, 4)`` sums over axis 1 (NumPy broadcast ``a``); where the shapes agree it needs nothing. When the
+arguments' shapes are known (a gradient is compiled for the shapes it is called with), this module
+infers every value's shape by running each operation on stand-in arrays of the same shapes, so the
+generated code does exactly the reduction needed and no more. Where a shape cannot be known while
+compiling (it depends on values, as after ``x[x > 0]``), the value is *unknown* and the generated code
+calls :func:`s2sad.runtime.unbroadcast`, which checks at run time.
+
+>>> import numpy as np
+>>> from s2sad.ir import Var
+>>> kinds = Kinds({"a": Kind((3, 1), "float64"), "s": SCALAR})
+>>> kinds.reduced(Var("g"), Var("a"), Kind((3, 4), "float64"))
+np.sum(g, axis=(1,), keepdims=True)
+>>> kinds.reduced(Var("g"), Var("s"), Kind((3, 4), "float64"))
+np.sum(g)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ir import Call, Const, Expr, If, Loop, Ref, Var, Assign, Unpack
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A value's kind: ``shape`` is ``None`` for a Python number, else the array's shape."""
+
+    shape: tuple | None
+    dtype: str = "float64"
+    value: object = None  # a small integer or shape known while compiling (len(x), x.shape)
+
+    @property
+    def is_array(self) -> bool:
+        return self.shape is not None
+
+
+SCALAR = Kind(None, "float")
+
+
+def kind_of(value) -> Kind | None:
+    """The kind of a run-time value, or ``None`` for something that is neither number nor array."""
+    if isinstance(value, np.ndarray):
+        return Kind(value.shape, value.dtype.str)
+    if isinstance(value, (bool, int)):
+        return Kind(None, "int", value)
+    if isinstance(value, (float, np.floating, np.integer)):
+        return SCALAR
+    return None
+
+
+class Kinds:
+    """The kinds of a program's values, and the shape-dependent pieces of derivative code."""
+
+    def __init__(self, known: dict | None = None, arrays: bool = True):
+        self.known = dict(known or {})
+        self.arrays = arrays  # whether an unknown value may be an array
+
+    def of(self, expr) -> Kind | None:
+        if isinstance(expr, Var):
+            return self.known.get(expr.name, None if self.arrays else SCALAR)
+        if isinstance(expr, Const):
+            return kind_of(expr.value) or SCALAR
+        if isinstance(expr, Ref):
+            return kind_of(expr.obj)
+        return None if self.arrays else SCALAR
+
+    def is_scalar(self, expr) -> bool:
+        kind = self.of(expr)
+        return kind is not None and not kind.is_array
+
+    def shape(self, expr):
+        """The shape as a constant tuple if known, else an expression computing it."""
+        kind = self.of(expr)
+        if kind is not None and kind.is_array:
+            return Const(kind.shape)
+        from .array_rules import np_call  # late: the rules build on this module
+
+        return np_call("shape", expr)
+
+    def reduced(self, term: Expr, arg, out) -> Expr:
+        """``term`` (shaped like the output ``out``, a Kind or an expression) summed to ``arg``'s
+        shape: NumPy broadcast ``arg`` to the output's shape, so its adjoint sums back."""
+        from .array_rules import np_call, runtime_call
+
+        target = self.of(arg)
+        result = out if isinstance(out, Kind) or out is None else self.of(out)
+        if target is not None and result is not None:
+            if target.shape == result.shape or not result.is_array:
+                return term
+            if not target.is_array:
+                return np_call("sum", term)
+            lead = len(result.shape) - len(target.shape)
+            ones = tuple(
+                lead + i
+                for i, size in enumerate(target.shape)
+                if size == 1 and result.shape[lead + i] != 1
+            )
+            if not ones:
+                return np_call("sum", term, axis=tuple(range(lead)))
+            if not lead:
+                return np_call("sum", term, axis=ones, keepdims=True)
+            summed = np_call("sum", term, axis=tuple(range(lead)) + ones, keepdims=True)
+            return np_call("reshape", summed, Const(target.shape))
+        return runtime_call("unbroadcast", term, arg)
+
+
+def infer(trace, params: dict) -> Kinds:
+    """The kinds of every value of ``trace`` given its parameters' kinds (``name -> Kind``)."""
+    known = dict(params)
+    _infer_block(trace.body, known)
+    return Kinds(known)
+
+
+def _infer_block(body: list, known: dict) -> None:
+    for stmt in body:
+        if isinstance(stmt, Assign):
+            kind = _infer_value(stmt.value, known)
+            if kind is not None:
+                known[stmt.target.name] = kind
+            else:
+                known.pop(stmt.target.name, None)
+        elif isinstance(stmt, If):
+            _infer_block(stmt.then, known)
+            _infer_block(stmt.orelse, known)
+        elif isinstance(stmt, Loop):
+            _infer_loop(stmt, known)
+        elif isinstance(stmt, Unpack):
+            for target in stmt.targets:
+                known.pop(target.name, None)
+
+
+def _infer_loop(loop: Loop, known: dict) -> None:
+    """Carried values keep their kind if the body gives them back the same kind; else unknown."""
+    entering = [_infer_value(init, known) for init in loop.inits]
+    for header, kind in zip(loop.headers, entering):
+        _set(known, header.name, kind and Kind(kind.shape, kind.dtype))
+    if loop.target is not None:
+        known[loop.target.name] = Kind(None, "int")
+    for _ in range(3):
+        _infer_block(loop.body, known)
+        changed = False
+        for header, nxt in zip(loop.headers, loop.nexts):
+            now, after = known.get(header.name), _infer_value(nxt, known)
+            if after is None or now is None or (after.shape, after.dtype) != (now.shape, now.dtype):
+                if header.name in known:
+                    changed = True
+                known.pop(header.name, None)
+        if not changed:
+            return
+    for header in loop.headers:
+        known.pop(header.name, None)
+
+
+def _set(known: dict, name: str, kind) -> None:
+    if kind is None:
+        known.pop(name, None)
+    else:
+        known[name] = kind
+
+
+# Operations whose result's shape depends on the values of their arguments, not only their shapes.
+_VALUE_SHAPED = {
+    *("np.zeros", "np.ones", "np.empty", "np.full", "np.eye", "np.identity", "np.arange"),
+    *("np.linspace", "np.reshape", "range", "getitem", "np.getitem"),
+}
+
+
+def _infer_value(value, known: dict) -> Kind | None:
+    if isinstance(value, Var):
+        return known.get(value.name)
+    if isinstance(value, (Const, Ref)):
+        return Kinds().of(value)
+    if not isinstance(value, Call):
+        return None
+    args = []
+    for arg in value.args:
+        kind = _infer_value(arg, known) if not isinstance(arg, Ref) else None
+        if isinstance(arg, Ref):
+            args.append(arg.obj)
+        elif kind is None:
+            return None
+        elif kind.is_array:
+            if kind.dtype == "bool" or kind.dtype == "|b1":
+                if value.prim.name == "np.getitem":
+                    return None  # x[mask]: as many elements as the mask has true values
+            args.append(np.ones(kind.shape, dtype=kind.dtype))
+        elif kind.value is not None:
+            args.append(kind.value)
+        elif value.prim.name in _VALUE_SHAPED and not _is_index_position(value, arg):
+            return None
+        else:
+            args.append(0 if kind.dtype == "int" else 0.5)
+    if value.prim.impl is None:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            result = value.prim.impl(*args, **{k: _param(v) for k, v in value.params})
+    except Exception:  # the stand-ins may not suit (a singular matrix): the kind stays unknown
+        return None
+    kind = kind_of(result)
+    if kind is None and isinstance(result, tuple) and all(isinstance(v, int) for v in result):
+        return Kind(None, "tuple", result)
+    if kind is not None and kind.value is not None and not _exact(value, known):
+        return Kind(None, kind.dtype)  # a number computed from stand-ins: only its kind is real
+    return kind
+
+
+def _is_index_position(call: Call, arg) -> bool:
+    """Whether ``arg`` is an integer position in ``x[i]``: the result's shape does not depend on it."""
+    if call.prim.name != "np.getitem":
+        return False
+    layout = dict(call.params)["index"]
+    return "value" in layout and not any(isinstance(item, tuple) for item in layout)
+
+
+def _exact(call: Call, known: dict) -> bool:
+    """Whether a number computed while inferring is the real one: every input was known exactly."""
+    for arg in call.args:
+        if isinstance(arg, Var):
+            kind = known.get(arg.name)
+            if kind is None or (not kind.is_array and kind.value is None):
+                return False
+    return True
+
+
+def _param(value):
+    return value.obj if isinstance(value, Ref) else value
+
+
+def params_kinds(names, values) -> dict:
+    """``name -> Kind`` for the arguments of a call (``None`` kinds left out)."""
+    result = {}
+    for name, value in zip(names, values):
+        kind = kind_of(value)
+        if kind is not None:
+            result[name] = Kind(kind.shape, kind.dtype) if kind.is_array else kind
+    return result
+
+
+def signature(values) -> tuple:
+    """A hashable key for the kinds of ``values``: what a specialisation is compiled for."""
+    return tuple(
+        (value.shape, value.dtype.str) if isinstance(value, np.ndarray) else type(value)
+        for value in values
+    )
