@@ -294,8 +294,10 @@ def jvp(fn, primals, tangents):
             f"jvp: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)}); got "
             f"{len(primals)} primal(s) and {len(tangents)} tangent(s)"
         )
-    (tangent_fn,) = _functions(plain, Spec("tangent", inputs))
-    return _bind(tangent_fn, owner)(*primals, *tangents)
+    prefix = (owner,) if owner is not None else ()
+    (tangent_fn,) = specialised(plain, Spec("tangent", inputs), trace.params, prefix + primals)
+    value, value_dot = _bind(tangent_fn, owner)(*primals, *tangents)
+    return value, _shaped_like(value_dot, value)
 
 
 @_user_facing
@@ -314,7 +316,10 @@ def vjp(fn, *primals):
     plain, owner = _unwrap(fn)
     trace = trace_of(plain)
     inputs = _inputs(trace)
-    forward, backward = _functions(plain, Spec("split_vjp", inputs))
+    prefix = (owner,) if owner is not None else ()
+    forward, backward = specialised(
+        plain, Spec("split_vjp", inputs), trace.params, prefix + primals
+    )
     value, residuals = _bind(forward, owner)(*primals)
     count = len(seed_names(trace))
     structured = isinstance(trace.body[-1].value, tuple)
@@ -325,9 +330,16 @@ def vjp(fn, *primals):
             raise ArgumentError(
                 f"pullback expects {count} output adjoint(s) shaped like the output; got {y_bar!r}"
             )
-        return backward(*residuals, *seeds)
+        return tuple(like(g, x) for g, x in zip(backward(*residuals, *seeds), primals))
 
     return value, _user_facing(pullback)
+
+
+def _shaped_like(tangent, value):
+    """A tangent with its value's structure, arrays shaped like their values."""
+    if isinstance(value, tuple):
+        return tuple(_shaped_like(t, v) for t, v in zip(tangent, value))
+    return like(tangent, value)
 
 
 def _flatten(value) -> list:

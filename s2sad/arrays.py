@@ -106,8 +106,8 @@ ARRAY_FUNCTIONS[id(np.array)] = ARRAY_FUNCTIONS[id(np.asarray)] = ArrayOp(
 )
 _KEEP_ALIVE += [np.array, np.asarray]
 
-INDEX = _primitive("getitem", operator.getitem, style="index")
-TRANSPOSE_ATTR = Primitive("np.T", np.transpose, "attr", "T", foldable=False)  # x.T
+INDEX = _primitive("getitem", runtime.getitem, style="index")
+TRANSPOSE_ATTR = Primitive("np.T", lambda x, attr: x.T, "attr", "T", foldable=False)  # x.T
 PRIMITIVES[TRANSPOSE_ATTR.name] = TRANSPOSE_ATTR
 for _name in ("shape", "size", "broadcast_to", "take"):  # used by derivative code only
     _primitive(_name, getattr(np, _name))
@@ -115,7 +115,9 @@ for _name in ("shape", "size", "broadcast_to", "take"):  # used by derivative co
 
 SETITEM = Primitive("np.setitem", runtime.setitem, "call", "setitem", foldable=False)
 PRIMITIVES[SETITEM.name] = SETITEM
-INFO = Primitive("info", getattr, "attr", ".", foldable=False)  # x.shape: no derivative
+INFO = Primitive(
+    "info", lambda x, attr: getattr(x, attr), "attr", ".", foldable=False
+)  # x.shape: no derivative
 PRIMITIVES["info"] = INFO
 TUPLE = Primitive("tuple", lambda *items: items, "tuple", foldable=False)  # (n, 1) as a shape
 PRIMITIVES["tuple"] = TUPLE

@@ -31,6 +31,9 @@ from .ir import (
 
 
 def format_const(value: object) -> str:
+    if isinstance(value, tuple):
+        items = [format_const(v) for v in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     if isinstance(value, float) and not math.isfinite(value):
         return f'float("{value}")'
     text = repr(value)

@@ -52,6 +52,11 @@ def build_index(values: tuple, layout: tuple):
     return tuple(parts) if len(parts) != 1 else parts[0]
 
 
+def getitem(array, *values, index):
+    """``array[...]``: what ``x[i, 1:n]`` computes (shape inference runs it on stand-ins)."""
+    return array[build_index(values, index)]
+
+
 def index_adjoint(g, like, *values, index):
     """The adjoint of ``like[...]``: zeros shaped like ``like``, with ``g`` added where the index
     read. Repeated integer indices add up, as each read contributed."""
