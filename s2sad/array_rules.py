@@ -107,6 +107,12 @@ rule("np.divide")(lambda x, y, out: (1 / y, -x / y**2))
 rule("np.arctan2")(lambda y, x, out: (x / (x**2 + y**2), -y / (x**2 + y**2)))
 
 
+@rule("np.where")
+def _(cond, x, y, out):
+    """Routes the adjoint to the argument each element was taken from."""
+    return 0, where(cond, 1.0, 0.0), where(cond, 0.0, 1.0)
+
+
 @rule("np.power", "array pow")
 def _(x, y, out):
     """As ``**``, with the ``y`` partial 0 where x == 0, elementwise."""
@@ -351,6 +357,24 @@ def _(array, value, *values, out, params, kinds):
         tangent,
         (lambda g: Call(SETITEM, (g, Const(0.0), *values), tuple(params.items())), value_adjoint)
         + (None,) * len(values),
+    )
+
+
+@structural("array select")
+def _(cond, then, other, out, params, kinds):
+    """``then if cond else other`` where the values are arrays: the branch not taken gets zeros of
+    its shape, not a plain 0, so later array operations see an array."""
+
+    def tangent(dots):
+        return apply("select", cond, _zero_or(dots[1], then), _zero_or(dots[2], other))
+
+    return Linear(
+        tangent,
+        (
+            None,
+            lambda g: apply("select", cond, g, np_call("zeros_like", g)),
+            lambda g: apply("select", cond, np_call("zeros_like", g), g),
+        ),
     )
 
 

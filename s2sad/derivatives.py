@@ -33,6 +33,8 @@ def has_derivative(name: str) -> bool:
 def derivative(call: Call, out, kinds: Kinds) -> Linear:
     """How derivatives pass through ``out = call``."""
     name = call.prim.name
+    if name == "select" and not kinds.is_scalar(out):
+        name = "array select"
     if name in STRUCTURAL:
         return STRUCTURAL[name](*call.args, out=out, params=dict(call.params), kinds=kinds)
     arrays = not all(kinds.is_scalar(a) for a in call.args)

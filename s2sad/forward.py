@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .activity import active_names
 from .algebra import is_zero
+from .array_rules import np_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
     Unpack,
@@ -112,7 +113,10 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
     body = _tangent_block(loop.body, dots, active, kinds)
 
     def dot_of(expr):
-        return dots.get(getattr(expr, "name", None), Const(0.0))
+        """The tangent a carried value enters with: zeros of its shape if it is inactive."""
+        if getattr(expr, "name", None) in dots:
+            return dots[expr.name]
+        return Const(0.0) if kinds.is_scalar(expr) else np_call("zeros_like", expr)
 
     return Loop(
         loop.headers + [dots[loop.headers[i].name] for i in carried],
