@@ -23,6 +23,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
+from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
 from .errors import (
     ArgumentError,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "ChainOrder",
     "GradientCheck",
     "GradientCheckError",
     "NonScalarOutputError",
@@ -48,6 +50,8 @@ __all__ = [
     "UnknownFunctionError",
     "UnsupportedSyntaxError",
     "adjoint_source",
+    "chain_order",
+    "chain_product",
     "check_grad",
     "explain",
     "grad",
