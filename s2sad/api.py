@@ -228,8 +228,10 @@ def _gradient_function(fn, wrt, kind: str):
 
     def shaped(grads, args):
         if single:
-            return like(grads, args[positions[0]]) if positions[0] < len(args) else grads
-        return tuple(like(g, args[p]) if p < len(args) else g for g, p in zip(grads, positions))
+            return like(grads, args[positions[0]], args) if positions[0] < len(args) else grads
+        return tuple(
+            like(g, args[p], args) if p < len(args) else g for g, p in zip(grads, positions)
+        )
 
     def shape_results(result, args):
         if kind == "value_and_grad":

@@ -24,7 +24,7 @@ import time
 import timeit
 import tracemalloc
 
-from . import api
+from . import api, bench_arrays
 
 SAMPLES = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "lecture.py"
@@ -187,6 +187,7 @@ def main(argv=None) -> int:
     print()
     print(f"Scalar loop `x = sin(x) * y + 0.5 * x`, {iterations} iterations, reverse mode:")
     print(f"  gradient/primal {ratio:.2f}x; tape peak {per_iteration:.0f} bytes per iteration")
+    bench_arrays.report(quick)
     times = first_call_times(4 if quick else 12)
     print()
     print("First call of grad on a new 20-line function (parse, transform, black, compile):")

@@ -121,15 +121,18 @@ def _floats_first(fast, slow):
     return dispatch
 
 
-def like(gradient, value):
-    """``gradient`` as an array shaped like ``value`` with its dtype, when ``value`` is an array."""
+def like(gradient, value, args=()):
+    """``gradient`` as an array shaped like ``value`` with its dtype, when ``value`` is an array;
+    a copy if it is one of the arguments ``args`` (``f = sum(x * y)`` has ``∂f/∂x = y``)."""
     if type(value) is not np.ndarray:
         return gradient
+    if any(gradient is arg for arg in args):
+        return gradient.astype(value.dtype)
     if (
         type(gradient) is np.ndarray
         and gradient.shape == value.shape
         and gradient.dtype == value.dtype
-        and gradient.flags.writeable
+        and gradient.base is None  # its own memory: not a broadcast view, nor an argument's
     ):
         return gradient
     return np.array(np.broadcast_to(gradient, value.shape), dtype=value.dtype)

@@ -244,7 +244,4 @@ def params_kinds(names, values) -> dict:
 
 def signature(values) -> tuple:
     """A hashable key for the kinds of ``values``: what a specialisation is compiled for."""
-    return tuple(
-        (value.shape, value.dtype.str) if isinstance(value, np.ndarray) else type(value)
-        for value in values
-    )
+    return tuple([(v.shape, v.dtype) if type(v) is np.ndarray else type(v) for v in values])

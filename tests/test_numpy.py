@@ -265,6 +265,17 @@ def test_gradient_of_an_unused_array_is_zeros_of_its_shape():
     assert grad_y.shape == (2, 2) and not grad_y.any()
 
 
+def test_a_gradient_equal_to_an_argument_is_a_copy():
+    def f(x, y):
+        return np.sum(x * y)
+
+    x, y = normal(3), normal(3)
+    grad_x, _ = s2sad.grad(f, wrt=(0, 1))(x, y)
+    np.testing.assert_array_equal(grad_x, y)
+    grad_x[0] = 100.0
+    assert y[0] != 100.0
+
+
 def test_new_shapes_get_new_code():
     grad = s2sad.grad(f_broadcast, wrt=(0, 1))
     for shapes in [((3, 1), (1, 4)), ((4,), (4,)), ((2, 1), (2, 3))]:

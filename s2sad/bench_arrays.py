@@ -1,0 +1,88 @@
+"""The NumPy part of the benchmark (run by ``python -m s2sad.bench``).
+
+- the seed-001 network (samples/networks.py) at N=64, K=128, M=10 and at K=1024: s2sad's gradient
+  with respect to W1, b1, W2, b2 and x against backprop written by hand from the notes' formulas
+  (target ≤ 1.3×);
+- an elementwise chain on a vector of 10^5 elements: gradient ÷ primal (target ≤ 3).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+
+from . import api
+
+NETWORKS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "networks.py"
+)
+
+
+def hand_seed001(x, W1, b1, W2, b2, r, s):
+    """Seed 001 (b) by hand: the forward pass, then ȳ = y − s, h̄ = r + W2ᵀȳ, z̄ = h̄ ∘ σ'(z)."""
+    z = W1 @ x + b1
+    h = 1 / (1 + np.exp(-z))
+    y = W2 @ h + b2
+    y_bar = y - s
+    h_bar = r + W2.T @ y_bar
+    z_bar = h_bar * h * (1 - h)
+    return W1.T @ z_bar, np.outer(z_bar, x), z_bar, np.outer(y_bar, h), y_bar
+
+
+def chain(x):
+    return np.sum(np.tanh(np.sin(x) * x + 0.5) * np.exp(-x * x))
+
+
+def _best(calls, args, number, repeat=7):
+    import timeit
+
+    timers = [timeit.Timer(lambda call=call: call(*args)) for call in calls]
+    best = [float("inf")] * len(calls)
+    for _ in range(repeat):
+        for i, timer in enumerate(timers):
+            best[i] = min(best[i], timer.timeit(number) / number)
+    return best
+
+
+def network_rows(quick: bool) -> list:
+    """``(N, K, M, primal s, s2sad s, hand s)`` for the seed-001 network."""
+    spec = importlib.util.spec_from_file_location("s2sad_bench_networks", NETWORKS)
+    networks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(networks)
+    rows = []
+    for N, K, M in [(64, 128, 10), (64, 1024, 10)]:
+        rng = np.random.default_rng(0)
+        shapes = [(N,), (K, N), (K,), (M, K), (M,), (K,), (M,)]
+        args = [rng.normal(size=shape) for shape in shapes]
+        gradient = api.grad(networks.seed001_loss, wrt=(0, 1, 2, 3, 4))
+        for ours, theirs in zip(gradient(*args), hand_seed001(*args)):
+            assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        number = 200 if quick else 2000
+        times = _best([networks.seed001_loss, gradient, hand_seed001], args, number)
+        rows.append((N, K, M, *times))
+    return rows
+
+
+def chain_ratio(quick: bool) -> tuple:
+    """Gradient ÷ primal of :func:`chain` on 10^5 elements, and the primal's time."""
+    x = np.random.default_rng(1).normal(size=100_000)
+    gradient = api.grad(chain)
+    primal, grad = _best([chain, gradient], (x,), 10 if quick else 50)
+    return grad / primal, primal
+
+
+def report(quick: bool) -> None:
+    print()
+    print("Seed-001 network (samples/networks.py), gradient w.r.t. x, W1, b1, W2, b2:")
+    print(f"{'N':>5}{'K':>6}{'M':>4}{'primal':>11}{'s2sad':>11}{'hand':>11}{'s2sad/hand':>12}")
+    for N, K, M, primal, ours, hand in network_rows(quick):
+        print(
+            f"{N:>5}{K:>6}{M:>4}{primal * 1e6:9.1f}µs{ours * 1e6:9.1f}µs{hand * 1e6:9.1f}µs"
+            f"{ours / hand:11.2f}x"
+        )
+    ratio, primal = chain_ratio(quick)
+    print()
+    print("Elementwise chain on 10^5 elements, sum(tanh(sin(x) * x + 0.5) * exp(-x * x)):")
+    print(f"  primal {primal * 1e3:.2f} ms; gradient/primal {ratio:.2f}x")
