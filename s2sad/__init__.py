@@ -24,6 +24,8 @@ from .api import (
     vjp,
 )
 from .check import GradientCheck, GradientCheckError, check_grad
+from .export import ExportError, export_source
+from .graph import Graph, GraphvizNotFoundError, graph
 from .errors import (
     ArgumentError,
     NonScalarOutputError,
@@ -38,8 +40,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "ExportError",
     "GradientCheck",
     "GradientCheckError",
+    "Graph",
+    "GraphvizNotFoundError",
     "NonScalarOutputError",
     "NotDifferentiableError",
     "S2SADError",
@@ -50,7 +55,9 @@ __all__ = [
     "adjoint_source",
     "check_grad",
     "explain",
+    "export_source",
     "grad",
+    "graph",
     "jacobian",
     "jvp",
     "tangent_source",
