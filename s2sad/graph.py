@@ -172,6 +172,7 @@ class _Drawing:
         head = [
             f"digraph {_quote(self.function.name)} {{",
             "  rankdir=LR;",
+            '  fontname="Helvetica";',
             f"  label={_quote(title + legend)}; labelloc=t;",
             '  node [fontname="Helvetica", fontsize=11];',
             '  edge [fontname="Helvetica", fontsize=9];',
@@ -251,8 +252,10 @@ class _Drawing:
         for header, init, nxt in zip(stmt.headers, stmt.inits, stmt.nexts):
             name = header.name
             lines = [f"{name} = {format_expr(init)}, then {format_expr(nxt)}"]
-            value, adjoint = self.numbers(name)[:1], self.numbers(name)[1:]
-            lines += [f"{v} after the loop" for v in value] + [f"{a} on entry" for a in adjoint]
+            numbers = self.numbers(name)
+            if len(numbers) == 2:  # a carried value's own numbers are taken at two moments
+                numbers = [f"{numbers[0]} after the loop", f"{numbers[1]} on entry"]
+            lines += numbers
             nodes.append(self.node(name, lines, inner, "value"))
             carries_derivative = header != stmt.cond
             if isinstance(init, Var):
@@ -299,14 +302,16 @@ class _Drawing:
         if name in self.outputs:
             lines = lines + [self.outputs[name]]
         self.nodes[name] = lines
-        style = {
-            "input": 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"',
-            "value": "shape=ellipse",
-            "counter": 'shape=ellipse, style=dotted, color="#777777"',
+        attributes = {
+            "input": {"shape": "box", "style": "rounded,filled", "fillcolor": "#dbe9f6"},
+            "value": {"shape": "ellipse"},
+            "counter": {"shape": "ellipse", "style": "dotted", "color": "#777777"},
         }[kind]
         if name in self.outputs:
-            style += ', peripheries=2, style=filled, fillcolor="#fdf3d0"'
-        return f"{indent}{_quote(name)} [label={_quote(chr(10).join(lines))}, {style}];"
+            style = "rounded,filled" if kind == "input" else "filled"
+            attributes.update(peripheries="2", style=style, fillcolor="#fdf3d0")
+        text = "".join(f", {key}={_quote(value)}" for key, value in attributes.items())
+        return f"{indent}{_quote(name)} [label={_quote(chr(10).join(lines))}{text}];"
 
     def edge(self, tail: str, head: str, label: str | None, back: bool = False) -> None:
         self.edges.append((tail, head, label))
@@ -342,7 +347,7 @@ class _Drawing:
             env[var.name] = self.values[var.name]
         text = format_expr(expr, name_of)
         try:
-            return _number(eval(text, {"__builtins__": {}}, {**names, **env}))
+            return _number(eval(text, {"__builtins__": {"float": float}}, {**names, **env}))
         except (ArithmeticError, ValueError) as err:
             return f"undefined here ({type(err).__name__})"
 
