@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s2sad",
         description="Print the SSA trace and the generated tangent and adjoint code of Python functions.",
+        epilog="s2sad export FILE.py[:FUNCTION] -o OUT.py writes the derivatives as a module that "
+        "runs without s2sad (s2sad export --help).",
     )
     parser.add_argument("target", help="FILE.py[:FUNCTION], or MODULE[:FUNCTION] with -m")
     parser.add_argument(
@@ -304,7 +306,8 @@ def export_main(argv: list) -> int:
         module = load_module(target, args.module)
         functions = functions_of(module, name or None)
         source = getattr(module, "__file__", None)
-        if args.output and os.path.exists(args.output) and os.path.samefile(args.output, source):
+        exists = source and args.output and os.path.exists(args.output)
+        if exists and os.path.samefile(args.output, source):
             raise UsageError(f"-o {args.output} would overwrite the source; choose another name")
         importable = target if args.module else os.path.splitext(os.path.basename(target))[0]
         text = export_source(
