@@ -83,10 +83,9 @@ def export_source(
     code, namespace = module_source(generated, comments=True, home=home)
     imports = _imports(generated, namespace, functions, module)
     header = _header(functions, origin or os.path.basename(home))
+    bindings = "".join(f"{line}\n" for line in imports)
     entries = ", ".join(f'"{program.name}"' for program in main)
-    text = (
-        f"{header}{''.join(line + chr(10) for line in imports)}\n__all__ = [{entries}]\n\n\n{code}"
-    )
+    text = f"{header}{bindings}\n__all__ = [{entries}]\n\n\n{code}"
     return black.format_str(text, mode=black.Mode())
 
 
