@@ -25,6 +25,8 @@ from .api import (
 )
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
+from .export import ExportError, export_source
+from .graph import Graph, GraphvizNotFoundError, graph
 from .errors import (
     ArgumentError,
     NonScalarOutputError,
@@ -40,8 +42,11 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError",
     "ChainOrder",
+    "ExportError",
     "GradientCheck",
     "GradientCheckError",
+    "Graph",
+    "GraphvizNotFoundError",
     "NonScalarOutputError",
     "NotDifferentiableError",
     "S2SADError",
@@ -54,7 +59,9 @@ __all__ = [
     "chain_product",
     "check_grad",
     "explain",
+    "export_source",
     "grad",
+    "graph",
     "jacobian",
     "jvp",
     "tangent_source",

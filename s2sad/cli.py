@@ -5,6 +5,8 @@
     s2sad -m package.module:function --reverse  a function from an importable module
     s2sad samples/lecture.py:seed000_y --at x1=2 x2=5   the table of the notes at a point
     s2sad samples/lecture.py:seed000_y --check --at x1=2 x2=5   both modes against finite differences
+    s2sad samples/lecture.py:seed000_y --graph y.svg --at x1=2 x2=5   the computation graph
+    s2sad export samples/lecture.py:seed000_y -o y_grad.py   tangent and gradient as a module
 
 Exit codes: 0 ok, 1 a problem with the user's program or file, 2 a usage error.
 """
@@ -17,16 +19,21 @@ import importlib.util
 import inspect
 import os
 import sys
+import traceback
 
 from . import api
 from .check import GradientCheckError, check_grad
 from .errors import S2SADError
+from .export import export_source
+from .graph import FORMATS, INSTALL_HINT, GraphvizNotFoundError, graph
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s2sad",
         description="Print the SSA trace and the generated tangent and adjoint code of Python functions.",
+        epilog="s2sad export FILE.py[:FUNCTION] -o OUT.py writes the derivatives as a module that "
+        "runs without s2sad (s2sad export --help).",
     )
     parser.add_argument("target", help="FILE.py[:FUNCTION], or MODULE[:FUNCTION] with -m")
     parser.add_argument(
@@ -57,6 +64,33 @@ def _parser() -> argparse.ArgumentParser:
         help="evaluate at this point and print the table of the notes: each variable's value, "
         "tangents and adjoint",
     )
+    parser.add_argument(
+        "--graph",
+        metavar="PATH",
+        help="draw the computation graph to PATH (.svg, .png with Graphviz, or .dot); with --at, "
+        "with values, adjoints and partial derivatives at that point",
+    )
+    return parser
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s2sad export",
+        description="Write the tangent and gradient of functions as a module that runs without s2sad.",
+    )
+    parser.add_argument("target", help="FILE.py[:FUNCTION], or MODULE[:FUNCTION] with -m")
+    parser.add_argument(
+        "-m", dest="module", action="store_true", help="TARGET names an importable module"
+    )
+    parser.add_argument(
+        "-o", dest="output", metavar="OUT.py", help="the file to write (default: print)"
+    )
+    parser.add_argument(
+        "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
+    )
+    parser.add_argument(
+        "--teaching", action="store_true", help="keep every step as the lecture notes write it"
+    )
     return parser
 
 
@@ -84,6 +118,12 @@ def load_module(target: str, is_module: bool):
         raise UserError(
             f'  File "{err.filename}", line {err.lineno}\n    {(err.text or "").strip()}\n{err.msg}'
         ) from None
+    except Exception as err:  # the file's own top-level code failed: say where, without a traceback
+        here = os.path.abspath(target)
+        tb = traceback.extract_tb(err.__traceback__)
+        lines = [f.lineno for f in tb if os.path.abspath(f.filename) == here]
+        where = f", line {lines[-1]}" if lines else ""
+        raise UserError(f"running {target}{where} raised {type(err).__name__}: {err}") from None
     finally:
         sys.path.pop(0)
     return module
@@ -142,23 +182,54 @@ class UsageError(Exception):
 
 
 def render(fn, args) -> str:
-    """The sections asked for (all three by default) for one function, and its table with --at."""
+    """What one function's part of the output is: its table or check with --at, its graph (written to
+    a file) with --graph, and the sections asked for (all three when nothing else is)."""
     if args.check and not args.at:
         raise UsageError("--check needs a point: add --at NAME=VALUE ...")
-    if args.at and args.check:
-        return str(check_grad(fn, *point_of(fn, args.at), wrt=_wrt(args.wrt))) + "\n"
-    if args.at:
-        return str(api.explain(fn, *point_of(fn, args.at), wrt=_wrt(args.wrt))) + "\n"
-    everything = not (args.trace or args.forward or args.reverse)
     wrt = _wrt(args.wrt)
+    point = point_of(fn, args.at) if args.at else None
+    try:
+        if args.graph:
+            draw(graph(fn, *(point or ()), wrt=wrt), args.graph)
+        elif args.check:
+            return str(check_grad(fn, *point, wrt=wrt)) + "\n"
+        elif point is not None:
+            return str(api.explain(fn, *point, wrt=wrt)) + "\n"
+    except (S2SADError, UserError):
+        raise
+    except Exception as err:  # running the function or its derivative at the point failed
+        if point is None:
+            raise
+        raise UserError(
+            f"{fn.__name__} at {', '.join(args.at)}: {type(err).__name__}: {err} (the function or "
+            "its derivative cannot be evaluated there)"
+        ) from None
+    sections = args.trace or args.forward or args.reverse
+    if args.graph and not sections:
+        return ""
     parts = []
-    if everything or args.trace:
+    if not sections or args.trace:
         parts.append(f"# SSA trace of {fn.__name__}\n{api.trace(fn).source}")
-    if everything or args.forward:
+    if not sections or args.forward:
         parts.append(f"# forward mode\n{api.tangent_source(fn, wrt=wrt, teaching=args.teaching)}")
-    if everything or args.reverse:
+    if not sections or args.reverse:
         parts.append(f"# reverse mode\n{api.adjoint_source(fn, wrt=wrt, teaching=args.teaching)}")
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def draw(picture, path: str) -> None:
+    """Save the graph; without Graphviz, save its DOT text beside ``path`` and say how to go on."""
+    try:
+        picture.save(path)
+    except GraphvizNotFoundError:
+        fallback = os.path.splitext(path)[0] + ".dot"
+        picture.save(fallback)
+        raise UserError(
+            f"Graphviz's `dot` program is not on PATH, so wrote {fallback} instead of {path}: "
+            f"{INSTALL_HINT}, then run this again (or `dot -T{path.rsplit('.', 1)[1]} {fallback} "
+            f"-o {path}`)"
+        ) from None
+    print(f"s2sad: wrote {path}", file=sys.stderr)
 
 
 def highlighted(text: str) -> str:
@@ -173,15 +244,22 @@ def highlighted(text: str) -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:
+        return export_main(argv[1:])
     args = _parser().parse_args(argv)
     target, _, name = args.target.partition(":")
     status = 0
     try:
+        _check_graph_options(args, name)
         module = load_module(target, args.module)
         functions = functions_of(module, name or None)
     except UserError as err:
         print(f"s2sad: {err}", file=sys.stderr)
         return 1
+    except UsageError as err:
+        print(f"s2sad: {err}", file=sys.stderr)
+        return 2
     outputs = []
     for fn in functions:
         try:
@@ -192,16 +270,65 @@ def main(argv=None) -> int:
         except S2SADError as err:
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
             status = 1
+        except UserError as err:
+            print(f"s2sad: {err}", file=sys.stderr)
+            status = 1
         except UsageError as err:
             print(f"s2sad: {err}", file=sys.stderr)
             return 2
-    if outputs:
-        text = "\n\n".join(out.rstrip("\n") for out in outputs)
+    text = "\n\n".join(out.rstrip("\n") for out in outputs if out)
+    if text:
         try:
             print(highlighted(text) if sys.stdout.isatty() and not args.at else text, flush=True)
         except BrokenPipeError:  # the reader (`| head`) has gone: stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status
+
+
+def _check_graph_options(args, name: str) -> None:
+    if not args.graph:
+        return
+    if os.path.splitext(args.graph)[1].lower() not in FORMATS:
+        raise UsageError(f"--graph {args.graph}: name a file ending in {', '.join(FORMATS)}")
+    if args.check:
+        raise UsageError("--graph and --check do not go together: run them one at a time")
+    if not name:
+        raise UsageError("--graph draws one function: name it as FILE.py:FUNCTION")
+
+
+def export_main(argv: list) -> int:
+    """``s2sad export TARGET [-o OUT.py]``: the derivatives as a module that runs without s2sad."""
+    args = _export_parser().parse_args(argv)
+    target, _, name = args.target.partition(":")
+    try:
+        if args.output and not args.output.endswith(".py"):
+            raise UsageError(f"-o {args.output}: the exported module is Python; name it NAME.py")
+        module = load_module(target, args.module)
+        functions = functions_of(module, name or None)
+        source = getattr(module, "__file__", None)
+        exists = source and args.output and os.path.exists(args.output)
+        if exists and os.path.samefile(args.output, source):
+            raise UsageError(f"-o {args.output} would overwrite the source; choose another name")
+        importable = target if args.module else os.path.splitext(os.path.basename(target))[0]
+        text = export_source(
+            functions, _wrt(args.wrt), args.teaching, module=importable, origin=target
+        )
+    except UserError as err:
+        print(f"s2sad: {err}", file=sys.stderr)
+        return 1
+    except UsageError as err:
+        print(f"s2sad export: {err}", file=sys.stderr)
+        return 2
+    except S2SADError as err:
+        print(f"s2sad: cannot export:\n{err}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        print(text, end="")
+        return 0
+    with open(args.output, "w", encoding="utf-8") as out:
+        out.write(text)
+    print(f"s2sad: wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,9 +2,16 @@
 
 ``s2sad.explain(f, 2.0, 5.0)`` runs the teaching forms of the tangent program (once per input, seeded
 ``ẋ = 1`` for that input and ``0`` for the others) and of the adjoint program, and reads every ``wi``,
-``wi_dot`` and ``wi_bar`` they computed, as the tables of seeds 000 and 001 lay them out. Inside a
-loop, a variable shows its value from the last iteration that ran; a variable of a branch that did not
-run shows ``—``.
+``wi_dot`` and ``wi_bar`` they computed, as the tables of seeds 000 and 001 lay them out. Values and
+tangents come from the tangent program, whose only sweep is forward; adjoints from the adjoint
+program's reverse sweep.
+
+Inside a loop, a variable shows its value and tangents from the last iteration that ran and its
+adjoint from the first (the reverse sweep ends there). A loop's carried value (``w5`` of
+``w5 = w1`` before the loop and ``w5 = w9`` at the end of each iteration) has a row defined as
+``w1, then w9``: its value and tangents after the loop, its adjoint on entry (so it equals the
+adjoint of ``w1``). A variable of a branch that did not run, or of a loop that ran no iteration, shows
+``—``.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from .ir import Assign, Function, Var, walk
+from .ir import Assign, Function, Loop, Var, walk
 from .printing import format_expr
 
 
@@ -71,18 +78,26 @@ class Explanation:
 
 
 def rows_of(trace: Function, inputs: tuple, tangent_locals: list, adjoint_locals: dict) -> list:
-    """One row per assignment of the trace, in program order."""
+    """One row per assignment of the trace and per carried value of a loop, in program order."""
     rows = []
     for stmt in walk(trace.body):
-        if not isinstance(stmt, Assign):
-            continue
-        name = stmt.target.name
-        ran = name in adjoint_locals
-        definition = stmt.value.name if isinstance(stmt.value, Var) else format_expr(stmt.value)
-        tangents = tuple((t.get(f"{name}_dot", 0.0) if ran else None) for t in tangent_locals)
-        adjoint = adjoint_locals.get(f"{name}_bar", 0.0) if ran else None
-        rows.append(Row(name, definition, adjoint_locals.get(name), tangents, adjoint))
+        if isinstance(stmt, Assign):
+            value = stmt.value
+            definition = value.name if isinstance(value, Var) else format_expr(value)
+            rows.append(_row(stmt.target.name, definition, tangent_locals, adjoint_locals))
+        elif isinstance(stmt, Loop):
+            for header, init, nxt in zip(stmt.headers, stmt.inits, stmt.nexts):
+                definition = f"{format_expr(init)}, then {format_expr(nxt)}"
+                rows.append(_row(header.name, definition, tangent_locals, adjoint_locals))
     return rows
+
+
+def _row(name: str, definition: str, tangent_locals: list, adjoint_locals: dict) -> Row:
+    forward = tangent_locals[0]
+    if name not in forward:  # in a branch that did not run, or a loop that ran no iteration
+        return Row(name, definition, None, tuple(None for _ in tangent_locals), None)
+    tangents = tuple(t.get(f"{name}_dot", 0.0) for t in tangent_locals)
+    return Row(name, definition, forward[name], tangents, adjoint_locals.get(f"{name}_bar", 0.0))
 
 
 def _number(value) -> str:

@@ -78,6 +78,26 @@ def test_a_branch_that_did_not_run_shows_no_value():
     assert "—" in str(table)
 
 
+def test_a_loop_shows_one_iteration_consistently():
+    # Values come from the forward sweep (the last iteration), not from the reverse sweep, which
+    # recomputes sin(x) of the first iteration: each row must agree with the rows it is made from.
+    table = s2sad.explain(control_flow.rk4_decay, 0.5, 2.0, 1.0, 4)
+    rows = {row.name: row for row in table.rows}
+    carried = {
+        row.name for row in table.rows if ", then " in row.definition
+    }  # values after the loop
+    y = next(rows[name] for name in carried if rows[name].definition.startswith("w2,"))
+    assert y.value == control_flow.rk4_decay(0.5, 2.0, 1.0, 4)
+    assert y.adjoint == rows["w2"].adjoint  # a carried value's adjoint on entry: that of y0
+    checked = 0
+    for row in table.rows:
+        left, op, right = (row.definition.split(" ") + ["", ""])[:3]
+        if op == "*" and {left, right} <= set(rows) - carried:
+            assert row.value == rows[left].value * rows[right].value
+            checked += 1
+    assert checked >= 7
+
+
 def test_a_second_output():
     table = s2sad.explain(lecture.seed001_f, 2.0, 1.0, output=1)
     assert table.gradient == pytest.approx((1.0, 2 + math.exp(-1) / (1 + math.exp(-1)) ** 2))

@@ -1,0 +1,179 @@
+"""Exported derivatives: standalone modules that import and run without s2sad installed."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import s2sad
+from s2sad.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "samples"))
+import control_flow  # noqa: E402
+import lecture  # noqa: E402
+
+# The notes' points (seeds 000-003), and points for the control-flow samples.
+POINTS = {
+    "seed000_graph": (2.0, 1.0),
+    "seed000_y": (2.0, 5.0),
+    "seed000_simpler": (4.0, 3.0),
+    "seed001_y1": (2.0, 1.0),
+    "seed001_y2": (2.0, 1.0),
+    "seed002_f1": (1.0, -1.0),
+    "seed002_f2": (1.0, -1.0),
+    "seed003_f": (2.0, 3.0),
+    "newton_sqrt": (2.0,),
+    "rk4_decay": (0.5, 2.0, 1.0, 8),
+    "projectile_range": (20.0, 0.7, 0.01, 0.01),
+    "piecewise": (0.5,),
+}
+
+PHYSICS = """\
+import math
+
+SCALE = 3.0
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def energy(x, v):
+    return SCALE * power(x, 3) + 0.5 * v * v + math.pi
+"""
+
+# Run in a fresh interpreter, isolated (-I: no PYTHONPATH, no current directory on the path), with
+# a package named s2sad first on the path that refuses to be imported: the exported modules must not
+# need it.
+RUNNER = """\
+import importlib, json, sys
+hidden, folder = sys.argv[1], sys.argv[2]
+sys.path[:0] = [hidden, folder]
+results = {}
+for name, calls in json.loads(sys.argv[3]).items():
+    module = importlib.import_module(name)
+    results[name] = {
+        function: [getattr(module, function)(*args) for args in argument_lists]
+        for function, argument_lists in calls.items()
+    }
+print(json.dumps(results))
+assert "s2sad" not in sys.modules
+"""
+
+
+def run_hidden(folder: Path, calls: dict) -> dict:
+    hidden = folder / "hidden"
+    (hidden / "s2sad").mkdir(parents=True)
+    (hidden / "s2sad" / "__init__.py").write_text("raise ImportError('s2sad is not installed')\n")
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", RUNNER, str(hidden), str(folder), json.dumps(calls)],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def close(a, b) -> bool:
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    return a == pytest.approx(b, rel=1e-12, abs=1e-15)
+
+
+def test_exported_modules_run_without_s2sad_and_agree_with_grad_and_jvp(tmp_path, capsys):
+    (tmp_path / "physics.py").write_text(PHYSICS)
+    for source, out in [
+        (ROOT / "samples" / "lecture.py", "lecture_grad.py"),
+        (ROOT / "samples" / "control_flow.py", "control_flow_grad.py"),
+        (tmp_path / "physics.py:energy", "physics_grad.py"),
+    ]:
+        assert main(["export", str(source), "-o", str(tmp_path / out)]) == 0
+    assert f"wrote {tmp_path / out}" in capsys.readouterr().err
+    exported = (tmp_path / "physics_grad.py").read_text()
+    assert "from physics import SCALE" in exported  # a module global, imported from its module
+    assert "def _power_fwd(x, n):" in exported  # recursion: helpers generated beside it
+    assert "pi = 3.141592653589793" in exported  # a constant resolved by value, as a literal
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import physics
+    finally:
+        sys.path.remove(str(tmp_path))
+    functions = {
+        name: getattr(lecture, name, None) or getattr(control_flow, name) for name in POINTS
+    }
+    functions["energy"] = physics.energy
+    points = {**POINTS, "energy": (1.5, 2.0)}
+    modules = {"energy": "physics_grad"}
+    calls: dict = {}
+    for name, args in points.items():
+        ones = [1.0 if i == 0 else 0.0 for i in range(len(args))]
+        module = modules.get(name) or (
+            "lecture_grad" if hasattr(lecture, name) else "control_flow_grad"
+        )
+        calls.setdefault(module, {})[f"{name}_grad"] = [list(args)]
+        calls[module][f"{name}_jvp"] = [list(args) + ones]
+    results = run_hidden(tmp_path, calls)
+    for name, args in points.items():
+        fn = functions[name]
+        module = modules.get(name) or (
+            "lecture_grad" if hasattr(lecture, name) else "control_flow_grad"
+        )
+        wrt = tuple(range(len(args))) if len(args) > 1 else 0
+        assert close(results[module][f"{name}_grad"][0], s2sad.grad(fn, wrt=wrt)(*args)), name
+        ones = [1.0 if i == 0 else 0.0 for i in range(len(args))]
+        assert close(results[module][f"{name}_jvp"][0], s2sad.jvp(fn, args, ones)), name
+    # the notes' numbers, once more, from the exported module
+    x1_bar, x2_bar = results["lecture_grad"]["seed000_y_grad"][0]
+    assert (x1_bar, x2_bar) == (5 + math.cos(2.0), 2.0)
+
+
+def test_header_names_the_generator_source_function_and_version():
+    source = s2sad.export_source(lecture.seed000_y, origin="samples/lecture.py")
+    assert source.startswith(
+        f"# Generated by s2sad {s2sad.__version__} from samples/lecture.py, function seed000_y:"
+    )
+    assert '__all__ = ["seed000_y_jvp", "seed000_y_grad"]' in source
+    assert "import s2sad" not in source and "from s2sad" not in source
+
+
+def test_wrt_teaching_and_several_outputs():
+    namespace: dict = {}
+    exec(s2sad.export_source(lecture.seed000_y, wrt="x2", teaching=True), namespace)
+    assert namespace["seed000_y_grad"](2.0, 5.0) == 2.0  # one input: one number
+    assert namespace["seed000_y_jvp"](2.0, 5.0, 1.0) == (10 + math.sin(2.0), 2.0)
+    namespace = {}
+    exec(s2sad.export_source(lecture.seed001_f), namespace)
+    jacobian = s2sad.jacobian(lecture.seed001_f, wrt=(0, 1))(2.0, 1.0)
+    assert namespace["seed001_f_vjp"](2.0, 1.0, 0.0, 1.0) == pytest.approx(tuple(jacobian[1]))
+
+
+def test_a_global_of_a_module_that_cannot_be_imported_is_refused():
+    with pytest.raises(s2sad.ExportError, match="module '__main__'"):
+        s2sad.export_source(_reads_a_global, module="__main__")
+
+
+SCALE = 2.0
+
+
+def _reads_a_global(x):
+    return SCALE * x
+
+
+def test_cli_export_usage_errors(tmp_path, capsys):
+    assert main(["export", "samples/lecture.py:seed000_y", "-o", str(tmp_path / "y.txt")]) == 2
+    assert main(["export", "samples/lecture.py:seed000_y", "-o", "samples/lecture.py"]) == 2
+    err = capsys.readouterr().err
+    assert "name it NAME.py" in err and "would overwrite the source" in err
+    assert main(["export", "samples/lecture.py:seed000_y", "--teaching", "--wrt", "x1"]) == 0
+    out = capsys.readouterr().out
+    assert "def seed000_y_grad(x1, x2):" in out and "w5_bar = 1.0" in out
+    assert out.count("\ndef ") == 2
