@@ -36,6 +36,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import math
+import inspect
 import os
 import textwrap
 import types
@@ -44,6 +45,7 @@ import black
 
 from .api import _require_scalar, _unwrap, _user_facing, _wrt_names
 from .codegen import module_source
+from . import runtime
 from .errors import S2SADError
 from .frontend import Scope
 from .ir import refs_used
@@ -116,8 +118,15 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
     importable = module or home
     from_imports: dict = {}
     lines = []
+    helpers = [(n, obj) for n, kind, obj in namespace.bindings if obj in runtime.HELPERS]
+    if helpers:  # the few NumPy helpers derivative code calls: copied in, so s2sad is not needed
+        lines.append("import numpy as np")
+        lines += [_helper_source(fn) for fn in runtime.HELPERS]
+        lines += [f"{name} = {fn.__name__}" for name, fn in helpers if name != fn.__name__]
     for name, kind, payload in namespace.bindings:
         obj = _closure_value(functions, payload) if kind == "closure" else payload
+        if obj in runtime.HELPERS:
+            continue
         line = _binding(name, obj, home, importable, from_imports)
         if line:
             lines.append(line)
@@ -131,11 +140,12 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
         items = sorted(from_imports[source])
         text = ", ".join(attr if attr == alias else f"{attr} as {alias}" for attr, alias in items)
         statements.append(f"from {source} import {text}")
-    return (
-        sorted(line for line in lines if line.startswith("import "))
-        + statements
-        + sorted(line for line in lines if not line.startswith("import "))
-    )
+    imports = sorted({line for line in lines if line.startswith("import ")})
+    return imports + statements + [line for line in lines if not line.startswith("import ")]
+
+
+def _helper_source(fn) -> str:
+    return "\n\n" + inspect.getsource(fn)
 
 
 def _closure_value(functions: list, name: str):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import s2sad
@@ -177,3 +178,42 @@ def test_cli_export_usage_errors(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "def seed000_y_grad(x1, x2):" in out and "w5_bar = 1.0" in out
     assert out.count("\ndef ") == 2
+
+
+NETWORK_RUNNER = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import numpy as np
+import network_grad
+rng = np.random.default_rng(0)
+args = [rng.normal(size=s) for s in [(3,), (4, 3), (4,), (2, 4), (2,), (4,), (2,)]]
+grads = network_grad.seed001_loss_grad(*args)
+print(json.dumps([np.asarray(g).tolist() for g in grads]))
+assert "s2sad" not in sys.modules
+"""
+
+
+def test_exported_numpy_code_runs_without_s2sad(tmp_path):
+    """The NumPy helpers derivative code calls are copied into the module."""
+    source = ROOT / "samples" / "networks.py:seed001_loss"
+    assert main(["export", str(source), "-o", str(tmp_path / "network_grad.py")]) == 0
+    hidden = tmp_path / "hidden"
+    (hidden / "s2sad").mkdir(parents=True)
+    (hidden / "s2sad" / "__init__.py").write_text("raise ImportError('s2sad is not installed')\n")
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", NETWORK_RUNNER, str(hidden), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(ROOT / "samples"))
+    try:
+        import networks
+    finally:
+        sys.path.remove(str(ROOT / "samples"))
+    rng = np.random.default_rng(0)
+    args = [rng.normal(size=s) for s in [(3,), (4, 3), (4,), (2, 4), (2,), (4,), (2,)]]
+    expected = s2sad.grad(networks.seed001_loss, wrt=tuple(range(7)))(*args)
+    for ours, theirs in zip(json.loads(result.stdout), expected):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
