@@ -1,8 +1,9 @@
 """The functions users call: traces, generated source, gradients, JVPs, VJPs and Jacobians.
 
-Every entry point compiles once per function definition and returns plain generated Python: what
-``grad(f)`` returns *is* the generated gradient function (its source is ``.source``), so calling it costs
-what the derivative's arithmetic costs, and nothing more.
+Every entry point compiles once per function definition and kind of arguments, and runs plain generated
+Python: ``grad(f)`` returns a small dispatcher that picks the gradient compiled for its arguments'
+kinds (numbers, or arrays of given shapes; see :mod:`s2sad.dispatch`) and calls it, so a call costs
+what the derivative's arithmetic costs and a type check per argument. ``.source`` is the code.
 
 Inputs to differentiate (``wrt``) are given by position, as JAX's ``argnums``, or by parameter name. In a
 method, positions count the arguments after ``self``, as the caller writes them.
