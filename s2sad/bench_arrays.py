@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from . import api
+from .bench import best_times
 
 NETWORKS = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "networks.py"
@@ -35,17 +36,6 @@ def chain(x):
     return np.sum(np.tanh(np.sin(x) * x + 0.5) * np.exp(-x * x))
 
 
-def _best(calls, args, number, repeat=7):
-    import timeit
-
-    timers = [timeit.Timer(lambda call=call: call(*args)) for call in calls]
-    best = [float("inf")] * len(calls)
-    for _ in range(repeat):
-        for i, timer in enumerate(timers):
-            best[i] = min(best[i], timer.timeit(number) / number)
-    return best
-
-
 def network_rows(quick: bool) -> list:
     """``(N, K, M, primal s, s2sad s, hand s)`` for the seed-001 network."""
     spec = importlib.util.spec_from_file_location("s2sad_bench_networks", NETWORKS)
@@ -60,7 +50,7 @@ def network_rows(quick: bool) -> list:
         for ours, theirs in zip(gradient(*args), hand_seed001(*args)):
             assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12)
         number = 200 if quick else 2000
-        times = _best([networks.seed001_loss, gradient, hand_seed001], args, number)
+        times = best_times([networks.seed001_loss, gradient, hand_seed001], args, number)
         rows.append((N, K, M, *times))
     return rows
 
@@ -69,7 +59,7 @@ def chain_ratio(quick: bool) -> tuple:
     """Gradient ÷ primal of :func:`chain` on 10^5 elements, and the primal's time."""
     x = np.random.default_rng(1).normal(size=100_000)
     gradient = api.grad(chain)
-    primal, grad = _best([chain, gradient], (x,), 10 if quick else 50)
+    primal, grad = best_times([chain, gradient], (x,), 10 if quick else 50)
     return grad / primal, primal
 
 
