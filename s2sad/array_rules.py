@@ -239,8 +239,22 @@ def _(a, b, out, params, kinds):
 
 @structural("np.inner")
 def _(a, b, out, params, kinds):
-    """For vectors: the dot product."""
-    return STRUCTURAL["matmul"](a, b, out, params, kinds)
+    """``inner(a, b)`` sums over the last axis of both; the adjoints contract the rest."""
+
+    def tangent(dots):
+        da, db = dots
+        return total(
+            ([np_call("inner", da, b)] if da is not None else [])
+            + ([np_call("inner", a, db)] if db is not None else [])
+        )
+
+    return Linear(
+        tangent,
+        (
+            lambda g: runtime_call("inner_adjoint", g, a, b, 0),
+            lambda g: runtime_call("inner_adjoint", g, a, b, 1),
+        ),
+    )
 
 
 @structural("np.T", "np.transpose")
@@ -256,7 +270,7 @@ def _(x, out, params, kinds):
 
 
 @structural("np.reshape", "np.ravel", "np.squeeze", "np.expand_dims")
-def _(x, *shape, out, params, kinds, name=""):
+def _(x, *shape, out, params, kinds):
     """Elements keep their order: the adjoint is reshaped back."""
     return Linear(
         lambda dots: np_call("reshape", dots[0], kinds.shape(out)),

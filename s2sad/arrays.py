@@ -130,7 +130,6 @@ OWNING = frozenset(
     {f"np.{name}" for name in (CREATORS + " copy array concatenate stack astype").split()}
     | {"np.setitem"}
 )
-UNARY_NAMES = frozenset(f"np.{name}" for name in _UNARY.split())
 NO_DERIVATIVE = frozenset(
     {f"np.{name}" for name in CREATORS.split()}
     | {"info", "tuple", "len", "np.sign", "np.shape", "np.size"}

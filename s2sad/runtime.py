@@ -130,6 +130,16 @@ def matmul_adjoint(g, a, b, side):
     return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2).reshape(np.shape(b))
 
 
+def inner_adjoint(g, a, b, side):
+    """The adjoint of ``np.inner(a, b)`` (a sum over the last axis of both) for operand ``side``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * (b if side == 0 else a), a if side == 0 else b)
+    lead = np.ndim(a) - 1  # the axes of g that came from a; the rest came from b
+    if side == 0:
+        return np.tensordot(g, b, axes=(list(range(lead, np.ndim(g))), list(range(np.ndim(b) - 1))))
+    return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
+
+
 def concatenate_adjoint(g, k, axis, *operands):
     """The part of ``g`` that came from operand ``k`` of ``np.concatenate(operands, axis)``."""
     sizes = np.cumsum([np.shape(x)[axis] for x in operands])
@@ -163,6 +173,7 @@ def scalar_seed(y):
 HELPERS = (
     scalar_seed,
     matmul_adjoint,
+    inner_adjoint,
     concatenate_adjoint,
     norm_adjoint,
     norm_tangent,

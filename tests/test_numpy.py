@@ -144,6 +144,10 @@ def f_inner_outer(a, b):
     return np.inner(a, b) + np.sum(np.outer(a, b) ** 2)
 
 
+def f_inner_matrices(A, B):
+    return np.sum(np.sin(np.inner(A, B)))
+
+
 def f_shapes(x):
     y = x.reshape(2, 6).T
     z = np.transpose(y) * np.expand_dims(np.arange(6.0), 0)
@@ -164,6 +168,8 @@ def f_concat_stack(a, b):
         (f_dot_vector, (normal(3, 4), normal(4))),
         (f_vector_matrix, (normal(4), normal(4, 3))),
         (f_inner_outer, (normal(3), normal(3))),
+        (f_inner_matrices, (normal(2, 3), normal(4, 3))),
+        (f_inner_matrices, (normal(2, 2, 3), normal(3))),
         (f_shapes, (normal(3, 4),)),
         (f_concat_stack, (normal(3), normal(3))),
     ],

@@ -929,7 +929,7 @@ def with_pinned(test):
 
 
 @settings(
-    # 60 fixed examples (about 15 s on two cores) keep the suite fast; EXPLORE_N and EXPLORE_RANDOM
+    # 60 fixed examples (about 20 s on two cores) keep the suite fast; EXPLORE_N and EXPLORE_RANDOM
     # run a longer hunt.
     max_examples=int(os.environ.get("EXPLORE_N", 60)),
     deadline=None,
