@@ -16,13 +16,11 @@ from .api import (
     adjoint_source,
     explain,
     grad,
-    jacobian,
-    jvp,
     tangent_source,
     trace,
     value_and_grad,
-    vjp,
 )
+from .jacobians import jacobian, jvp, vjp
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
 from .export import ExportError, export_source

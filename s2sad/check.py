@@ -80,7 +80,12 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     >>> s2sad.check_grad(f, 2.0, 5.0).ok
     True
     """
-    from .api import _inputs, _unwrap, _wrt_names, jacobian
+    from .arguments import (
+        differentiable_params as _inputs,
+        unwrap as _unwrap,
+        wrt_names as _wrt_names,
+    )
+    from .jacobians import jacobian
     from .pipeline import trace_of
 
     plain, _ = _unwrap(fn)

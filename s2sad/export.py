@@ -43,7 +43,12 @@ import types
 
 import black
 
-from .api import _require_scalar, _unwrap, _user_facing, _wrt_names
+from .arguments import (
+    require_scalar as _require_scalar,
+    unwrap as _unwrap,
+    user_facing as _user_facing,
+    wrt_names as _wrt_names,
+)
 from .codegen import module_source
 from . import runtime
 from .errors import S2SADError

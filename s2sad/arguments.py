@@ -1,0 +1,106 @@
+"""What the entry points share: reading ``wrt``, unwrapping methods, shaping results, and reporting
+errors from the caller's line."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+
+from .dispatch import like
+from .errors import ArgumentError, NonScalarOutputError, S2SADError
+from .ir import Function, leaves
+
+
+def user_facing(fn):
+    """Report :class:`S2SADError` from the caller's line, without the compiler's frames."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except S2SADError as err:
+            err.__traceback__ = None
+            raise err from None
+
+    return wrapper
+
+
+def unwrap(fn):
+    """The plain function behind ``fn`` and the object a bound method carries (or ``None``)."""
+    if inspect.ismethod(fn):
+        return fn.__func__, fn.__self__
+    if isinstance(fn, functools.partial):
+        raise ArgumentError(
+            "functools.partial objects are not supported; differentiate the function itself"
+        )
+    return fn, None
+
+
+def bind(generated, owner):
+    return generated if owner is None else types.MethodType(generated, owner)
+
+
+def differentiable_params(trace: Function) -> tuple:
+    """The parameters that can be differentiated: all but a method's ``self`` or ``cls``."""
+    params = trace.params
+    return params[1:] if params and params[0] in ("self", "cls") else params
+
+
+def wrt_names(trace: Function, wrt) -> tuple:
+    """``(names, single)``: the parameters ``wrt`` selects, and whether it named just one."""
+    inputs = differentiable_params(trace)
+    known = f"`{trace.name}` has {len(inputs)} parameter(s) to differentiate: {', '.join(inputs) or 'none'}"
+    if not inputs:
+        raise ArgumentError(f"nothing to differentiate: {known}")
+    if wrt is None:
+        return inputs, len(inputs) == 1
+    single = not isinstance(wrt, (tuple, list))
+    names = []
+    for item in [wrt] if single else wrt:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise ArgumentError(
+                f"wrt={item!r}: give a parameter's position (an int) or its name; {known}"
+            )
+        if isinstance(item, int):
+            if not -len(inputs) <= item < len(inputs):
+                raise ArgumentError(f"wrt={item} is out of range; {known}")
+            item = inputs[item]
+        elif item not in inputs:
+            raise ArgumentError(f"wrt={item!r} names no parameter; {known}")
+        if item in names:
+            raise ArgumentError(f"wrt names `{item}` twice; {known}")
+        names.append(item)
+    if not names:
+        raise ArgumentError(f"wrt is empty: name at least one parameter; {known}")
+    return tuple(names), single
+
+
+def require_scalar(trace: Function, api: str) -> None:
+    ret = trace.body[-1]
+    if isinstance(ret.value, tuple):
+        raise NonScalarOutputError(
+            f"{api} needs a function that returns one number, but `{trace.name}` returns a tuple "
+            f"of {len(list(leaves(ret.value)))} values",
+            ret.loc,
+            "use s2sad.jacobian or s2sad.vjp for several outputs",
+        )
+    if getattr(ret.value, "value", 0) is None:
+        raise NonScalarOutputError(
+            f"{api} needs a function that returns a number, but `{trace.name}` returns None",
+            ret.loc,
+            "add a `return` statement",
+        )
+
+
+def shaped_like(tangent, value):
+    """A tangent with its value's structure, arrays shaped like their values."""
+    if isinstance(value, tuple):
+        return tuple(shaped_like(t, v) for t, v in zip(tangent, value))
+    return like(tangent, value)
+
+
+def flatten(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in flatten(item)]
+    return [value]
