@@ -12,9 +12,16 @@ from __future__ import annotations
 import libcst as cst
 
 from .arrays import INDEX, INFO, INFO_ATTRIBUTES, OWNING, SETITEM, TRANSPOSE_ATTR, TUPLE, ArrayOp
+from .branches import Unbound
+from .loops import assigned_names, names_read
 from .ir import Call, Const, Expr, Ref, Var
 from .primitives import SELECT
 
+# Operations whose result may share memory with their (first) operand.
+_SHARING = frozenset(
+    {INDEX.name, TRANSPOSE_ATTR.name, SELECT.name, SETITEM.name}
+    | {f"np.{name}" for name in ("transpose", "reshape", "ravel", "squeeze", "expand_dims")}
+)
 _STATIC_HINT = "write `axis`, `keepdims` and the like as constants (literals or module constants)"
 
 
@@ -150,7 +157,56 @@ class ArrayLowering:
         layout, values = self._index(target)
         new = self.atom(value, value_node)
         params = (("index", layout),)
+        self._retire_views(current, name, target)
         self.env[name] = self.emit(SETITEM, (current, new, *values), target, name, params)
+
+    def _retire_views(self, written: Var, name: str, target) -> None:
+        """Names that may be views of the array being written see the write in Python, but their
+        SSA values would not: reading one afterwards is refused (``v = out[:2]; out[0] = x``)."""
+        line = self.source.location(target).line
+        storage = self._storage(written)
+        for lowering in self._callers():
+            for other, bound in lowering.env.items():
+                if not (
+                    isinstance(bound, Var) and bound != written and self._storage(bound) & storage
+                ):
+                    continue
+                if any(
+                    other in names_read(body) and other not in assigned_names(body)
+                    for body in lowering.loop_bodies
+                ):  # the loop runs again: a read of `other` anywhere in it may follow this write
+                    raise self.error(
+                        target,
+                        f"`{other}` may be a view of `{name}`, and the loop writes into `{name}` "
+                        f"while it reads `{other}`",
+                        f"make `{other}` a copy where it is assigned (`.copy()`)",
+                    )
+                lowering.env[other] = Unbound(
+                    other,
+                    self.source.location(target),
+                    f"`{other}` may be a view of `{name}`, which line {line} writes into, so "
+                    "its value is ambiguous",
+                    f"read `{other}` before the write, or make it a copy where it is assigned "
+                    "(`.copy()`)",
+                )
+
+    def _storage(self, var: Var) -> set:
+        """Names of the values whose memory ``var`` may share, back to the arrays that own it: a
+        slice, reshape or transpose shares its operand's, a write (``setitem``) its array's."""
+        found: set = set()
+        pending = [var]
+        while pending:
+            current = pending.pop()
+            if current.name in found:
+                continue
+            found.add(current.name)
+            definition = self.sources.get(current.name)
+            if isinstance(definition, Var):  # a loop's carried value, as it entered the loop
+                pending.append(definition)
+            elif isinstance(definition, Call) and definition.prim.name in _SHARING:
+                operands = definition.args[1:] if definition.prim is SELECT else definition.args[:1]
+                pending.extend(a for a in operands if isinstance(a, Var))
+        return found
 
     def _callers(self):
         lowering = self

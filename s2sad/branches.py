@@ -47,6 +47,7 @@ class Unbound:
     name: str
     location: Location
     why: str = ""
+    hint: str = "assign it before, on every path"
 
     def message(self) -> str:
         return (

@@ -106,7 +106,7 @@ class ExpressionLowering:
         if name in self.env:
             value = self.env[name]
             if isinstance(value, Unbound):
-                raise self.error(node, value.message(), "assign it before, on every path")
+                raise self.error(node, value.message(), value.hint)
             return value
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])

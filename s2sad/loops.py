@@ -35,6 +35,22 @@ def assigned_names(statements) -> set:
     return collector.names
 
 
+def names_read(statements) -> set:
+    """Every name a block of CST statements mentions (a superset of those it reads)."""
+    collector = _Names()
+    for stmt in statements:
+        stmt.visit(collector)
+    return collector.names
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self):
+        self.names: set = set()
+
+    def visit_Name(self, node) -> None:
+        self.names.add(node.value)
+
+
 class _AssignedNames(cst.CSTVisitor):
     def __init__(self):
         self.names: set = set()
@@ -147,7 +163,11 @@ class LoopLowering:
             self.env.pop(flag, None)  # inside the loop, nothing has returned yet
         if name is not None:
             self.env[name] = target
-        self.block(body)
+        self.loop_bodies.append(body)
+        try:
+            self.block(body)
+        finally:
+            self.loop_bodies.pop()
         returned, result = self.env.get(RETURNED, Const(False)), self.env.get(RESULT)
         stop = self._either(self.env.get(BROKE, Const(False)), returned, node)
         nexts = [self.env[n] for n in carried]
@@ -181,6 +201,9 @@ class LoopLowering:
         self.body.append(loop)
         self.env = dict(before)
         self.env.update(zip(carried, headers))
+        for outer, value in inner_env.items():  # views the loop's writes made ambiguous stay so
+            if isinstance(value, Unbound) and outer in before and outer not in carried:
+                self.env[outer] = value
         if returned != Const(False):
             self.env[RETURNED], self.env[RESULT] = returned_header, result_header
         if name is not None:

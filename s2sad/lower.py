@@ -94,6 +94,7 @@ class Lowering(
         self.local_names = names.assigned
         self.return_loc = source.location(source.node)
         self.caller = caller
+        self.loop_bodies: list = []  # the CST bodies of the loops being lowered, outermost first
         if caller is None:
             self.sources: dict = {}  # variable name -> its definition, for the arrays written into
             self.body: list = []

@@ -323,6 +323,78 @@ def test_writing_into_a_view_is_refused():
         s2sad.grad(f)(normal(3))
 
 
+def _slice_view(x):
+    out = np.zeros(3)
+    v = out[:2]
+    out[0] = x
+    return np.sum(v) * x
+
+
+def _transposed_view(x):
+    out = np.zeros((2, 2))
+    v = out.T
+    out[0, 1] = x
+    return np.sum(v) * x
+
+
+def _reshaped_view_after_a_loop(x, n):
+    out = np.zeros(4)
+    v = out.reshape(2, 2)
+    for i in range(n):
+        out[i] = x
+    return np.sum(v)
+
+
+def _view_read_in_the_writing_loop(x, n):
+    out = np.zeros(4)
+    v = out[:2]
+    s = 0.0
+    for i in range(n):
+        s = s + np.sum(v)  # from the second iteration on, Python's v sees the write below
+        out[i] = x
+    return s
+
+
+@pytest.mark.parametrize(
+    "f",
+    [_slice_view, _transposed_view, _reshaped_view_after_a_loop, _view_read_in_the_writing_loop],
+)
+def test_reading_a_view_after_its_array_is_written_is_refused(f):
+    # In Python the view sees the write; an SSA value could not, so the program is refused.
+    with pytest.raises(s2sad.S2SADError, match="may be a view of `out`"):
+        s2sad.trace(f)
+
+
+def test_a_view_taken_again_after_each_write_is_fine():
+    def f(x, n):
+        out = np.zeros(4)
+        v = out[:2]
+        s = 0.0
+        for i in range(n):
+            s = s + np.sum(v)
+            out[i] = x
+            v = out[:2]
+        return s
+
+    # s = 0 + x + 2x for n = 3: value 3x, derivative 3, exactly in floats.
+    assert s2sad.trace(f)(2.0, 3) == f(2.0, 3) == 6.0
+    assert s2sad.grad(f)(2.0, 3) == 3.0
+
+
+def test_a_view_read_before_the_write_is_fine():
+    def f(x, n):
+        out = np.zeros(n + 1)
+        out[0] = x
+        for i in range(1, n + 1):
+            previous = out[i - 1]
+            out[i] = previous * x
+        return np.sum(out)
+
+    # out = (x, x², x³, x⁴): the derivative of the sum is 1 + 2x + 3x² + 4x³, exactly in floats.
+    assert s2sad.trace(f)(2.0, 3) == f(2.0, 3) == 30.0
+    assert s2sad.grad(f)(2.0, 3) == 1 + 2 * 2 + 3 * 4 + 4 * 8
+
+
 def test_unknown_numpy_function_names_it_and_lists_supported():
     def f(x):
         return np.sum(np.fft.fft(x))
