@@ -12,7 +12,7 @@ method, positions count the arguments after ``self``, as the caller writes them.
 from __future__ import annotations
 
 from .arguments import bind, differentiable_params, require_scalar, unwrap, user_facing, wrt_names
-from .dispatch import dispatcher, functions, like
+from .dispatch import dispatcher, functions
 from .execute import bound_values
 from .errors import ArgumentError
 from .pipeline import Spec, compiled, seed_names, trace_of
@@ -130,23 +130,8 @@ def _gradient_function(fn, wrt, kind: str):
     trace = trace_of(plain)
     require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
     names, single = wrt_names(trace, wrt)
-    offset = 1 if owner is not None else 0
-    positions = [trace.params.index(name) - offset for name in names]
-
-    def shaped(grads, args):
-        if single:
-            return like(grads, args[positions[0]], args) if positions[0] < len(args) else grads
-        return tuple(
-            like(g, args[p], args) if p < len(args) else g for g, p in zip(grads, positions)
-        )
-
-    def shape_results(result, args):
-        if kind == "value_and_grad":
-            return result[0], shaped(result[1], args)
-        return shaped(result, args)
-
     spec = Spec(kind, names, False, single)
-    return dispatcher(plain, owner, spec, trace.params, shape_results)
+    return dispatcher(plain, owner, spec, trace.params)
 
 
 @user_facing

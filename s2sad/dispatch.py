@@ -57,17 +57,17 @@ def specialised(fn, spec: Spec, params: tuple, args: tuple) -> tuple:
     )
 
 
-def dispatcher(fn, owner, spec: Spec, params: tuple, shape_results):
-    """A function that runs ``spec``'s code for its arguments' kinds. ``shape_results(result, args)``
-    gives array results their arguments' shapes and dtypes. One per function and spec."""
+def dispatcher(fn, owner, spec: Spec, params: tuple):
+    """A function that runs ``spec``'s code for its arguments' kinds; one per function and spec.
+    Code compiled for arrays returns gradients shaped like their arguments (see :mod:`.conform`)."""
     made = _dispatchers.setdefault(fn, {}) if owner is None else {}
     key = (spec, resolution_signature(fn))  # a rebound global means new code
     if key not in made:
-        made[key] = _dispatcher(fn, owner, spec, params, shape_results)
+        made[key] = _dispatcher(fn, owner, spec, params)
     return made[key]
 
 
-def _dispatcher(fn, owner, spec: Spec, params: tuple, shape_results):
+def _dispatcher(fn, owner, spec: Spec, params: tuple):
     (generic,) = functions(fn, spec)
     table = {}
     prefix = (owner,) if owner is not None else ()
@@ -79,8 +79,8 @@ def _dispatcher(fn, owner, spec: Spec, params: tuple, shape_results):
             bound.apply_defaults()
             args = bound.args[len(prefix) :]
         key = signature(args)
-        found = table.get(key)
-        if found is None:
+        run = table.get(key)
+        if run is None:
             try:
                 (run,) = specialised(fn, spec, params, prefix + args)
             except S2SADError as err:  # reported from the caller's line
@@ -88,10 +88,8 @@ def _dispatcher(fn, owner, spec: Spec, params: tuple, shape_results):
                 raise err from None
             if owner is not None:
                 run = types.MethodType(run, owner)
-            arrays = any(type(a) is np.ndarray for a in args)
-            found = table[key] = (run, arrays)
-        run, arrays = found
-        return shape_results(run(*args), args) if arrays else run(*args)
+            table[key] = run
+        return run(*args)
 
     if owner is None and not uses_arrays(trace_of(fn)):
         call = _floats_first(generic, call)

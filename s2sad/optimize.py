@@ -55,7 +55,7 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     """
     if mapping is None:
         mapping = {}
-        keep = keep | _rebound(body)
+        keep = keep | rebound(body)
 
     def sub(expr):
         return substitute(expr, mapping)
@@ -99,7 +99,7 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     return result
 
 
-def _rebound(body: list) -> set:
+def rebound(body: list) -> set:
     """Names a loop rebinds: its carried values and its targets."""
     return {v.name for stmt in walk(body) if isinstance(stmt, Loop) for v in defines(stmt)}
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from .array_rules import runtime_call
 from .shapes import Kinds, infer
 from .codegen import module_source
+from .conform import conformed
+from .uniform import scalar_broadcasts_removed
 from .errors import NonScalarOutputError, SourceNotFoundError
 from .execute import Compiled, cached, compile_source, is_generated, origin_of, resolution_signature
 from .forward import tangent
@@ -130,7 +132,15 @@ def gradient_program(
     keep = _names(sweeps.grads) | _names(leaves(output))
     name = f"{trace.name}_value_and_grad" if with_value else f"{trace.name}_grad"
     doc = f"Gradient of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
-    return Function(name, base.params, _optimize(body, keep, teaching), base.defaults, doc)
+    body = _optimize(body, keep, teaching)
+    if kinds is not None:  # compiled for known shapes: gradients made like their arguments here
+        body = scalar_broadcasts_removed(body, dict(kinds))
+        *body, final = body
+        value, grads = final.value if with_value else (None, final.value)
+        grads = conformed(body, grads if not single else (grads,), wrt, dict(kinds))
+        grads = grads[0] if single else grads
+        body.append(Return((value, grads) if with_value else grads))
+    return Function(name, base.params, body, base.defaults, doc)
 
 
 def _scalar_seed(base: Function, output, kinds: Kinds):

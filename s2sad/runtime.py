@@ -31,6 +31,11 @@ def unbroadcast(g, like):
     return g if shape else g[()]
 
 
+def conform(g, shape, dtype):
+    """``g`` as a new array of ``shape`` and ``dtype``: a gradient shaped like its argument."""
+    return np.array(np.broadcast_to(g, shape), dtype=dtype)
+
+
 def broadcast_like(t, like):
     """``t`` broadcast to ``like``'s shape (a tangent of a value that was broadcast)."""
     shape = np.shape(like)
@@ -172,6 +177,7 @@ def scalar_seed(y):
 
 HELPERS = (
     scalar_seed,
+    conform,
     matmul_adjoint,
     inner_adjoint,
     concatenate_adjoint,

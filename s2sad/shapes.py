@@ -119,7 +119,7 @@ def infer(trace, params: dict) -> Kinds:
 def _infer_block(body: list, known: dict) -> None:
     for stmt in body:
         if isinstance(stmt, Assign):
-            kind = _infer_value(stmt.value, known)
+            kind = infer_value(stmt.value, known)
             if kind is not None:
                 known[stmt.target.name] = kind
             else:
@@ -136,16 +136,19 @@ def _infer_block(body: list, known: dict) -> None:
 
 def _infer_loop(loop: Loop, known: dict) -> None:
     """Carried values keep their kind if the body gives them back the same kind; else unknown."""
-    entering = [_infer_value(init, known) for init in loop.inits]
+    entering = [infer_value(init, known) for init in loop.inits]
     for header, kind in zip(loop.headers, entering):
         _set(known, header.name, kind and Kind(kind.shape, kind.dtype))
-    if loop.target is not None:
+    if isinstance(loop.target, Var):
         known[loop.target.name] = Kind(None, "int")
+    elif loop.target is not None:  # a reverse loop unpacking its tape: values not followed
+        for target in loop.target:
+            known.pop(target.name, None)
     for _ in range(3):
         _infer_block(loop.body, known)
         changed = False
         for header, nxt in zip(loop.headers, loop.nexts):
-            now, after = known.get(header.name), _infer_value(nxt, known)
+            now, after = known.get(header.name), infer_value(nxt, known)
             if after is None or now is None or (after.shape, after.dtype) != (now.shape, now.dtype):
                 if header.name in known:
                     changed = True
@@ -170,7 +173,8 @@ _VALUE_SHAPED = {
 }
 
 
-def _infer_value(value, known: dict) -> Kind | None:
+def infer_value(value, known: dict) -> Kind | None:
+    """The kind of the expression ``value`` given the kinds ``known`` of variables, or ``None``."""
     if isinstance(value, Var):
         return known.get(value.name)
     if isinstance(value, (Const, Ref)):
@@ -179,9 +183,11 @@ def _infer_value(value, known: dict) -> Kind | None:
         return None
     args = []
     for arg in value.args:
-        kind = _infer_value(arg, known) if not isinstance(arg, Ref) else None
+        kind = infer_value(arg, known) if not isinstance(arg, (Ref, Const)) else None
         if isinstance(arg, Ref):
             args.append(arg.obj)
+        elif isinstance(arg, Const):  # a shape or a number written in the code: itself
+            args.append(arg.value)
         elif kind is None:
             return None
         elif kind.is_array:

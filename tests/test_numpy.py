@@ -282,6 +282,27 @@ def test_a_gradient_equal_to_an_argument_is_a_copy():
     assert y[0] != 100.0
 
 
+def test_equal_gradients_are_separate_arrays():
+    def f(a, b):
+        return np.sum((a + b) ** 2)
+
+    a, b = normal(3), normal(3)
+    grad_a, grad_b = s2sad.grad(f, wrt=(0, 1))(a, b)
+    np.testing.assert_allclose(grad_a, 2 * (a + b), rtol=1e-15)
+    grad_a[0] = 100.0
+    assert grad_b[0] != 100.0
+
+
+def test_a_float64_gradient_of_a_float32_argument_is_cast():
+    def f(x, w):
+        return np.sum(x * w)  # float32 * float64: a float64 gradient for x
+
+    x, w = normal(3).astype(np.float32), normal(3)
+    grad = s2sad.grad(f)(x, w)
+    assert grad.dtype == np.float32
+    np.testing.assert_allclose(grad, w.astype(np.float32), rtol=1e-7)
+
+
 def test_new_shapes_get_new_code():
     grad = s2sad.grad(f_broadcast, wrt=(0, 1))
     for shapes in [((3, 1), (1, 4)), ((4,), (4,)), ((2, 1), (2, 3))]:
