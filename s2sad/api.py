@@ -11,12 +11,14 @@ method, positions count the arguments after ``self``, as the caller writes them.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .arguments import bind, differentiable_params, require_scalar, unwrap, user_facing, wrt_names
 from .dispatch import dispatcher, functions
 from .execute import bound_values
 from .errors import ArgumentError
 from .pipeline import Spec, compiled, seed_names, trace_of
-from .jacobians import jacobian
+from .jacobians import vjp
 
 # --- traces and source --------------------------------------------------------------------------
 
@@ -167,10 +169,15 @@ def value_and_grad(fn=None, wrt=0):
     return _gradient_function(fn, wrt, "value_and_grad")
 
 
+def _zero(value):
+    return np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
+
+
 @user_facing
 def explain(fn, *args, wrt=None, output: int = 0):
     """The table of the notes at ``args``: each SSA variable's definition, value, tangent for each
-    input (``ẋ = 1`` for that input) and adjoint (of output ``output``), and the gradient.
+    input that is a number (``ẋ = 1`` for that input) and adjoint (of output ``output``; of its sum
+    if it is an array), and the gradient. Arguments may be NumPy arrays.
 
     >>> import math, s2sad
     >>> def f(x1, x2):
@@ -197,13 +204,18 @@ def explain(fn, *args, wrt=None, output: int = 0):
     (tangent,) = functions(plain, Spec("explain_tangent", names, True))
     (adjoint,) = functions(plain, Spec("explain_vjp", names, True))
     tangent, adjoint = bind(tangent, owner), bind(adjoint, owner)
-    tangent_locals = [
-        tangent(*args, *(1.0 if other == name else 0.0 for other in names)) for name in names
-    ]
-    adjoint_locals = adjoint(*args, *(1.0 if i == output else 0.0 for i in range(count)))
-    gradient = tuple(
-        jacobian(fn, wrt=names, mode="reverse")(*args).reshape(count, len(names))[output]
-    )
-    rows = rows_of(trace, names, tangent_locals, adjoint_locals)
     point = dict(zip(inputs, args))
-    return Explanation(trace.name, point, tuple(names), output, rows, gradient)
+    # One tangent sweep per number among the inputs (ẋ = 1 for it, 0 for the others); an array
+    # input has no single direction to show, and gets a zero tangent.
+    directions = [name for name in names if not isinstance(point[name], np.ndarray)]
+    tangent_locals = [
+        tangent(*args, *(1.0 if other == name else _zero(point[other]) for other in names))
+        for name in directions or [None]
+    ]
+    seeds = tuple(1.0 if i == output else 0.0 for i in range(count))
+    adjoint_locals = adjoint(*args, *seeds)
+    _, pullback = vjp(fn, *args)
+    adjoints = dict(zip(inputs, pullback(seeds if count > 1 else seeds[0])))
+    gradient = tuple(adjoints[name] for name in names)
+    rows = rows_of(trace, tangent_locals, tuple(directions), adjoint_locals)
+    return Explanation(trace.name, point, tuple(names), output, rows, gradient, tuple(directions))

@@ -14,12 +14,15 @@ Exit codes: 0 ok, 1 a problem with the user's program or file, 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
 import traceback
+
+import numpy as np
 
 from . import api
 from .check import GradientCheckError, check_grad
@@ -62,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME=VALUE",
         help="evaluate at this point and print the table of the notes: each variable's value, "
-        "tangents and adjoint",
+        "tangents and adjoint; an array is written as nested lists (W=[[1,2],[3,4]])",
     )
     parser.add_argument(
         "--graph",
@@ -167,14 +170,28 @@ def point_of(fn, items: list) -> list:
             raise UsageError(
                 f"--at {item}: {fn.__name__} has no parameter {name!r} ({', '.join(params)})"
             )
-        try:
-            values[name] = int(text) if text.lstrip("+-").isdigit() else float(text)
-        except ValueError:
-            raise UsageError(f"--at {item}: {text!r} is not a number") from None
+        values[name] = _value(item, text)
     missing = [p for p in params if p not in values]
     if missing:
         raise UsageError(f"--at: give a value for {', '.join(missing)}")
     return [values[p] for p in params]
+
+
+def _value(item: str, text: str):
+    """A number (``2``, ``0.5``), or an array written as nested lists (``[[1, 2], [3, 4]]``)."""
+    if text.lstrip().startswith("["):
+        try:
+            array = np.array(ast.literal_eval(text), dtype=float)
+        except (ValueError, SyntaxError, TypeError):
+            raise UsageError(
+                f"--at {item}: {text!r} is not an array of numbers; write nested lists, for "
+                "example W=[[1,2],[3,4]]"
+            ) from None
+        return array
+    try:
+        return int(text) if text.lstrip("+-").isdigit() else float(text)
+    except ValueError:
+        raise UsageError(f"--at {item}: {text!r} is not a number (nor a list of numbers)") from None
 
 
 class UsageError(Exception):

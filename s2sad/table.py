@@ -19,6 +19,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import numpy as np
+
 from .ir import Assign, Function, Loop, Var, walk
 from .printing import format_expr
 
@@ -42,9 +44,12 @@ class Explanation:
     output: int
     rows: list
     gradient: tuple
+    directions: tuple  # the inputs with a tangent column: those that are numbers
 
     def _cells(self) -> list:
-        head = ["variable", "definition", "value"] + [f"ẇ (d/d{n})" for n in self.inputs] + ["w̄"]
+        head = (
+            ["variable", "definition", "value"] + [f"ẇ (d/d{n})" for n in self.directions] + ["w̄"]
+        )
         body = [
             [r.name, r.definition, _number(r.value)]
             + [_number(t) for t in r.tangents]
@@ -77,26 +82,32 @@ class Explanation:
         return f"<table><tr>{head}</tr>{body}</table><p>{html.escape(gradient)}</p>"
 
 
-def rows_of(trace: Function, inputs: tuple, tangent_locals: list, adjoint_locals: dict) -> list:
-    """One row per assignment of the trace and per carried value of a loop, in program order."""
+def rows_of(trace: Function, tangent_locals: list, directions: tuple, adjoint_locals: dict) -> list:
+    """One row per assignment of the trace and per carried value of a loop, in program order.
+    ``tangent_locals`` holds the variables of each tangent sweep, one per input of ``directions``
+    (at least one sweep, which gives the values)."""
     rows = []
     for stmt in walk(trace.body):
         if isinstance(stmt, Assign):
             value = stmt.value
             definition = value.name if isinstance(value, Var) else format_expr(value)
-            rows.append(_row(stmt.target.name, definition, tangent_locals, adjoint_locals))
+            rows.append(
+                _row(stmt.target.name, definition, tangent_locals, directions, adjoint_locals)
+            )
         elif isinstance(stmt, Loop):
             for header, init, nxt in zip(stmt.headers, stmt.inits, stmt.nexts):
                 definition = f"{format_expr(init)}, then {format_expr(nxt)}"
-                rows.append(_row(header.name, definition, tangent_locals, adjoint_locals))
+                rows.append(
+                    _row(header.name, definition, tangent_locals, directions, adjoint_locals)
+                )
     return rows
 
 
-def _row(name: str, definition: str, tangent_locals: list, adjoint_locals: dict) -> Row:
+def _row(name, definition, tangent_locals, directions, adjoint_locals) -> Row:
     forward = tangent_locals[0]
     if name not in forward:  # in a branch that did not run, or a loop that ran no iteration
-        return Row(name, definition, None, tuple(None for _ in tangent_locals), None)
-    tangents = tuple(t.get(f"{name}_dot", 0.0) for t in tangent_locals)
+        return Row(name, definition, None, tuple(None for _ in directions), None)
+    tangents = tuple(t.get(f"{name}_dot", 0.0) for t in tangent_locals[: len(directions)])
     return Row(name, definition, forward[name], tangents, adjoint_locals.get(f"{name}_bar", 0.0))
 
 
@@ -107,4 +118,7 @@ def _number(value) -> str:
         return str(value)
     if isinstance(value, float):
         return f"{value + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
+    if isinstance(value, np.ndarray):  # on one line, long arrays summarised
+        text = np.array2string(value + 0.0, precision=6, separator=", ", threshold=12)
+        return " ".join(text.split())
     return str(value)

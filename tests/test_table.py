@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import s2sad
@@ -127,6 +128,48 @@ def test_cli_prints_trace_tangent_and_adjoint():
     assert "\x1b[" not in result.stdout  # no colour codes when piped
 
 
+def layer(W, x):
+    z = W @ x
+    return np.sum(np.tanh(z)) + 0.5 * np.sum(x * x)
+
+
+def test_table_with_arrays_shows_values_and_adjoints():
+    # y = Σ tanh(Wx) + ½|x|²: ∂y/∂W = (1 - tanh²(Wx)) xᵀ, ∂y/∂x = Wᵀ(1 - tanh²(Wx)) + x.
+    W, x = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.3, -0.2])
+    table = s2sad.explain(layer, W, x)
+    slope = 1 - np.tanh(W @ x) ** 2
+    values, adjoints = column(table, "value"), column(table, "bar")
+    np.testing.assert_allclose(values["w3"], W @ x, rtol=1e-15)
+    np.testing.assert_allclose(adjoints["w3"], slope, rtol=1e-15)
+    np.testing.assert_allclose(adjoints["w1"], np.outer(slope, x), rtol=1e-15)
+    np.testing.assert_allclose(table.gradient[1], W.T @ slope + x, rtol=1e-15)
+    assert table.directions == () and all(row.tangents == () for row in table.rows)
+    assert "w3        w1 @ w2      [-0.1 , 0.35]" in str(table)
+
+
+def test_table_with_arrays_and_numbers_has_tangents_for_the_numbers():
+    def scaled(a, x):
+        return a * np.sum(x**2)
+
+    table = s2sad.explain(scaled, 3.0, np.array([1.0, 2.0]))
+    assert table.directions == ("a",)
+    assert column(table, "a")["w5"] == 5.0  # ∂(a·|x|²)/∂a = |x|² = 5, exactly
+    np.testing.assert_array_equal(table.gradient[1], [6.0, 12.0])  # 2·a·x
+
+
+def test_cli_table_with_arrays(tmp_path):
+    source = tmp_path / "layer.py"
+    source.write_text(
+        "import numpy as np\n\n\ndef layer(W, x):\n    z = W @ x\n"
+        "    return np.sum(np.tanh(z)) + 0.5 * np.sum(x * x)\n"
+    )
+    result = run(f"{source}:layer", "--at", "W=[[1,2],[0.5,-1]]", "x=[0.3,-0.2]")
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("w3"))
+    assert row.split()[:6] == ["w3", "w1", "@", "w2", "[-0.1", ","]
+    assert "∂y/∂x = [1.733492, 0.893281]" in result.stdout
+
+
 def test_cli_table_at_a_point():
     result = run("samples/lecture.py:seed000_y", "--at", "x1=2", "x2=5")
     assert result.returncode == 0
@@ -141,6 +184,7 @@ def test_cli_table_at_a_point():
         (["samples/lecture.py:seed000_y", "--at", "x3=5", "x1=2"], 2, "no parameter 'x3'"),
         (["samples/lecture.py:seed000_y", "--at", "x1=two", "x2=5"], 2, "not a number"),
         (["samples/lecture.py:seed000_y", "--at", "x1=2"], 2, "give a value for x2"),
+        (["samples/lecture.py:seed000_y", "--at", "x1=[2,", "x2=5"], 2, "not an array of numbers"),
         (["samples/missing.py"], 1, "no such file"),
         (["samples/lecture.py:nope"], 1, "no function 'nope'"),
         (["--no-such-option", "samples/lecture.py"], 2, "usage"),
