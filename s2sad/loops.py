@@ -24,7 +24,7 @@ import libcst as cst
 from .branches import BROKE, CONTINUED, RESULT, RETURNED, Unbound, _statements
 from .ir import Call, Const, Loop
 from .primitives import RANGE, SELECT
-from .sequences import indexes_with
+from .sequences import indexed_with
 
 
 def assigned_names(statements) -> set:
@@ -109,7 +109,7 @@ class LoopLowering:
         if (
             values is None
             and isinstance(node.target, cst.Name)
-            and indexes_with(body, node.target.value)
+            and self._indexes_a_sequence(body, node.target.value)
         ):
             values = self.known_sequence(node.iter)  # range of constants: unrolled, the index known
         if values is not None:
@@ -123,6 +123,16 @@ class LoopLowering:
         target = self.fresh(node.target.value)
         iterable = Call(RANGE, tuple(args))
         self._loop(node, body, target=target, iterable=iterable, name=node.target.value)
+
+    def _indexes_a_sequence(self, body: list, index: str) -> bool:
+        """Whether ``body`` indexes with ``index`` a tuple or list, which needs the index known
+        while lowering (an array can be indexed by a value only known at run time)."""
+        for base in indexed_with(body, index):
+            if not isinstance(base, cst.Name) or isinstance(self.env.get(base.value), tuple):
+                return True
+            if base.value not in self.env and base.value not in self.local_names:
+                return True  # a global or closure sequence
+        return False
 
     def while_statement(self, node: cst.While) -> None:
         self._refuse_extras(node)

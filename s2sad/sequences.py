@@ -190,8 +190,8 @@ class SequenceLowering:
         )
 
 
-def indexes_with(body: list, name: str) -> bool:
-    """Whether ``body`` indexes something with an expression that reads ``name``."""
+def indexed_with(body: list, name: str) -> list:
+    """What ``body`` indexes with an expression that reads ``name``: the subscripted expressions."""
     finder = _IndexFinder(name)
     for stmt in body:
         stmt.visit(finder)
@@ -201,12 +201,14 @@ def indexes_with(body: list, name: str) -> bool:
 class _IndexFinder(cst.CSTVisitor):
     def __init__(self, name: str):
         self.name = name
-        self.found = False
+        self.found: list = []
 
-    def visit_SubscriptElement(self, node) -> None:
+    def visit_Subscript(self, node) -> None:
         names = _NameFinder()
-        node.visit(names)
-        self.found = self.found or self.name in names.names
+        for element in node.slice:
+            element.visit(names)
+        if self.name in names.names:
+            self.found.append(node.value)
 
 
 class _NameFinder(cst.CSTVisitor):

@@ -423,3 +423,16 @@ def test_unknown_numpy_function_names_it_and_lists_supported():
     with pytest.raises(s2sad.S2SADError) as info:
         s2sad.grad(f)(normal(3))
     assert "np.fft.fft" in str(info.value) and "np.sum" in str(info.value)
+
+
+def test_a_constant_range_loop_over_an_array_stays_a_loop():
+    def f(x):
+        s = 0.0
+        for i in range(3):
+            s = s + x[i] * x[i + 1]
+        return s
+
+    assert "for w2 in range(3):" in str(s2sad.trace(f))  # not unrolled: the index is a value
+    x = normal(4)
+    expected = [x[1], x[0] + x[2], x[1] + x[3], x[2]]  # ∂/∂x_k of Σ x_i x_{i+1}
+    np.testing.assert_allclose(s2sad.grad(f)(x), expected, rtol=1e-15)
