@@ -22,6 +22,7 @@ _SHARING = frozenset(
     {INDEX.name, TRANSPOSE_ATTR.name, SELECT.name, SETITEM.name}
     | {f"np.{name}" for name in ("transpose", "reshape", "ravel", "squeeze", "expand_dims")}
 )
+_SYMBOL = {"AddAssign": "+", "SubtractAssign": "-", "MultiplyAssign": "*", "DivideAssign": "/"}
 _STATIC_HINT = "write `axis`, `keepdims` and the like as constants (literals or module constants)"
 
 
@@ -159,6 +160,27 @@ class ArrayLowering:
         params = (("index", layout),)
         self._retire_views(current, name, target)
         self.env[name] = self.emit(SETITEM, (current, new, *values), target, name, params)
+
+    def note_in_place(self, current: Var, name: str, node) -> None:
+        """``name += v``: NumPy changes an array in place, which the caller or another name
+        would see; a number is rebound. Noted, and refused once ``name`` is known to be an array."""
+        storage = self._storage(current)
+        seen = sorted(storage & self.arguments)
+        if not seen:
+            seen = [
+                other
+                for lowering in self._callers()
+                for other, bound in lowering.env.items()
+                if isinstance(bound, Var)
+                and (other != name or lowering is not self)
+                and self._storage(bound) & storage
+            ]
+        if seen:
+            what = "the caller's array" if seen[0] in self.arguments else f"the array `{seen[0]}`"
+            message = f"`{name}` is an array: this changes {what} in place"
+            hint = f"write `{name} = {name} {_SYMBOL.get(type(node.operator).__name__, '+')} ...`, which makes a new array"
+            variable = seen[0] if seen[0] in self.arguments else current.name  # survives copies
+            self.in_place.append((variable, self.source.location(node), message, hint))
 
     def _retire_views(self, written: Var, name: str, target) -> None:
         """Names that may be views of the array being written see the write in Python, but their

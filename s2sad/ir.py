@@ -258,6 +258,10 @@ class Function:
     body: list
     defaults: tuple = ()
     doc: str = ""
+    # ``a += b`` where something else sees ``a`` (the caller, another name): fine for numbers, but
+    # NumPy would change an array in place. ``(variable, Location, message, hint)`` each, refused
+    # once the variable is known to be an array.
+    in_place: tuple = ()
 
 
 def reserved_names(fn: Function) -> set:

@@ -97,6 +97,8 @@ class Lowering(
         self.loop_bodies: list = []  # the CST bodies of the loops being lowered, outermost first
         if caller is None:
             self.sources: dict = {}  # variable name -> its definition, for the arrays written into
+            self.in_place: list = []  # see Function.in_place
+            self.arguments: set = set()  # the parameters: the caller's values
             self.body: list = []
             self.count = 0
             self.prefix = _fresh_prefix(names.all)
@@ -105,6 +107,8 @@ class Lowering(
         else:  # an inlined callee: its statements and numbering continue the caller's
             self.body = caller.body
             self.sources = caller.sources
+            self.in_place = caller.in_place
+            self.arguments = caller.arguments
             self.fresh = caller.fresh
             self.calling = caller.calling + (key,)
             self.root_globals = caller.root_globals
@@ -134,10 +138,12 @@ class Lowering(
         node = self.source.node
         fn = self.source.function
         params = self._parameters(node.params, fn.__defaults__ or ())
+        self.arguments.update(params)
         for name in params:
             var = self.fresh(name)
             self.body.append(Assign(var, Var(name), self.source.location(node)))
             self.env[name] = var
+            self.sources[var.name] = Var(name)  # the caller's value: see array_lowering._storage
         self.return_loc = self.source.location(node)
         if isinstance(node, cst.Lambda):
             self.env[RETURNED], self.env[RESULT] = Const(True), self.expr(node.body)
@@ -150,7 +156,7 @@ class Lowering(
         self.body.append(Return(result, self.return_loc))
         name = fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
         defaults = tuple(Const(v) for v in (fn.__defaults__ or ()))
-        return Function(name, tuple(params), self.body, defaults)
+        return Function(name, tuple(params), self.body, defaults, in_place=tuple(self.in_place))
 
     def _parameters(self, params: cst.Parameters, defaults: tuple) -> list:
         for extra, what in (
@@ -266,6 +272,8 @@ class Lowering(
         name = node.target.value
         current = self.name(node.target)
         rhs = self.expr(node.value)
+        if isinstance(current, Var):
+            self.note_in_place(current, name, node)
         self.env[name] = self.emit(BINARY_OPERATORS[symbol], (current, rhs), node, name)
 
     def expression_statement(self, node: cst.Expr) -> None:

@@ -17,7 +17,7 @@ from .shapes import Kinds, infer
 from .codegen import module_source
 from .conform import conformed
 from .uniform import scalar_broadcasts_removed
-from .errors import NonScalarOutputError, SourceNotFoundError
+from .errors import NonScalarOutputError, SourceNotFoundError, UnsupportedSyntaxError
 from .execute import Compiled, cached, compile_source, is_generated, origin_of, resolution_signature
 from .forward import tangent
 from .frontend import require_function
@@ -70,9 +70,8 @@ def _base(trace: Function, teaching: bool) -> Function:
     """The trace a transform starts from: as the notes write it, or with ``w1 = x1`` copies removed."""
     if teaching:
         return trace
-    return Function(
-        trace.name, trace.params, propagate(trace.body, keep=set()), trace.defaults, trace.doc
-    )
+    body = propagate(trace.body, keep=set())
+    return Function(trace.name, trace.params, body, trace.defaults, trace.doc, trace.in_place)
 
 
 def _optimize(body: list, keep: set, teaching: bool) -> list:
@@ -94,9 +93,14 @@ def _wrt_text(wrt: tuple) -> str:
 def kinds_of(base: Function, kinds) -> Kinds:
     """The kinds of ``base``'s values: inferred from its parameters' kinds (``kinds``, pairs of name
     and :class:`~s2sad.shapes.Kind`) when given; else numbers, or unknown if it uses NumPy."""
-    if kinds is not None:
-        return infer(base, dict(kinds))
-    return Kinds(arrays=uses_arrays(base))
+    if kinds is None:
+        return Kinds(arrays=uses_arrays(base))
+    known = infer(base, dict(kinds))
+    for name, location, message, hint in base.in_place:
+        kind = known.known.get(name)
+        if kind is not None and kind.is_array:
+            raise UnsupportedSyntaxError(message, location, hint)
+    return known
 
 
 def uses_arrays(fn: Function) -> bool:

@@ -436,3 +436,41 @@ def test_a_constant_range_loop_over_an_array_stays_a_loop():
     x = normal(4)
     expected = [x[1], x[0] + x[2], x[1] + x[3], x[2]]  # ∂/∂x_k of Σ x_i x_{i+1}
     np.testing.assert_allclose(s2sad.grad(f)(x), expected, rtol=1e-15)
+
+
+def _adds_to_its_argument(x):
+    x += 1.0
+    return np.sum(x * x)
+
+
+def _adds_to_an_aliased_array(x):
+    a = x * 2
+    b = a
+    a += x
+    return np.sum(b)
+
+
+@pytest.mark.parametrize(
+    "f, seen", [(_adds_to_its_argument, "the caller's array"), (_adds_to_an_aliased_array, "the array `b`")]
+)
+def test_augmented_assignment_that_changes_a_seen_array_is_refused(f, seen):
+    with pytest.raises(s2sad.S2SADError, match=f"this changes {seen}.* in place") as info:
+        s2sad.grad(f)(normal(3))
+    assert "= " in info.value.hint and "+ ..." in info.value.hint
+
+
+def test_augmented_assignment_of_numbers_and_fresh_arrays_is_fine():
+    # For a number, x += 1 rebinds x: the same code is fine where x is a float.
+    assert s2sad.grad(_adds_to_its_argument)(2.0) == 2 * 3.0
+
+    def f(x, W, n):
+        h = W @ x
+        h += x  # h is this function's own array: nothing else sees the change
+        total = np.zeros(3)
+        for i in range(n):
+            total += h * i
+        return np.sum(total)
+
+    x, W = normal(3), normal(3, 3)
+    # total = h · (0 + 1 + 2) for n = 3, so ∂/∂x = 3 (Wᵀ1 + 1).
+    np.testing.assert_allclose(s2sad.grad(f)(x, W, 3), 3 * (W.T @ np.ones(3) + 1), rtol=1e-14)
