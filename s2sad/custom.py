@@ -73,20 +73,22 @@ class CustomRule:
         """The primitive calling the ``"tangent"`` or ``"adjoint"`` rule, refused if there is none."""
         rule = getattr(self, role)
         if rule is None:
-            other = "forward mode (s2sad.jvp, jacobian(mode='forward'))"
-            if role == "tangent":
-                other = "reverse mode (s2sad.grad, s2sad.vjp)"
+            other_role = "adjoint" if role == "tangent" else "tangent"
+            has = "a custom " + other_role if getattr(self, other_role) else "no custom"
             raise CustomRuleError(
-                f"`{self.name}` has a custom {'adjoint' if role == 'tangent' else 'tangent'} rule "
-                f"but no {role} rule, which {_MODES[role]} needs",
+                f"`{self.name}` has {has} rule but no {role} rule, which {_MODES[role]} needs",
                 defined_at(self.fn),
-                f"add one with @{self.name}.{role} (see the README, 'Custom rules'), or use {other}",
+                f"register one with @{self.name}.{role} or s2sad.custom_rule({self.name}, "
+                f"{role}=...) (see the README, 'Custom rules'), or use {_MODES[other_role]}",
             )
         name = _identifier(getattr(rule, "__name__", ""), f"{self.name}_{role}")
         return Primitive(f"custom {role} {name} {id(rule):x}", rule, "call", name, 16, False)
 
 
-_MODES = {"tangent": "forward mode", "adjoint": "reverse mode"}
+_MODES = {
+    "tangent": "forward mode (s2sad.jvp, jacobian(mode='forward'))",
+    "adjoint": "reverse mode (s2sad.grad, s2sad.vjp)",
+}
 BY_NAME: dict[str, CustomRule] = {}  # primitive name -> its rule
 _BY_ID: dict[int, CustomRule] = {}  # id of a registered function -> its rule
 ROLES: dict[int, tuple] = {}  # id of a rule function -> (its CustomRule, "tangent" or "adjoint")
@@ -177,8 +179,10 @@ def defined_at(fn) -> Location | None:
         filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
     except (OSError, TypeError, AttributeError):
         return None
-    text = lines[0].rstrip("\n")
-    return Location(filename, max(line, 1), len(text) - len(text.lstrip()), text, len(text.strip()))
+    skip = next((i for i, text in enumerate(lines) if not text.lstrip().startswith("@")), 0)
+    text = lines[skip].rstrip("\n")  # the `def` line, after any decorators
+    column = len(text) - len(text.lstrip())
+    return Location(filename, max(line, 1) + skip, column, text, len(text.strip()))
 
 
 def _identifier(name: str, fallback: str) -> str:

@@ -179,10 +179,10 @@ def _binding(name: str, obj, home: str, importable: str, from_imports: dict) -> 
     if source == "builtins" and getattr(builtins, attr, None) is obj:
         if name == attr:
             return None
-    elif source == home:
+    elif source == home and attr.isidentifier():
         _require_importable(importable, f"`{attr}`")
         source = importable
-    elif not _found(source, attr, obj):
+    elif source == home or not _found(source, attr, obj):  # a lambda or a nested function
         raise ExportError(
             f"cannot export: the derivative uses `{name}`, a {type(obj).__name__} that cannot be "
             "imported by name",

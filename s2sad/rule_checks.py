@@ -39,8 +39,17 @@ def check_first_calls(functions: tuple, filename: str) -> None:
     for name, cell in _rule_cells(functions, filename).items():
         entry, role = ROLES[id(cell.cell_contents)]
         pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\(")
-        sites = [i + 1 for i, line in enumerate(lines) if pattern.search(line)]
+        sites = {i + 1: _used(line, name) for i, line in enumerate(lines) if pattern.search(line)}
         cell.cell_contents = _FirstCalls(entry, role, cell, sites)
+
+
+def _used(line: str, name: str) -> tuple | None:
+    """For ``(w3_bar_1, _) = f_adjoint(...)``, which adjoints the code uses: ``(True, False)``
+    (``_`` stands for an argument not differentiated there); ``None`` for another line."""
+    targets = line.split(f"= {name}(")[0].strip().strip("()").split(",")
+    if "=" in line and all(t.strip().isidentifier() for t in targets if t.strip()):
+        return tuple(t.strip() != "_" for t in targets if t.strip())
+    return None
 
 
 def _rule_cells(functions: tuple, filename: str) -> dict:
@@ -67,26 +76,29 @@ def _rule_cells(functions: tuple, filename: str) -> dict:
 class _FirstCalls:
     """Stands for a rule in generated code until every line calling it has been checked."""
 
-    def __init__(self, entry: CustomRule, role: str, cell, sites: list):
+    def __init__(self, entry: CustomRule, role: str, cell, sites: dict):
         self.entry, self.role, self.cell = entry, role, cell
         self.rule = getattr(entry, role)
-        self.sites = sites
+        self.sites = sites  # line -> which adjoints it uses (see _used)
+        self.lines = sorted(sites)
         self.unchecked = set(sites)
 
     def __call__(self, *args):
         result = self.rule(*args)
-        check_result(self.entry, self.role, args, result)
         # A call spanning several lines runs on one of them: it belongs to the site starting above.
-        line = sys._getframe(1).f_lineno
-        index = bisect.bisect_right(self.sites, line) - 1
-        self.unchecked.discard(self.sites[index] if index >= 0 else line)
+        index = bisect.bisect_right(self.lines, sys._getframe(1).f_lineno) - 1
+        site = self.lines[index] if index >= 0 else None
+        check_result(self.entry, self.role, args, result, self.sites.get(site))
+        self.unchecked.discard(site)
         if not self.unchecked:
             self.cell.cell_contents = self.rule
         return result
 
 
-def check_result(entry: CustomRule, role: str, args: tuple, result) -> None:
-    """Raise :class:`CustomRuleError` unless ``result`` has the shapes ``role``'s rule must return."""
+def check_result(entry: CustomRule, role: str, args: tuple, result, used=None) -> None:
+    """Raise :class:`CustomRuleError` unless ``result`` has the shapes ``role``'s rule must return.
+    An adjoint may be ``None`` where ``used`` says the code does not use it (or, ``used`` unknown,
+    for an argument that is not a float or an array)."""
     count = (len(args) - 1) // 2 if role == "tangent" else len(args) - 2
     inputs, out = args[:count], args[count]
     rule = getattr(entry, role)
@@ -117,18 +129,19 @@ def check_result(entry: CustomRule, role: str, args: tuple, result) -> None:
             + ",)`",
         )
     for i, (arg, bar) in enumerate(zip(inputs, result)):
-        differentiable = isinstance(arg, (float, np.floating, np.ndarray))
-        if (bar is None and not differentiable) or (
-            _is_value(bar) and np.shape(bar) == np.shape(arg)
-        ):
+        needed = (
+            used[i]
+            if used and len(used) == len(inputs)
+            else isinstance(arg, (float, np.floating, np.ndarray))
+        )
+        if (bar is None and not needed) or (_is_value(bar) and np.shape(bar) == np.shape(arg)):
             continue
         raise CustomRuleError(
             f"{where} returned {_describe(bar, 'an adjoint')} for argument {i + 1} "
             f"(`{_params(entry, len(inputs))[i]}`), which has "
             f"shape {np.shape(arg)}",
             defined_at(rule),
-            "an adjoint has its argument's shape (None only for an argument that is not a float "
-            "or an array)",
+            "an adjoint has its argument's shape (None only for an argument not differentiated)",
         )
 
 
