@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -472,3 +473,15 @@ def test_export_refuses_a_rule_it_cannot_import():
     # The rules of np.logaddexp are lambdas: there is no name to import them by.
     with pytest.raises(s2sad.ExportError, match="a function that cannot be imported by name"):
         s2sad.export_source(uses_logaddexp)
+
+
+def test_the_samples_of_the_readme():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+    try:
+        import custom_rules
+    finally:
+        sys.path.pop(0)
+    s2sad.check_grad(custom_rules.radius, 1.0, 0.3)  # raises if a component disagrees
+    scores = np.array([0.5, 2.0, -1.0])
+    softmax = np.exp(scores) / np.sum(np.exp(scores))
+    assert close(s2sad.grad(custom_rules.softmax_loss)(scores, 1), softmax - [0, 1, 0], 1e-12)
