@@ -41,6 +41,7 @@ from typing import Callable
 import numpy as np
 
 from .array_rules import np_call, runtime_call
+from .arrays import array_function
 from .errors import Location, S2SADError
 from .ir import Call, Const, Primitive, Unpack, Var
 from .primitives import CALLABLES, PRIMITIVES, primitive_for
@@ -102,14 +103,7 @@ def custom_rule(fn, *, tangent: Callable | None = None, adjoint: Callable | None
     like ``math.lgamma``, a SciPy ufunc), pass the rules as keywords. Every differentiated function
     calling ``fn`` then uses the rules: register each rule once.
     """
-    if primitive_for(fn) is not None:
-        raise CustomRuleError(
-            f"`{getattr(fn, '__name__', fn)}` already has a built-in derivative rule",
-            hint="call it directly: s2sad differentiates it already",
-        )
-    from .arrays import array_function  # late: arrays imports the primitive table this extends
-
-    if array_function(fn) is not None:
+    if primitive_for(fn) is not None or array_function(fn) is not None:
         raise CustomRuleError(
             f"`{getattr(fn, '__name__', fn)}` already has a built-in derivative rule",
             hint="call it directly: s2sad differentiates it already",
