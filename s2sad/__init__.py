@@ -23,6 +23,7 @@ from .api import (
 from .jacobians import jacobian, jvp, vjp
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
+from .custom import CustomRuleError, custom_rule, stop_gradient
 from .export import ExportError, export_source
 from .graph import Graph, GraphvizNotFoundError, graph
 from .errors import (
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError",
     "ChainOrder",
+    "CustomRuleError",
     "ExportError",
     "GradientCheck",
     "GradientCheckError",
@@ -56,10 +58,12 @@ __all__ = [
     "chain_order",
     "chain_product",
     "check_grad",
+    "custom_rule",
     "explain",
     "export_source",
     "grad",
     "graph",
+    "stop_gradient",
     "jacobian",
     "jvp",
     "tangent_source",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from .branches import merged_result
+from .custom import STOP_GRADIENT, CustomRule, lower_call, rule_for
 from .errors import S2SADError, UnknownFunctionError
 from .arrays import ARRAY_METHODS, LENGTH, ArrayOp, array_function, supported_array_functions
 from .expressions import SUPPORTED, Value, _dotted, _is_module
@@ -67,6 +68,9 @@ class CallLowering:
             return target
         if not isinstance(target, Ref):
             raise self.error(func_node, "only functions named directly can be called", SUPPORTED)
+        custom = rule_for(target.obj)
+        if custom is not None:  # before inlining: its author's rules replace its body
+            return custom
         prim = primitive_for(target.obj)
         if prim is not None:
             return prim
@@ -110,6 +114,10 @@ class CallLowering:
             return self.array_call(prim[0], node, prim[1], hint)
         if isinstance(prim, ArrayOp):
             return self.array_call(prim, node, hint=hint)
+        if isinstance(prim, CustomRule):
+            return lower_call(self, prim.primitive, prim.fn, node, hint)
+        if prim is STOP_GRADIENT:
+            return lower_call(self, prim, prim.impl, node, hint)
         if prim is LENGTH and self.known_sequence(node.args[0].value) is None:
             return self.emit(LENGTH, (self.atom(self.expr(node.args[0].value), node),), node, hint)
         if prim is LENGTH:

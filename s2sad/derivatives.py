@@ -18,6 +18,7 @@ from __future__ import annotations
 from .algebra import total
 from .array_rules import ARRAY_VARIANTS, STRUCTURAL, Linear, np_call, runtime_call
 from .arrays import NO_DERIVATIVE as ARRAY_NO_DERIVATIVE
+from .custom import BY_NAME as CUSTOM_RULES
 from .ir import Call
 from .rules import NO_DERIVATIVE as SCALAR_NO_DERIVATIVE
 from .rules import has_rule, partials
@@ -27,7 +28,7 @@ NO_DERIVATIVE = SCALAR_NO_DERIVATIVE | ARRAY_NO_DERIVATIVE
 
 
 def has_derivative(name: str) -> bool:
-    return has_rule(name) or name in STRUCTURAL
+    return has_rule(name) or name in STRUCTURAL or name in CUSTOM_RULES
 
 
 def derivative(call: Call, out, kinds: Kinds) -> Linear:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .frontend import Scope
+from .rule_checks import check_first_calls
 
 _FACTORY = "_s2sad_factory"
 _counter = itertools.count(1)
@@ -67,6 +68,7 @@ def load(compiled: Compiled, fn: types.FunctionType) -> tuple:
     """
     factory = types.FunctionType(compiled.code, fn.__globals__, _FACTORY)
     made = factory(*bound_values(compiled, fn).values())
+    check_first_calls(made, compiled.filename)
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     shared = {
         name: cells[payload] for name, kind, payload in compiled.bindings if kind == "closure"

@@ -15,7 +15,10 @@ Generated code inside s2sad reaches the objects it calls through closure variabl
 - module globals the function reads (``SCALE``) and recursive functions it calls are imported from
   the function's own module (``from lecture import SCALE``), which must then be importable where the
   exported module runs: keep the two side by side, or the source's folder on ``sys.path``. Importing
-  it runs its top-level code, and a global is read once, when the exported module is imported.
+  it runs its top-level code, and a global is read once, when the exported module is imported;
+- a function with custom rules (:func:`s2sad.custom_rule`) and its rules are imported from the module
+  that defines them, like any other function: that module (and s2sad, if it registers the rules) must
+  be importable where the exported one runs. ``s2sad.stop_gradient`` is written out as the identity.
 
 Anything else (an object with no import path) is refused with :class:`ExportError`, naming it.
 
@@ -51,6 +54,7 @@ from .arguments import (
 )
 from .codegen import module_source
 from . import runtime
+from .custom import stop_gradient
 from .errors import S2SADError
 from .frontend import Scope
 from .ir import refs_used
@@ -132,6 +136,9 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
         obj = _closure_value(functions, payload) if kind == "closure" else payload
         if obj in runtime.HELPERS:
             continue
+        if obj is stop_gradient:  # the identity, written out so the module does not need s2sad
+            lines.append(f"\n\ndef {name}(x):\n    return x  # s2sad.stop_gradient\n")
+            continue
         line = _binding(name, obj, home, importable, from_imports)
         if line:
             lines.append(line)
@@ -172,10 +179,10 @@ def _binding(name: str, obj, home: str, importable: str, from_imports: dict) -> 
     if source == "builtins" and getattr(builtins, attr, None) is obj:
         if name == attr:
             return None
-    elif source == home:
+    elif source == home and attr.isidentifier():
         _require_importable(importable, f"`{attr}`")
         source = importable
-    elif not _found(source, attr, obj):
+    elif source == home or not _found(source, attr, obj):  # a lambda or a nested function
         raise ExportError(
             f"cannot export: the derivative uses `{name}`, a {type(obj).__name__} that cannot be "
             "imported by name",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from .activity import active_names
 from .algebra import is_zero
 from .array_rules import np_call
+from .custom import is_custom_call, tangent_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
     Unpack,
@@ -141,4 +142,6 @@ def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
     arg_dots = [dots.get(arg.name) if isinstance(arg, Var) else None for arg in value.args]
     if all(dot is None for dot in arg_dots):
         return None
+    if is_custom_call(value):  # the user's tangent rule, called as it is
+        return tangent_call(value, stmt.target, arg_dots, kinds)
     return derivative(value, stmt.target, kinds).tangent(arg_dots)

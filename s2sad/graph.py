@@ -43,6 +43,7 @@ from .errors import ArgumentError, S2SADError
 from .ir import Assign, Call, If, Loop, Primitive, Var, leaves, variables
 from .primitives import called_function
 from .printing import format_expr
+from .custom import is_custom_call
 from .rules import NO_DERIVATIVE, has_rule, partials
 
 FORMATS = (".svg", ".png", ".dot")
@@ -209,6 +210,11 @@ class _Drawing:
         args = list(dict.fromkeys(a.name for a in call.args if isinstance(a, Var)))
         prim = call.prim
         recursive = called_function(prim)
+        if is_custom_call(call):
+            for name in args:
+                label = f"∂{target.name}/∂{name}: from the custom rules of {prim.symbol}"
+                self.edge(name, target.name, label)
+            return
         if prim.name in NO_DERIVATIVE or (not has_rule(prim.name) and recursive is None):
             for name in args:
                 self.edge(name, target.name, None)

@@ -53,6 +53,7 @@ from .ir import (
     variables,
     walk,
 )
+from .custom import adjoint_step, is_custom_call
 from .forward import recursive_callee
 from .primitives import NEW_LIST, RANGE, REVERSED, user_call
 from .derivatives import NO_DERIVATIVE, derivative
@@ -145,6 +146,12 @@ class _Reverser:
             callee = recursive_callee(stmt)
             if callee is not None:
                 reverse.append(self.reverse_call(stmt, callee, bar, contributions))
+                continue
+            step = adjoint_step(stmt, bar, self.active)
+            if step is not None:  # the user's adjoint rule, called once for all the arguments
+                reverse.append(step[0])
+                for arg, part in step[1]:
+                    contributions.setdefault(arg.name, []).append(part)
                 continue
             for arg, term in self.terms(stmt, bar):
                 if not is_zero(term):
@@ -369,6 +376,8 @@ def _recomputable(loop: Loop, values: list, invariant: set) -> list:
     recomputed = []
     for stmt in loop.body:
         if not isinstance(stmt, Assign) or stmt.target.name not in wanted:
+            continue
+        if is_custom_call(stmt.value):  # the user's function may cost more than a tape entry
             continue
         reads = [v.name for v in variables(stmt.value)]
         if all(name in available or name not in changing or name in invariant for name in reads):

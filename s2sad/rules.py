@@ -39,8 +39,8 @@ from .ir import Expr
 RULES: dict[str, Callable] = {}
 
 # Primitives whose result carries no derivative: comparisons and floor division are piecewise constant
-# (their derivative is 0 wherever it exists), and an f-string is text.
-NO_DERIVATIVE = {"lt", "le", "gt", "ge", "eq", "ne", "not", "floordiv", "format"}
+# (their derivative is 0 wherever it exists), an f-string is text, and stop_gradient says so.
+NO_DERIVATIVE = {"lt", "le", "gt", "ge", "eq", "ne", "not", "floordiv", "format", "stop_gradient"}
 
 
 def rule(*names: str):
