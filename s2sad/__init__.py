@@ -31,6 +31,7 @@ from .errors import (
     NotDifferentiableError,
     S2SADError,
     SourceNotFoundError,
+    StructureNeededError,
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "NotDifferentiableError",
     "S2SADError",
     "SourceNotFoundError",
+    "StructureNeededError",
     "Trace",
     "UnknownFunctionError",
     "UnsupportedSyntaxError",

@@ -11,7 +11,15 @@ method, positions count the arguments after ``self``, as the caller writes them.
 
 from __future__ import annotations
 
-from .arguments import bind, differentiable_params, require_scalar, unwrap, user_facing, wrt_names
+from .arguments import (
+    bind,
+    differentiable_params,
+    header,
+    require_scalar,
+    unwrap,
+    user_facing,
+    wrt_names,
+)
 from .dispatch import dispatcher, functions, like
 from .execute import bound_values
 from .errors import ArgumentError
@@ -127,7 +135,7 @@ def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
 
 def _gradient_function(fn, wrt, kind: str):
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
     names, single = wrt_names(trace, wrt)
     offset = 1 if owner is not None else 0

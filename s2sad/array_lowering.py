@@ -14,6 +14,7 @@ import libcst as cst
 from .arrays import INDEX, INFO, INFO_ATTRIBUTES, OWNING, SETITEM, TRANSPOSE_ATTR, TUPLE, ArrayOp
 from .ir import Call, Const, Expr, Ref, Var
 from .primitives import SELECT
+from .records import READ_ONLY, Record
 
 _STATIC_HINT = "write `axis`, `keepdims` and the like as constants (literals or module constants)"
 
@@ -127,6 +128,10 @@ class ArrayLowering:
                 target,
                 "writing into a list or tuple is not supported",
                 "build a new list instead",
+            )
+        if isinstance(current, Record):
+            raise self.error(
+                target, f"writing into {current.describe()} is not supported", READ_ONLY
             )
         if not isinstance(current, Var) or not self._owned(current):
             raise self.error(
