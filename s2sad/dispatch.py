@@ -64,18 +64,23 @@ def flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tupl
     ``args``; they take each structured argument's leaves in its place, as ``layout`` lays them out
     (the first ``skip`` arguments, a method's ``self``, are never taken apart)."""
     layout = Layout(params, args, skip)
-    flat = replace(spec, wrt=layout.leaf_params(spec.wrt))
+    flat = replace(spec, wrt=layout.leaf_params(spec.wrt), structures=known_structures(fn, layout))
     if layout.structures:
-        flat = replace(flat, single=False, structures=layout.structures)
+        flat = replace(flat, single=False)
+    return specialised(fn, flat, layout.params, layout.flatten(args)), layout
+
+
+def known_structures(fn, layout: Layout) -> tuple | None:
+    """What to lower ``fn`` with for arguments laid out as ``layout``: their structures; if none is
+    structured, nothing (the trace every call shares), or, for a function that uses a parameter as
+    a structure, the knowledge that none is (where a structure is needed, the lowering says so)."""
+    if layout.structures:
+        return layout.structures
     try:
-        return specialised(fn, flat, layout.params, layout.flatten(args)), layout
+        trace_of(fn)
     except StructureNeededError:
-        if layout.structures:
-            raise
-    # Used as a structure somewhere, yet called with none: compiled knowing that, and refused there
-    # if the code cannot run without one (``params["W1"]`` of a number).
-    known = replace(flat, structures=())
-    return specialised(fn, known, layout.params, layout.flatten(args)), layout
+        return ()
+    return None
 
 
 def dispatcher(fn, owner, spec: Spec, params: tuple, shape_results):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from .arrays import ARRAY_METHODS
 from .errors import StructureNeededError
 from .ir import Assign, Const, Var
 from .trees import Tree, flat_params
@@ -152,7 +153,7 @@ class RecordLowering:
         name = node.attr.value
         if not isinstance(receiver, Record):
             parameter = self._unknown_structure(receiver)
-            if parameter is not None and name in _DICT_METHODS:
+            if parameter is not None and hasattr(dict, name) and name not in ARRAY_METHODS:
                 raise self.structure_needed(node, parameter, "a dict")
             return None
         if receiver.tree.kind != "dict" or name not in _DICT_METHODS:
