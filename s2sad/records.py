@@ -7,6 +7,17 @@ it), a named tuple is a :class:`FieldTuple`, and a dict or dataclass is a :class
 entry by a constant key (``params["W1"]``) or a field (``p.W1``) is then just the leaf's variable, and
 costs nothing in the generated code. Structures are read-only: writing into one is refused.
 
+>>> import s2sad
+>>> def f(p):
+...     return p["a"] * p["b"]
+>>> print(s2sad.adjoint_source(f, args=({"a": 2.0, "b": 3.0},)).rstrip())
+def f_grad(p_a, p_b):
+    \"\"\"Gradient of f with respect to p_a, p_b, by reverse mode.\"\"\"
+    # line 2: return p["a"] * p["b"]
+    p_a_bar = p_b
+    p_b_bar = p_a
+    return p_a_bar, p_b_bar
+
 Without the arguments (``s2sad.trace(f)``), a parameter used as a structure stops the lowering with
 :class:`~s2sad.errors.StructureNeededError`: its code depends on the structure it will be given.
 """
