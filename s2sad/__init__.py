@@ -32,6 +32,7 @@ from .errors import (
     NotDifferentiableError,
     S2SADError,
     SourceNotFoundError,
+    StructureNeededError,
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "NotDifferentiableError",
     "S2SADError",
     "SourceNotFoundError",
+    "StructureNeededError",
     "Trace",
     "UnknownFunctionError",
     "UnsupportedSyntaxError",

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import bind, differentiable_params, require_scalar, unwrap, user_facing, wrt_names
-from .dispatch import dispatcher, functions
+from .arguments import (
+    bind,
+    differentiable_params,
+    header,
+    require_scalar,
+    unwrap,
+    user_facing,
+    wrt_names,
+)
+from .dispatch import dispatcher, flattened, functions, known_structures, trace_name
 from .execute import bound_values
 from .errors import ArgumentError
 from .pipeline import Spec, compiled, seed_names, trace_of
 from .jacobians import vjp
+from .trees import Layout
 
 # --- traces and source --------------------------------------------------------------------------
 
@@ -88,10 +97,12 @@ def trace(fn) -> Trace:
 
 
 @user_facing
-def tangent_source(fn, wrt=None, teaching: bool = False) -> str:
+def tangent_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     """Source of the forward-mode (tangent) program of ``fn``; ``wrt`` defaults to every parameter.
 
-    ``teaching=True`` keeps every statement as the notes write them (``w1_dot = x1_dot``).
+    ``teaching=True`` keeps every statement as the notes write them (``w1_dot = x1_dot``). With
+    example arguments (``args=(params, x)``) it is the code compiled for their structures and
+    shapes, which a function taking dicts, tuples or dataclasses needs.
 
     >>> import s2sad
     >>> def f(x1, x2):
@@ -99,29 +110,56 @@ def tangent_source(fn, wrt=None, teaching: bool = False) -> str:
     >>> "w3_dot = x2 * x1_dot + x1 * x2_dot" in s2sad.tangent_source(f)
     True
     """
-    fn, _ = unwrap(fn)
-    names, _ = wrt_names(trace_of(fn), wrt)
-    return compiled(fn, Spec("tangent", names, teaching)).source
+    fn, owner = unwrap(fn)
+    names, _ = wrt_names(header(fn), wrt)
+    return _source(fn, owner, Spec("tangent", names, teaching), args)
 
 
 @user_facing
-def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
+def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     """Source of the reverse-mode (adjoint) program of ``fn``; ``wrt`` defaults to every parameter.
 
     For a function with one output this is its gradient, seeded with ``w_bar = 1.0``; for several
     outputs it is the vector-Jacobian product, whose output adjoints are parameters (``y1_bar``).
+    ``args``, example arguments, gives the code compiled for their structures and shapes.
 
     >>> import s2sad
     >>> def f(x1, x2):
     ...     return x1 * x2
     >>> "x1_bar = x2" in s2sad.adjoint_source(f)
     True
+    >>> def g(p):
+    ...     return p["a"] * p["b"]
+    >>> "p_a_bar = p_b" in s2sad.adjoint_source(g, args=({"a": 2.0, "b": 3.0},))
+    True
     """
-    fn, _ = unwrap(fn)
-    trace = trace_of(fn)
-    names, single = wrt_names(trace, wrt)
-    scalar = not isinstance(trace.body[-1].value, tuple)
-    return compiled(fn, Spec("grad" if scalar else "vjp", names, teaching, single)).source
+    fn, owner = unwrap(fn)
+    names, single = wrt_names(header(fn), wrt)
+    structures = None if args is None else known_structures(fn, _layout(fn, owner, args))
+    scalar = not isinstance(trace_of(fn, structures).body[-1].value, tuple)
+    return _source(fn, owner, Spec("grad" if scalar else "vjp", names, teaching, single), args)
+
+
+def _layout(fn, owner, args) -> Layout:
+    if not isinstance(args, (tuple, list)):
+        raise ArgumentError(f"args={args!r}: give the example arguments as a tuple")
+    params = header(fn).params
+    prefix = (owner,) if owner is not None else ()
+    if len(prefix) + len(args) != len(params):
+        raise ArgumentError(
+            f"`{trace_name(fn)}` takes {len(params) - len(prefix)} argument(s); args has {len(args)}"
+        )
+    return Layout(params, prefix + tuple(args), len(prefix))
+
+
+def _source(fn, owner, spec: Spec, args) -> str:
+    """The source of ``spec``, or, given example arguments, of its code compiled for them."""
+    if args is None:
+        return compiled(fn, spec).source
+    _layout(fn, owner, args)  # checks them
+    prefix = (owner,) if owner is not None else ()
+    (generated, *_), _ = flattened(fn, spec, header(fn).params, prefix + tuple(args), len(prefix))
+    return generated.source
 
 
 # --- derivatives --------------------------------------------------------------------------------
@@ -129,7 +167,7 @@ def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
 
 def _gradient_function(fn, wrt, kind: str):
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
     names, single = wrt_names(trace, wrt)
     spec = Spec(kind, names, False, single)

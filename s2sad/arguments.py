@@ -7,9 +7,10 @@ import functools
 import inspect
 import types
 
-from .dispatch import like
-from .errors import ArgumentError, NonScalarOutputError, S2SADError
+from .dispatch import like, trace_name
+from .errors import ArgumentError, NonScalarOutputError, S2SADError, StructureNeededError
 from .ir import Function, leaves
+from .pipeline import trace_of
 
 
 def user_facing(fn):
@@ -39,6 +40,15 @@ def unwrap(fn):
 
 def bind(generated, owner):
     return generated if owner is None else types.MethodType(generated, owner)
+
+
+def header(fn) -> Function:
+    """``fn``'s trace, or, if its parameters are used as structures (so its trace depends on the
+    arguments it will get), a function with its name and parameters and no body yet."""
+    try:
+        return trace_of(fn)
+    except StructureNeededError:
+        return Function(trace_name(fn), tuple(inspect.signature(fn).parameters), [])
 
 
 def differentiable_params(trace: Function) -> tuple:
@@ -77,6 +87,8 @@ def wrt_names(trace: Function, wrt) -> tuple:
 
 
 def require_scalar(trace: Function, api: str) -> None:
+    if not trace.body:
+        return  # a header: checked when the code is compiled for the arguments
     ret = trace.body[-1]
     if isinstance(ret.value, tuple):
         raise NonScalarOutputError(

@@ -16,6 +16,7 @@ from .branches import Unbound
 from .loops import assigned_names, names_read
 from .ir import Call, Const, Expr, Ref, Var
 from .primitives import SELECT
+from .records import READ_ONLY, Record
 
 # Operations whose result may share memory with their (first) operand.
 _SHARING = frozenset(
@@ -135,6 +136,10 @@ class ArrayLowering:
                 target,
                 "writing into a list or tuple is not supported",
                 "build a new list instead",
+            )
+        if isinstance(current, Record):
+            raise self.error(
+                target, f"writing into {current.describe()} is not supported", READ_ONLY
             )
         if not isinstance(current, Var) or not self._owned(current):
             raise self.error(

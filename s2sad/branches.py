@@ -21,6 +21,7 @@ import libcst as cst
 from .errors import Location
 from .ir import Const, Expr, If, Var
 from .primitives import COMPARISONS, NOT, SELECT
+from .records import Record
 
 RETURNED = "<returned>"  # environment key: whether the function has returned on this path
 RESULT = "<result>"  # environment key: what it returned
@@ -199,9 +200,13 @@ class BranchLowering:
             return then
         if isinstance(then, Unbound) or isinstance(other, Unbound):
             return then if isinstance(then, Unbound) else other
-        if isinstance(then, tuple) or isinstance(other, tuple):
-            if not (
-                isinstance(then, tuple) and isinstance(other, tuple) and len(then) == len(other)
+        if isinstance(then, (tuple, Record)) or isinstance(other, (tuple, Record)):
+            if (
+                isinstance(then, Record)
+                or isinstance(other, Record)
+                or not (
+                    isinstance(then, tuple) and isinstance(other, tuple) and len(then) == len(other)
+                )
             ):
                 raise self.error(
                     node,

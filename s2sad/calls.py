@@ -24,6 +24,7 @@ from .expressions import SUPPORTED, Value, _dotted, _is_module
 from .frontend import load
 from .ir import Call, Const, Effect, Expr, Ref
 from .primitives import PRINT, VARIADIC, primitive_for, supported_callables, user_call
+from .records import Entries
 from .rules import RULES
 from .sequences import SEQUENCE_BUILTINS
 
@@ -96,6 +97,9 @@ class CallLowering:
         receiver = self.expr(func_node.value)
         if isinstance(receiver, Ref) and (callable(receiver.obj) or _is_module(receiver.obj)):
             return None
+        entries = self.record_method(func_node, receiver)
+        if entries is not None:
+            return entries
         if isinstance(receiver, tuple):
             return None
         name = func_node.attr.value
@@ -110,6 +114,10 @@ class CallLowering:
 
     def call(self, node: cst.Call, hint: str) -> Value:
         prim = self.callee(node.func)
+        if isinstance(prim, Entries):  # params.items()
+            if node.args:
+                raise self.error(node, f"`.{node.func.attr.value}()` takes no arguments", "")
+            return prim.values
         if isinstance(prim, tuple):  # x.sum(...)
             return self.array_call(prim[0], node, prim[1], hint)
         if isinstance(prim, ArrayOp):

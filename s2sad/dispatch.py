@@ -6,7 +6,9 @@ it looks up the code compiled for its arguments' kinds (numbers, or arrays of a 
 compiling it the first time, and calls it. For numbers alone the lookup is one dictionary access.
 
 Gradients of arrays come back as arrays of their argument's shape and dtype (float32 in, float32 out),
-writable, even where the math gives a broadcast view or a plain zero.
+writable, even where the math gives a broadcast view or a plain zero. A structured argument (a dict of
+arrays, say) is passed to the code as its leaves, and its gradient comes back in its structure
+(see :mod:`s2sad.trees`); another structure gets other code.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import inspect
 import types
 import weakref
+from dataclasses import replace
 
 import numpy as np
 
-from .errors import ArgumentError, S2SADError
+from .errors import ArgumentError, S2SADError, StructureNeededError
 from .execute import load, resolution_signature
 from .pipeline import Spec, compiled, trace_of, uses_arrays
 from .shapes import params_kinds, signature
+from .trees import Layout
 
 _loaded: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _dispatchers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -52,9 +56,31 @@ def specialised(fn, spec: Spec, params: tuple, args: tuple) -> tuple:
             )
     if not any(kind.is_array for kind in kinds.values()):
         return functions(fn, spec)
-    return functions(
-        fn, Spec(spec.kind, spec.wrt, spec.teaching, spec.single, tuple(kinds.items()))
-    )
+    return functions(fn, replace(spec, kinds=tuple(kinds.items())))
+
+
+def flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tuple:
+    """``(functions, layout)``: the functions of ``spec`` compiled for the structures and kinds of
+    ``args``; they take each structured argument's leaves in its place, as ``layout`` lays them out
+    (the first ``skip`` arguments, a method's ``self``, are never taken apart)."""
+    layout = Layout(params, args, skip)
+    flat = replace(spec, wrt=layout.leaf_params(spec.wrt), structures=known_structures(fn, layout))
+    if layout.structures:
+        flat = replace(flat, single=False)
+    return specialised(fn, flat, layout.params, layout.flatten(args)), layout
+
+
+def known_structures(fn, layout: Layout) -> tuple | None:
+    """What to lower ``fn`` with for arguments laid out as ``layout``: their structures; if none is
+    structured, nothing (the trace every call shares), or, for a function that uses a parameter as
+    a structure, the knowledge that none is (where a structure is needed, the lowering says so)."""
+    if layout.structures:
+        return layout.structures
+    try:
+        trace_of(fn)
+    except StructureNeededError:
+        return ()
+    return None
 
 
 def dispatcher(fn, owner, spec: Spec, params: tuple):
@@ -68,7 +94,10 @@ def dispatcher(fn, owner, spec: Spec, params: tuple):
 
 
 def _dispatcher(fn, owner, spec: Spec, params: tuple):
-    (generic,) = functions(fn, spec)
+    try:
+        (generic,) = functions(fn, spec)
+    except StructureNeededError:  # its code depends on its arguments' structures
+        generic = None
     table = {}
     prefix = (owner,) if owner is not None else ()
     binder = inspect.signature(fn)
@@ -82,21 +111,59 @@ def _dispatcher(fn, owner, spec: Spec, params: tuple):
         run = table.get(key)
         if run is None:
             try:
-                (run,) = specialised(fn, spec, params, prefix + args)
+                (run,), layout = flattened(fn, spec, params, prefix + args, len(prefix))
             except S2SADError as err:  # reported from the caller's line
                 err.__traceback__ = None
                 raise err from None
             if owner is not None:
                 run = types.MethodType(run, owner)
+            if layout.structures:
+                if generic is None:
+                    dispatch.source = run.source
+                run = _regrouping(run, spec, layout, prefix)
             table[key] = run
         return run(*args)
 
-    if owner is None and not uses_arrays(trace_of(fn)):
-        call = _floats_first(generic, call)
-    call.source = generic.source
-    call.__name__ = call.__qualname__ = generic.__name__
-    call.__doc__ = generic.__doc__
-    call.__wrapped__ = fn
+    dispatch = call
+    if generic is None:
+        dispatch.source = STRUCTURED_SOURCE
+        dispatch.__name__ = dispatch.__qualname__ = f"{trace_name(fn)}_{spec.kind}"
+    else:
+        if owner is None and not uses_arrays(trace_of(fn)):
+            dispatch = _floats_first(generic, call)
+        dispatch.source = generic.source
+        dispatch.__name__ = dispatch.__qualname__ = generic.__name__
+        dispatch.__doc__ = generic.__doc__
+    dispatch.__wrapped__ = fn
+    return dispatch
+
+
+STRUCTURED_SOURCE = (
+    "# This function's parameters are structures, so its code depends on the structures it is\n"
+    "# called with; `.source` shows the code compiled for the last new structure.\n"
+)
+
+
+def trace_name(fn) -> str:
+    """The name generated code gives ``fn``: its own, or ``lambda_fn``."""
+    return fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
+
+
+def _regrouping(run, spec: Spec, layout: Layout, prefix: tuple):
+    """``run`` (code taking the leaves of structured arguments) called with the structures
+    themselves; gradients come back in their arguments' structures, leaves shaped like theirs."""
+    skip = len(prefix)
+    with_value = spec.kind == "value_and_grad"
+
+    def call(*args):
+        flat = layout.flatten(prefix + args)
+        result = run(*flat[skip:])
+        value, grads = result if with_value else (None, result)
+        leaves = dict(zip(layout.params, flat))
+        grouped = layout.group(spec.wrt, grads, lambda g, leaf: like(g, leaves[leaf], flat))
+        grads = grouped[0] if spec.single else grouped
+        return (value, grads) if with_value else grads
+
     return call
 
 

@@ -81,3 +81,7 @@ class NonScalarOutputError(S2SADError):
 
 class ArgumentError(S2SADError):
     """An API call got arguments that do not fit the function (``wrt`` out of range, wrong count)."""
+
+
+class StructureNeededError(S2SADError):
+    """A parameter is used as a structure (``params["W1"]``), and no argument says which one."""

@@ -14,6 +14,7 @@ import libcst as cst
 
 from .branches import Unbound
 from .ir import Assign, Call, Const, Expr, Ref, Var
+from .records import Record
 from .sequences import FIXED_CONTAINERS
 from .primitives import ATTRIBUTE, BINARY_OPERATORS, FORMAT, UNARY_OPERATORS
 
@@ -91,6 +92,12 @@ class ExpressionLowering:
             raise self.error(
                 node, "a tuple cannot be used as a number here", "unpack it or index it first"
             )
+        if isinstance(value, Record):
+            raise self.error(
+                node,
+                f"{value.describe()} cannot be used as a number here",
+                'read one of its entries: `params["key"]` or `p.field`',
+            )
         if (
             not isinstance(value, Expr)
             or isinstance(value, Ref)
@@ -130,6 +137,9 @@ class ExpressionLowering:
                     node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling"
                 )
             return Ref(attr, getattr(base.obj, attr), "value")
+        field = self.record_field(node, base, attr)
+        if field is not None:
+            return field
         if isinstance(base, tuple):
             raise self.error(
                 node, f"`.{attr}` of a list or tuple is not supported", FIXED_CONTAINERS
@@ -172,6 +182,9 @@ class ExpressionLowering:
         base = self.expr(node.value)
         if isinstance(base, tuple):
             return self.index(node, base)
+        entry = self.record_item(node, base)
+        if entry is not None:
+            return entry
         return self.array_index(node, self.atom(base, node.value), hint)
 
     def formatted(self, node: cst.FormattedString) -> Var:

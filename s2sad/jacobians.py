@@ -8,22 +8,25 @@ from .arguments import (
     bind,
     differentiable_params,
     flatten,
+    header,
     shaped_like,
     unwrap,
     user_facing,
     wrt_names,
 )
-from .dispatch import functions, like, specialised
+from .dispatch import flattened, functions, like
 from .errors import ArgumentError
 from .ir import leaves
-from .pipeline import Spec, seed_names, trace_of
+from .pipeline import Spec, trace_of
+from .trees import Layout
 
 
 @user_facing
 def jvp(fn, primals, tangents):
     """``(fn(*primals), J·tangents)``: the value and the directional derivative, in one forward sweep.
 
-    ``primals`` and ``tangents`` give one number per parameter, as ``jax.jvp``.
+    ``primals`` and ``tangents`` give one value per parameter, as ``jax.jvp``; a tangent for a
+    structured parameter (a dict of arrays, say) has the structure of its primal.
 
     >>> import s2sad
     >>> def f(x1, x2):
@@ -32,7 +35,7 @@ def jvp(fn, primals, tangents):
     (10.0, 5.0)
     """
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     inputs = differentiable_params(trace)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(inputs) or len(tangents) != len(inputs):
@@ -41,8 +44,14 @@ def jvp(fn, primals, tangents):
             f"{len(primals)} primal(s) and {len(tangents)} tangent(s)"
         )
     prefix = (owner,) if owner is not None else ()
-    (tangent_fn,) = specialised(plain, Spec("tangent", inputs), trace.params, prefix + primals)
-    value, value_dot = bind(tangent_fn, owner)(*primals, *tangents)
+    (tangent_fn,), layout = flattened(
+        plain, Spec("tangent", inputs), trace.params, prefix + primals, len(prefix)
+    )
+    if Layout(trace.params, prefix + tangents, len(prefix)).structures != layout.structures:
+        raise ArgumentError("jvp: each tangent must have the structure of its primal")
+    flat_primals = layout.flatten(prefix + primals)[len(prefix) :]
+    flat_tangents = layout.flatten(prefix + tangents)[len(prefix) :]
+    value, value_dot = bind(tangent_fn, owner)(*flat_primals, *flat_tangents)
     return value, shaped_like(value_dot, value)
 
 
@@ -60,15 +69,17 @@ def vjp(fn, *primals):
     (10.0, (5.0, 2.0))
     """
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     inputs = differentiable_params(trace)
     prefix = (owner,) if owner is not None else ()
-    forward, backward = specialised(
-        plain, Spec("split_vjp", inputs), trace.params, prefix + primals
+    (forward, backward), layout = flattened(
+        plain, Spec("split_vjp", inputs), trace.params, prefix + primals, len(prefix)
     )
-    value, residuals = bind(forward, owner)(*primals)
-    count = len(seed_names(trace))
-    structured = isinstance(trace.body[-1].value, tuple)
+    flat_primals = layout.flatten(prefix + primals)[len(prefix) :]
+    value, residuals = bind(forward, owner)(*flat_primals)
+    structured = isinstance(value, tuple)
+    count = len(flatten(value)) if structured else 1
+    leaf_values = dict(zip(layout.params[len(prefix) :], flat_primals))
 
     def pullback(y_bar):
         seeds = flatten(y_bar) if structured else [y_bar]
@@ -76,7 +87,8 @@ def vjp(fn, *primals):
             raise ArgumentError(
                 f"pullback expects {count} output adjoint(s) shaped like the output; got {y_bar!r}"
             )
-        return tuple(like(g, x) for g, x in zip(backward(*residuals, *seeds), primals))
+        grads = backward(*residuals, *seeds)
+        return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf]))
 
     return value, user_facing(pullback)
 

@@ -24,6 +24,7 @@ import libcst as cst
 from .branches import BROKE, CONTINUED, RESULT, RETURNED, Unbound, _statements
 from .ir import Call, Const, Loop
 from .primitives import RANGE, SELECT
+from .records import Record
 from .sequences import indexed_with
 
 
@@ -115,6 +116,7 @@ class LoopLowering:
         if values is not None:
             self.unroll(node, values, body)
             return
+        self.refuse_iterating(node.iter)
         args = self._range_arguments(node.iter)
         if not isinstance(node.target, cst.Name):
             raise self.error(
@@ -128,7 +130,9 @@ class LoopLowering:
         """Whether ``body`` indexes with ``index`` a tuple or list, which needs the index known
         while lowering (an array can be indexed by a value only known at run time)."""
         for base in indexed_with(body, index):
-            if not isinstance(base, cst.Name) or isinstance(self.env.get(base.value), tuple):
+            if not isinstance(base, cst.Name) or isinstance(
+                self.env.get(base.value), (tuple, Record)
+            ):
                 return True
             if base.value not in self.env and base.value not in self.local_names:
                 return True  # a global or closure sequence
@@ -148,10 +152,10 @@ class LoopLowering:
             if n in self.env and not isinstance(self.env[n], Unbound) and n != name
         )
         for carried_name in carried:
-            if isinstance(self.env[carried_name], tuple):
+            if isinstance(self.env[carried_name], (tuple, Record)):
                 raise self.error(
                     node,
-                    f"`{carried_name}` holds a tuple and is reassigned in the loop",
+                    f"`{carried_name}` holds a structure and is reassigned in the loop",
                     "carry numbers around a loop; unpack the tuple before the loop",
                 )
         headers = [self.fresh(n) for n in carried]
@@ -202,7 +206,7 @@ class LoopLowering:
             inits += [Const(False), Const(None)]
             nexts += [returned, result]
         for carried_name, value in zip(carried, nexts):
-            if isinstance(value, (tuple, Unbound)):
+            if isinstance(value, (tuple, Record, Unbound)):
                 raise self.error(node, f"`{carried_name}` does not stay a number in the loop", "")
         inner_env, loop_body, self.body = self.env, self.body, outer_body
         exit_flag = None if stop == Const(False) or test is not None else stop

@@ -43,6 +43,7 @@ from .frontend import Scope, Source, load
 from .ir import Assign, Call, Const, Function, Return, Var, check_trace
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
+from .records import Record, RecordLowering
 from .sequences import SequenceLowering
 
 _AUGMENTED = {
@@ -68,9 +69,10 @@ _UNSUPPORTED_STATEMENTS = {
 }
 
 
-def lower(fn: types.FunctionType) -> Function:
-    """The SSA trace of ``fn``, checked against the trace invariant."""
-    trace = Lowering(load(fn)).run()
+def lower(fn: types.FunctionType, structures=None) -> Function:
+    """The SSA trace of ``fn``, checked against the trace invariant. ``structures`` pairs each
+    structured parameter with its :class:`~s2sad.trees.Tree`; ``None`` if they are not known yet."""
+    trace = Lowering(load(fn), structures=structures).run()
     check_trace(trace)
     return trace
 
@@ -82,10 +84,11 @@ class Lowering(
     SequenceLowering,
     BranchLowering,
     LoopLowering,
+    RecordLowering,
 ):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
-    def __init__(self, source: Source, caller: "Lowering | None" = None, key=None):
+    def __init__(self, source: Source, caller: "Lowering | None" = None, key=None, structures=None):
         self.source = source
         self.scope = Scope(source.function)
         self.env: dict[str, Value] = {}
@@ -104,6 +107,8 @@ class Lowering(
             self.prefix = _fresh_prefix(names.all)
             self.calling: tuple = (source.function.__code__,)
             self.root_globals = source.function.__globals__
+            self.structures = structures
+            self.parameter_vars: dict = {}  # variable -> parameter, for those not yet structured
         else:  # an inlined callee: its statements and numbering continue the caller's
             self.body = caller.body
             self.sources = caller.sources
@@ -112,6 +117,8 @@ class Lowering(
             self.fresh = caller.fresh
             self.calling = caller.calling + (key,)
             self.root_globals = caller.root_globals
+            self.structures = caller.structures
+            self.parameter_vars = caller.parameter_vars
 
     def origin(self, kind: str) -> str:
         """How generated code reaches an outside name of this function (see ``ir.Ref``). The
@@ -137,13 +144,7 @@ class Lowering(
     def run(self) -> Function:
         node = self.source.node
         fn = self.source.function
-        params = self._parameters(node.params, fn.__defaults__ or ())
-        self.arguments.update(params)
-        for name in params:
-            var = self.fresh(name)
-            self.body.append(Assign(var, Var(name), self.source.location(node)))
-            self.env[name] = var
-            self.sources[var.name] = Var(name)  # the caller's value: see array_lowering._storage
+        params = self.bind_parameters(self._parameters(node.params, fn.__defaults__ or ()), node)
         self.return_loc = self.source.location(node)
         if isinstance(node, cst.Lambda):
             self.env[RETURNED], self.env[RESULT] = Const(True), self.expr(node.body)
@@ -295,6 +296,7 @@ class Lowering(
                     target, "starred unpacking is not supported", "unpack every element by name"
                 )
             if not isinstance(value, tuple):
+                self.refuse_unpacking(value, value_node)
                 raise self.error(
                     value_node, "cannot unpack a single value", "unpack a tuple of the same length"
                 )
@@ -319,6 +321,10 @@ class Lowering(
         """A returned value: one expression or a (nested) tuple of them."""
         if isinstance(value, tuple):
             return tuple(self.structure(v, node) for v in value)
+        if isinstance(value, Record):
+            raise self.error(
+                node, f"returning {value.describe()} is not supported yet", "return a tuple"
+            )
         return self.atom(value, node)
 
     # --- expressions ------------------------------------------------------------------------

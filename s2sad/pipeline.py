@@ -50,8 +50,10 @@ from .reverse import adjoint
 _traces: dict = {}
 
 
-def trace_of(fn: types.FunctionType) -> Function:
-    """The SSA trace of ``fn``, lowered once per definition."""
+def trace_of(fn: types.FunctionType, structures=None) -> Function:
+    """The SSA trace of ``fn``, lowered once per definition and structure of its arguments:
+    ``structures`` pairs each structured parameter with its :class:`~s2sad.trees.Tree` (``()``:
+    none is structured; ``None``: not known, and a parameter used as a structure is an error)."""
     require_function(fn)
     if is_generated(fn):
         raise SourceNotFoundError(
@@ -59,10 +61,10 @@ def trace_of(fn: types.FunctionType) -> Function:
             hint="differentiate the original function, or estimate the second derivative by finite "
             "differences of the gradient",
         )
-    key = (fn.__code__, fn.__code__.co_filename, resolution_signature(fn))
+    key = (fn.__code__, fn.__code__.co_filename, resolution_signature(fn), structures)
     trace = _traces.get(key)
     if trace is None:
-        trace = _traces[key] = lower(fn)
+        trace = _traces[key] = lower(fn, structures)
     return trace
 
 
@@ -149,6 +151,13 @@ def gradient_program(
 
 def _scalar_seed(base: Function, output, kinds: Kinds):
     """The output's adjoint for a gradient: 1.0, once the output is known to be one number."""
+    if isinstance(output, tuple):
+        raise NonScalarOutputError(
+            f"grad needs a function that returns one number, but `{base.name}` returns a tuple "
+            f"of {len(list(leaves(output)))} values",
+            base.body[-1].loc,
+            "use s2sad.jacobian or s2sad.vjp for several outputs",
+        )
     kind = kinds.of(output)
     if kind is None:
         return runtime_call("scalar_seed", output)
@@ -301,10 +310,11 @@ class Spec:
     teaching: bool = False
     single: bool = False
     kinds: tuple | None = None  # (parameter, Kind) pairs the code is specialised for
+    structures: tuple | None = None  # (parameter, Tree) pairs, as trace_of takes them
 
 
 def programs(fn: types.FunctionType, spec: Spec) -> list:
-    trace = trace_of(fn)
+    trace = trace_of(fn, spec.structures)
     if spec.kind == "trace":
         return [trace]
     if spec.kind == "tangent":
@@ -332,7 +342,7 @@ def compiled(fn: types.FunctionType, spec: Spec) -> Compiled:
     def build() -> Compiled:
         main = programs(fn, spec)
         functions = main + helper_programs(main)
-        home = trace_of(fn).body[-1].loc.filename
+        home = trace_of(fn, spec.structures).body[-1].loc.filename
         source, names = module_source(functions, comments=spec.kind != "trace", home=home)
         entries = tuple(f.name for f in main)
         return compile_source(source, entries, tuple(names.bindings), origin_of(fn))

@@ -15,6 +15,7 @@ import builtins
 import libcst as cst
 
 from .ir import Const
+from .records import is_dict_method
 from .primitives import PRIMITIVES
 
 _MAX_UNROLL = 64  # a sequence longer than this is refused rather than unrolled
@@ -38,7 +39,10 @@ class SequenceLowering:
             return value if isinstance(value, tuple) else None
         if isinstance(node, cst.Name):
             value = self.env.get(node.value)
-            return value if isinstance(value, tuple) else None
+            return value if isinstance(value, tuple) else self.iterated_record(value)
+        if isinstance(node, cst.Call) and is_dict_method(node.func):  # params.items()
+            entries = self.record_method(node.func, self.expr(node.func.value))
+            return entries.values if entries is not None else None
         if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
             return None
         if node.func.value in self.env:
@@ -101,6 +105,7 @@ class SequenceLowering:
     def _unroll_comprehension(self, clause: cst.CompFor, element, results: list) -> None:
         values = self.known_sequence(clause.iter)
         if values is None:
+            self.refuse_iterating(clause.iter)
             raise self.error(
                 clause.iter,
                 "a comprehension can run over a tuple, a list, range(...) of constants, "

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ir import Call, Const, Expr, If, Loop, Ref, Var, Assign, Unpack
+from .trees import is_plain, tree_signature
 
 
 @dataclass(frozen=True)
@@ -249,5 +250,15 @@ def params_kinds(names, values) -> dict:
 
 
 def signature(values) -> tuple:
-    """A hashable key for the kinds of ``values``: what a specialisation is compiled for."""
-    return tuple([(v.shape, v.dtype) if type(v) is np.ndarray else type(v) for v in values])
+    """A hashable key for the kinds of ``values``: what a specialisation is compiled for (for a
+    structured argument, its structure and its leaves' kinds)."""
+    return tuple(
+        [
+            (
+                (v.shape, v.dtype)
+                if type(v) is np.ndarray
+                else type(v) if is_plain(v) else tree_signature(v)
+            )
+            for v in values
+        ]
+    )

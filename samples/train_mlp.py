@@ -4,7 +4,8 @@
 
 The data are points in the plane labelled by whether they fall inside a circle; the network has one
 tanh hidden layer and a sigmoid output, trained on the mean binary cross-entropy. The loss printed
-every 50 steps falls as the network learns the circle.
+every 50 steps falls as the network learns the circle. The parameters travel as one dict, and so
+does their gradient.
 """
 
 import numpy as np
@@ -12,9 +13,9 @@ import numpy as np
 import s2sad
 
 
-def loss(W1, b1, W2, b2, X, labels):
-    hidden = np.tanh(X @ W1 + b1)
-    logits = hidden @ W2 + b2
+def loss(params, X, labels):
+    hidden = np.tanh(X @ params["W1"] + params["b1"])
+    logits = hidden @ params["W2"] + params["b2"]
     p = 1 / (1 + np.exp(-logits))
     eps = 1e-9
     return -np.mean(labels * np.log(p + eps) + (1 - labels) * np.log(1 - p + eps))
@@ -29,18 +30,20 @@ def dataset(count, rng):
 def train(steps=400, rate=1.0, hidden=16, seed=0, report=print):
     rng = np.random.default_rng(seed)
     X, labels = dataset(256, rng)
-    W1 = rng.normal(scale=1.0, size=(2, hidden))
-    b1 = np.zeros(hidden)
-    W2 = rng.normal(scale=1.0 / np.sqrt(hidden), size=hidden)
-    b2 = 0.0
-    value_and_grad = s2sad.value_and_grad(loss, wrt=(0, 1, 2, 3))
+    params = {
+        "W1": rng.normal(scale=1.0, size=(2, hidden)),
+        "b1": np.zeros(hidden),
+        "W2": rng.normal(scale=1.0 / np.sqrt(hidden), size=hidden),
+        "b2": 0.0,
+    }
+    value_and_grad = s2sad.value_and_grad(loss)
     history = []
     for step in range(steps + 1):
-        value, (gW1, gb1, gW2, gb2) = value_and_grad(W1, b1, W2, b2, X, labels)
+        value, grads = value_and_grad(params, X, labels)
         history.append(float(value))
         if step % 50 == 0:
             report(f"step {step:4d}  loss {value:.4f}")
-        W1, b1, W2, b2 = W1 - rate * gW1, b1 - rate * gb1, W2 - rate * gW2, b2 - rate * gb2
+        params = {name: params[name] - rate * grads[name] for name in params}
     return history
 
 

@@ -1,0 +1,197 @@
+"""Structured arguments: tuples, lists, dicts, dataclasses and named tuples of numbers and arrays.
+
+Model parameters are usually passed as one structure (``{"W1": ..., "b1": ...}``). Generated code
+takes numbers and arrays only, so a structured argument is *flattened*: each leaf (a number or an
+array) becomes a parameter of its own, named after its path (``params_W1``), and the gradient's leaves
+are put back into a structure like the argument's. A :class:`Tree` records a structure's shape:
+container types, keys and field names, lengths. It is part of what code is specialised for, so an
+argument of another structure (a new key, another length) gets new code.
+
+>>> params = {"W": 1.0, "layers": (2.0, 3.0)}
+>>> tree = tree_of(params)
+>>> flatten(params, tree)
+[1.0, 2.0, 3.0]
+>>> leaf_names("params", tree, set())
+['params_W', 'params_layers_0', 'params_layers_1']
+>>> unflatten(tree, [10.0, 20.0, 30.0])
+{'W': 10.0, 'layers': (20.0, 30.0)}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ArgumentError
+
+_MAX_LEAVES = 256  # more leaves than this would be a function with hundreds of parameters
+_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32})
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The shape of a structured value. ``kind`` is ``"tuple"``, ``"list"``, ``"dict"`` or
+    ``"fields"`` (a dataclass or named tuple, of type ``cls``); ``keys`` are the dict's keys, the
+    field names, or the positions ``0, 1, …``; ``children`` hold a Tree per entry, ``None`` for a leaf.
+    """
+
+    kind: str
+    keys: tuple
+    children: tuple
+    cls: type | None = None
+
+    def describe(self) -> str:
+        """What the structure is, for messages: ``a dict``, ``a tuple``, ``a Params dataclass``."""
+        if self.kind != "fields":
+            return f"a {self.kind}"
+        what = "named tuple" if issubclass(self.cls, tuple) else "dataclass"
+        return f"a {self.cls.__name__} {what}"
+
+
+def tree_of(value) -> Tree | None:
+    """The structure of ``value``, or ``None`` if it is a leaf (anything but a container)."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        children = tuple(tree_of(item) for item in value)
+        return Tree(kind.__name__, tuple(range(len(value))), children)
+    if kind is dict:
+        for key in value:
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise ArgumentError(
+                    f"a dict argument has the key {key!r}: s2sad names each entry after its key",
+                    hint="use strings (or integers) as the keys of structured arguments",
+                )
+        return Tree("dict", tuple(value), tuple(tree_of(item) for item in value.values()))
+    names = _field_names(kind)
+    if names is not None:
+        return Tree("fields", names, tuple(tree_of(getattr(value, n)) for n in names), kind)
+    if isinstance(value, (tuple, list, dict)):
+        raise ArgumentError(
+            f"an argument of type {kind.__name__}: structured arguments are tuples, lists, "
+            "dicts, dataclasses and named tuples",
+            hint="convert it to a plain tuple, list or dict",
+        )
+    return None
+
+
+def _field_names(cls) -> tuple | None:
+    """A dataclass's constructor fields, a named tuple's fields, or ``None``."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return tuple(cls._fields)
+    return None
+
+
+def flatten(value, tree: Tree | None) -> list:
+    """The leaves of ``value``, depth first, in the order of ``tree``'s keys."""
+    if tree is None:
+        return [value]
+    if tree.kind == "fields":
+        items = [getattr(value, name) for name in tree.keys]
+    elif tree.kind == "dict":
+        items = [value[key] for key in tree.keys]
+    else:
+        items = value
+    return [leaf for item, child in zip(items, tree.children) for leaf in flatten(item, child)]
+
+
+def unflatten(tree: Tree | None, leaves: list):
+    """A value of structure ``tree`` holding ``leaves`` (consumed from the front of the list)."""
+    if tree is None:
+        return leaves.pop(0)
+    items = [unflatten(child, leaves) for child in tree.children]
+    if tree.kind == "tuple":
+        return tuple(items)
+    if tree.kind == "list":
+        return items
+    if tree.kind == "dict":
+        return dict(zip(tree.keys, items))
+    if issubclass(tree.cls, tuple):
+        return tree.cls(*items)
+    return tree.cls(**dict(zip(tree.keys, items)))
+
+
+def leaf_names(name: str, tree: Tree | None, taken: set) -> list:
+    """Parameter names for the leaves of ``name``'s structure: its path joined by underscores
+    (``params_W1``, ``layers_0_b``), each made unique against ``taken`` (which it extends)."""
+    if tree is None:
+        return [name]
+    names = []
+    for key, child in zip(tree.keys, tree.children):
+        stem = f"{name}_{re.sub(r'[^0-9a-zA-Z_]', '_', str(key))}"
+        if child is None:
+            while stem in taken:
+                stem += "_"
+            taken.add(stem)
+            names.append(stem)
+        else:
+            names += leaf_names(stem, child, taken)
+    return names
+
+
+def tree_signature(value):
+    """The part of a call's dispatch key for one argument: its type, or for a structure its Tree
+    and its leaves' kinds (arrays by shape and dtype)."""
+    tree = tree_of(value)
+    if tree is None:
+        return type(value)
+    return tree, tuple(
+        (v.shape, v.dtype) if type(v) is np.ndarray else type(v) for v in flatten(value, tree)
+    )
+
+
+def is_plain(value) -> bool:
+    """Whether ``value`` is a number or an array: the fast path of dispatch."""
+    return type(value) in _NUMBERS or type(value) is np.ndarray
+
+
+class Layout:
+    """How a call's arguments become the generated function's parameters: each structured argument
+    of ``params`` replaced by its leaves. ``structures`` pairs each structured parameter with its
+    Tree; the first ``skip`` arguments (a method's ``self``) are never taken apart.
+    """
+
+    def __init__(self, params: tuple, args: tuple, skip: int = 0):
+        self.trees = [None] * skip + [tree_of(arg) for arg in args[skip:]]
+        self.trees += [None] * (len(params) - len(self.trees))  # left to their default values
+        self.structures = tuple((p, t) for p, t in zip(params, self.trees) if t is not None)
+        self.leaves = flat_params(params, dict(self.structures))
+        self.params = tuple(leaf for p in params for leaf in self.leaves[p])
+        for param, tree in self.structures:
+            if len(self.leaves[param]) > _MAX_LEAVES:
+                raise ArgumentError(
+                    f"`{param}` holds {len(self.leaves[param])} numbers and arrays; s2sad passes "
+                    f"each as a parameter of the generated code, at most {_MAX_LEAVES}",
+                    hint=f"pass them as one array: np.asarray({param})",
+                )
+
+    def flatten(self, args: tuple) -> tuple:
+        """The generated function's arguments: ``args`` with each structure replaced by its leaves."""
+        return tuple(leaf for arg, tree in zip(args, self.trees) for leaf in flatten(arg, tree))
+
+    def leaf_params(self, names: tuple) -> tuple:
+        """The generated function's parameters that ``names`` (parameters of the user's) stand for."""
+        return tuple(leaf for name in names for leaf in self.leaves[name])
+
+    def group(self, names: tuple, values: tuple, shape) -> tuple:
+        """``values`` (one per leaf of ``names``) as one structure per name, each leaf passed
+        through ``shape(value, leaf_name)``."""
+        trees = dict(self.structures)
+        rest = list(values)
+        grouped = []
+        for name in names:
+            count = len(self.leaves[name])
+            shaped = [shape(v, leaf) for v, leaf in zip(rest[:count], self.leaves[name])]
+            rest = rest[count:]
+            grouped.append(unflatten(trees.get(name), shaped))
+        return tuple(grouped)
+
+
+def flat_params(params: tuple, structures: dict) -> dict:
+    """``parameter -> its leaves' names`` (itself for a parameter that holds no structure)."""
+    taken = set(params)
+    return {p: leaf_names(p, structures.get(p), taken) for p in params}
