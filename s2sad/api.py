@@ -17,7 +17,8 @@ from .arguments import bind, differentiable_params, require_scalar, unwrap, user
 from .dispatch import dispatcher, functions
 from .execute import bound_values
 from .errors import ArgumentError
-from .pipeline import Spec, compiled, seed_names, trace_of
+from .higher import mark_gradient, second_derivative
+from .pipeline import DERIVATIVE, Spec, compiled, seed_names, trace_of
 from .jacobians import vjp
 
 # --- traces and source --------------------------------------------------------------------------
@@ -128,12 +129,15 @@ def adjoint_source(fn, wrt=None, teaching: bool = False) -> str:
 
 
 def _gradient_function(fn, wrt, kind: str):
+    if hasattr(fn, DERIVATIVE):  # grad(grad(f)): a second derivative
+        return second_derivative(fn, wrt, kind)
     plain, owner = unwrap(fn)
     trace = trace_of(plain)
     require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
     names, single = wrt_names(trace, wrt)
     spec = Spec(kind, names, False, single)
-    return dispatcher(plain, owner, spec, trace.params)
+    gradient = dispatcher(plain, owner, spec, trace.params)
+    return mark_gradient(gradient, fn, names, kind, single)
 
 
 @user_facing

@@ -11,6 +11,7 @@ writable, even where the math gives a broadcast view or a plain zero.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 import weakref
@@ -52,9 +53,7 @@ def specialised(fn, spec: Spec, params: tuple, args: tuple) -> tuple:
             )
     if not any(kind.is_array for kind in kinds.values()):
         return functions(fn, spec)
-    return functions(
-        fn, Spec(spec.kind, spec.wrt, spec.teaching, spec.single, tuple(kinds.items()))
-    )
+    return functions(fn, dataclasses.replace(spec, kinds=tuple(kinds.items())))
 
 
 def dispatcher(fn, owner, spec: Spec, params: tuple):
