@@ -32,7 +32,6 @@ from .ir import (
     Return,
     Var,
     assigned,
-    fresh_name,
     map_structure,
     reserved_names,
 )
