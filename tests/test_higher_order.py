@@ -309,3 +309,13 @@ def test_what_cannot_be_differentiated_twice_says_so():
         s2sad.hvp(f_recursive)(0.5, 3, 1.0)
     with pytest.raises(s2sad.NotDifferentiableError, match="np.prod"):
         s2sad.hvp(f_prod)(np.ones(3), np.ones(3))
+
+
+def test_command_line_prints_the_second_order_code(capsys):
+    from s2sad.cli import main
+
+    path = os.path.join(os.path.dirname(__file__), "..", "samples", "likelihood.py")
+    assert main([f"{path}:gaussian_nll", "--hessian", "--wrt", "mu", "s"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# second order (Hessian-vector product)\ndef gaussian_nll_hvp(")
+    assert "return mu_bar_dot, s_bar_dot" in out and "# forward mode" not in out
