@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arguments import require_scalar, unwrap, user_facing, wrt_names
-from .dispatch import dispatcher, like
+from .dispatch import dispatcher
 from .errors import NonScalarOutputError
 from .pipeline import DERIVATIVE, Spec, compiled, trace_of
 
@@ -31,15 +31,8 @@ def _hvp_function(fn, names: tuple, directions: tuple, single: bool, api: str):
     plain, owner = unwrap(fn)
     trace = trace_of(plain)
     require_scalar(trace, api)
-    positions = _positions(trace, names, owner)
-
-    def shape_results(result, args):
-        if single:
-            return like(result, args[positions[0]], args)
-        return tuple(like(r, args[p], args) for r, p in zip(result, positions))
-
     spec = Spec("hvp", names, single=single, directions=directions)
-    return dispatcher(plain, owner, spec, trace.params, shape_results), trace, owner
+    return dispatcher(plain, owner, spec, trace.params), trace, owner
 
 
 def _mark(function, fn, kind: str, names: tuple):

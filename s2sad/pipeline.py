@@ -176,9 +176,17 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
         )
     flat = flatten(gradient)
     jvp = tangent(flat, directions, kinds_of(flat, kinds))
-    grads_dot = jvp.body[-1].value[1]
-    jvp.body[-1] = Return(grads_dot[0] if single else grads_dot, jvp.body[-1].loc)
-    jvp.body = _optimize(jvp.body, set(), teaching=False)
+    ret = jvp.body[-1]
+    body = _optimize(jvp.body[:-1] + [Return(ret.value[1], ret.loc)], set(), teaching=False)
+    if kinds is not None:  # compiled for known shapes: H·v made like the inputs here
+        params = dict(kinds)
+        dots = jvp.params[len(flat.params) :]
+        params.update((dot, params[d]) for dot, d in zip(dots, directions) if d in params)
+        *body, final = scalar_broadcasts_removed(body, params)
+        body.append(Return(conformed(body, final.value, wrt, params), final.loc))
+    if single:
+        body[-1] = Return(body[-1].value[0], body[-1].loc)
+    jvp.body = body
     jvp.name = f"{trace.name}_hvp"
     vector = ", ".join(jvp.params[len(flat.params) :])
     if directions == wrt:

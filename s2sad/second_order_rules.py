@@ -78,6 +78,7 @@ def _operand(args):
 # Linear in the adjoint (or tangent) they carry; the other arguments give shapes, positions, or
 # (for max and min) which element is picked, which does not change under a small perturbation.
 for _name in (
+    "conform",
     "unbroadcast",
     "broadcast_like",
     "index_adjoint",
