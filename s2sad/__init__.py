@@ -20,6 +20,7 @@ from .api import (
     trace,
     value_and_grad,
 )
+from .higher import hessian, hvp, hvp_source
 from .jacobians import jacobian, jvp, vjp
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
@@ -66,6 +67,9 @@ __all__ = [
     "grad",
     "graph",
     "stop_gradient",
+    "hessian",
+    "hvp",
+    "hvp_source",
     "jacobian",
     "jvp",
     "tangent_source",

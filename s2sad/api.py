@@ -25,7 +25,8 @@ from .arguments import (
 from .dispatch import dispatcher, flattened, functions, known_structures, trace_name
 from .execute import bound_values
 from .errors import ArgumentError
-from .pipeline import Spec, compiled, seed_names, trace_of
+from .higher import mark_gradient, second_derivative
+from .pipeline import DERIVATIVE, Spec, compiled, seed_names, trace_of
 from .jacobians import vjp
 from .trees import Layout
 
@@ -166,12 +167,15 @@ def _source(fn, owner, spec: Spec, args) -> str:
 
 
 def _gradient_function(fn, wrt, kind: str):
+    if hasattr(fn, DERIVATIVE):  # grad(grad(f)): a second derivative
+        return second_derivative(fn, wrt, kind)
     plain, owner = unwrap(fn)
     trace = header(plain)
     require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
     names, single = wrt_names(trace, wrt)
     spec = Spec(kind, names, False, single)
-    return dispatcher(plain, owner, spec, trace.params)
+    gradient = dispatcher(plain, owner, spec, trace.params)
+    return mark_gradient(gradient, fn, names, kind, single)
 
 
 @user_facing

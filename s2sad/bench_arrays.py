@@ -3,7 +3,9 @@
 - the seed-001 network (samples/networks.py) at N=64, K=128, M=10 and at K=1024: s2sad's gradient
   with respect to W1, b1, W2, b2 and x against backprop written by hand from the notes' formulas
   (target ≤ 1.3×);
-- an elementwise chain on a vector of 10^5 elements: gradient ÷ primal (target ≤ 3).
+- an elementwise chain on a vector of 10^5 elements: gradient ÷ primal (target ≤ 3);
+- the Hessian-vector product of the seed-001 network loss with respect to x, W1, b1, W2, b2 (forward
+  mode over the gradient): its time ÷ the gradient's (target ≤ 3).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 
 import numpy as np
 
-from . import api
+from . import api, higher
 from .bench import best_times
 
 NETWORKS = os.path.join(
@@ -36,11 +38,16 @@ def chain(x):
     return np.sum(np.tanh(np.sin(x) * x + 0.5) * np.exp(-x * x))
 
 
-def network_rows(quick: bool) -> list:
-    """``(N, K, M, primal s, s2sad s, hand s)`` for the seed-001 network."""
+def _networks():
     spec = importlib.util.spec_from_file_location("s2sad_bench_networks", NETWORKS)
     networks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(networks)
+    return networks
+
+
+def network_rows(quick: bool) -> list:
+    """``(N, K, M, primal s, s2sad s, hand s)`` for the seed-001 network."""
+    networks = _networks()
     rows = []
     for N, K, M in [(64, 128, 10), (64, 1024, 10)]:
         rng = np.random.default_rng(0)
@@ -51,6 +58,22 @@ def network_rows(quick: bool) -> list:
             assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12)
         number = 200 if quick else 2000
         times = best_times([networks.seed001_loss, gradient, hand_seed001], args, number)
+        rows.append((N, K, M, *times))
+    return rows
+
+
+def hvp_rows(quick: bool) -> list:
+    """``(N, K, M, gradient s, Hessian-vector product s)`` for the seed-001 network loss."""
+    networks = _networks()
+    rows = []
+    for N, K, M in [(64, 128, 10), (64, 1024, 10)]:
+        rng = np.random.default_rng(0)
+        shapes = [(N,), (K, N), (K,), (M, K), (M,), (K,), (M,)]
+        args = [rng.normal(size=shape) for shape in shapes]
+        v = [rng.normal(size=shape) for shape in shapes[:5]]
+        gradient = api.grad(networks.seed001_loss, wrt=(0, 1, 2, 3, 4))
+        product = higher.hvp(networks.seed001_loss, wrt=(0, 1, 2, 3, 4))
+        times = best_times([gradient, lambda *a: product(*a, *v)], args, 200 if quick else 2000)
         rows.append((N, K, M, *times))
     return rows
 
@@ -76,3 +99,11 @@ def report(quick: bool) -> None:
     print()
     print("Elementwise chain on 10^5 elements, sum(tanh(sin(x) * x + 0.5) * exp(-x * x)):")
     print(f"  primal {primal * 1e3:.2f} ms; gradient/primal {ratio:.2f}x")
+    print()
+    print("Seed-001 network loss, Hessian-vector product w.r.t. x, W1, b1, W2, b2:")
+    print(f"{'N':>5}{'K':>6}{'M':>4}{'gradient':>11}{'H·v':>11}{'H·v/gradient':>14}")
+    for N, K, M, gradient, product in hvp_rows(quick):
+        print(
+            f"{N:>5}{K:>6}{M:>4}{gradient * 1e6:9.1f}µs{product * 1e6:9.1f}µs"
+            f"{product / gradient:13.2f}x"
+        )

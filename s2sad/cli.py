@@ -3,6 +3,7 @@
     s2sad samples/lecture.py:seed000_y          one function
     s2sad samples/lecture.py                    every function defined in the file
     s2sad -m package.module:function --reverse  a function from an importable module
+    s2sad samples/likelihood.py:gaussian_nll --hessian --wrt mu s   second-order code
     s2sad samples/lecture.py:seed000_y --at x1=2 x2=5   the table of the notes at a point
     s2sad samples/lecture.py:seed000_y --check --at x1=2 x2=5   both modes against finite differences
     s2sad samples/lecture.py:seed000_y --graph y.svg --at x1=2 x2=5   the computation graph
@@ -29,6 +30,7 @@ from .check import GradientCheckError, check_grad
 from .errors import S2SADError
 from .export import export_source
 from .graph import FORMATS, INSTALL_HINT, GraphvizNotFoundError, graph
+from .higher import hvp_source
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--reverse", action="store_true", help="print the adjoint (reverse mode) code"
+    )
+    parser.add_argument(
+        "--hessian",
+        action="store_true",
+        help="print the Hessian-vector product code (forward mode over the reverse-mode gradient)",
     )
     parser.add_argument(
         "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
@@ -87,6 +94,11 @@ def _export_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-o", dest="output", metavar="OUT.py", help="the file to write (default: print)"
+    )
+    parser.add_argument(
+        "--hessian",
+        action="store_true",
+        help="print the Hessian-vector product code (forward mode over the reverse-mode gradient)",
     )
     parser.add_argument(
         "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
@@ -221,7 +233,7 @@ def render(fn, args) -> str:
             f"{fn.__name__} at {', '.join(args.at)}: {type(err).__name__}: {err} (the function or "
             "its derivative cannot be evaluated there)"
         ) from None
-    sections = args.trace or args.forward or args.reverse
+    sections = args.trace or args.forward or args.reverse or args.hessian
     if args.graph and not sections:
         return ""
     parts = []
@@ -231,6 +243,8 @@ def render(fn, args) -> str:
         parts.append(f"# forward mode\n{api.tangent_source(fn, wrt=wrt, teaching=args.teaching)}")
     if not sections or args.reverse:
         parts.append(f"# reverse mode\n{api.adjoint_source(fn, wrt=wrt, teaching=args.teaching)}")
+    if args.hessian:
+        parts.append(f"# second order (Hessian-vector product)\n{hvp_source(fn, wrt=wrt)}")
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 

@@ -22,13 +22,16 @@ from .custom import BY_NAME as CUSTOM_RULES
 from .ir import Call
 from .rules import NO_DERIVATIVE as SCALAR_NO_DERIVATIVE
 from .rules import has_rule, partials
+from .second_order_rules import GENERATED_CODE_RULES
 from .shapes import Kinds
 
 NO_DERIVATIVE = SCALAR_NO_DERIVATIVE | ARRAY_NO_DERIVATIVE
 
 
 def has_derivative(name: str) -> bool:
-    return has_rule(name) or name in STRUCTURAL or name in CUSTOM_RULES
+    return (
+        has_rule(name) or name in STRUCTURAL or name in CUSTOM_RULES or name in GENERATED_CODE_RULES
+    )
 
 
 def derivative(call: Call, out, kinds: Kinds) -> Linear:
@@ -38,6 +41,9 @@ def derivative(call: Call, out, kinds: Kinds) -> Linear:
         name = "array select"
     if name in STRUCTURAL:
         return STRUCTURAL[name](*call.args, out=out, params=dict(call.params), kinds=kinds)
+    if name in GENERATED_CODE_RULES:  # helpers of derivative code, differentiated again
+        rule = GENERATED_CODE_RULES[name]
+        return rule(*call.args, out=out, params=dict(call.params), kinds=kinds)
     arrays = not all(kinds.is_scalar(a) for a in call.args)
     if arrays and name in ARRAY_VARIANTS:
         name = ARRAY_VARIANTS[name]

@@ -22,6 +22,9 @@ from .array_rules import np_call
 from .custom import is_custom_call, tangent_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
+    Comment,
+    Pop,
+    Push,
     Unpack,
     If,
     Loop,
@@ -79,8 +82,12 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> l
                 dot = Var(dot_name(stmt.target.name))
                 body.append(Assign(dot, derivative, stmt.loc))
                 dots[stmt.target.name] = dot
-        elif isinstance(stmt, Effect):
+        elif isinstance(stmt, (Effect, Comment)):
             body.append(stmt)
+        elif isinstance(stmt, Push):  # a tape (of a gradient program) saves tangents beside values
+            body.append(Push(stmt.tape, with_tangents(stmt.values, dots), stmt.loc))
+        elif isinstance(stmt, Pop):
+            body.append(Pop(stmt.tape, with_tangents(stmt.targets, dots), stmt.loc))
         elif isinstance(stmt, If):
             then = _tangent_block(stmt.then, dots, active, kinds)
             orelse = _tangent_block(stmt.orelse, dots, active, kinds)
@@ -95,6 +102,12 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> l
         else:
             raise TypeError(f"tangent: unexpected statement {stmt!r}")
     return body
+
+
+def with_tangents(values, dots: dict) -> tuple:
+    """``values`` followed by the tangents of those that have one: what a tape of a gradient
+    program holds once it is differentiated again, so a reverse loop gets back both."""
+    return tuple(values) + tuple(dots[v.name] for v in values if v.name in dots)
 
 
 def recursive_callee(stmt):
@@ -112,6 +125,10 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
     for i in carried:
         dots[loop.headers[i].name] = Var(dot_name(loop.headers[i].name))
     body = _tangent_block(loop.body, dots, active, kinds)
+    target = loop.target
+    if target is not None:  # a loop over a tape rebinds the values it saved, and their tangents
+        targets = with_tangents(target if isinstance(target, tuple) else (target,), dots)
+        target = targets if len(targets) > 1 else targets[0]
 
     def dot_of(expr):
         """The tangent a carried value enters with: zeros of its shape if it is inactive."""
@@ -124,7 +141,7 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
         loop.inits + [dot_of(loop.inits[i]) for i in carried],
         body,
         loop.nexts + [dot_of(loop.nexts[i]) for i in carried],
-        loop.target,
+        target,
         loop.iterable,
         loop.cond,
         loop.loc,

@@ -140,11 +140,8 @@ def _infer_loop(loop: Loop, known: dict) -> None:
     entering = [infer_value(init, known) for init in loop.inits]
     for header, kind in zip(loop.headers, entering):
         _set(known, header.name, kind and Kind(kind.shape, kind.dtype))
-    if isinstance(loop.target, Var):
+    if isinstance(loop.target, Var) and not _iterates_tape(loop):
         known[loop.target.name] = Kind(None, "int")
-    elif loop.target is not None:  # a reverse loop unpacking its tape: values not followed
-        for target in loop.target:
-            known.pop(target.name, None)
     for _ in range(3):
         _infer_block(loop.body, known)
         changed = False
@@ -158,6 +155,17 @@ def _infer_loop(loop: Loop, known: dict) -> None:
             return
     for header in loop.headers:
         known.pop(header.name, None)
+
+
+def _iterates_tape(loop: Loop) -> bool:
+    """Whether a loop (of a gradient program) runs over a tape: ``for w7, w9 in reversed(_tape1)``
+    rebinds values saved under the same names, whose kinds are known from where they were saved."""
+    iterable = loop.iterable
+    return (
+        isinstance(iterable, Call)
+        and iterable.prim.name == "reversed"
+        and isinstance(iterable.args[0], Var)
+    )
 
 
 def _set(known: dict, name: str, kind) -> None:
