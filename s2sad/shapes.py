@@ -248,12 +248,13 @@ def _param(value):
 
 
 def params_kinds(names, values) -> dict:
-    """``name -> Kind`` for the arguments of a call (``None`` kinds left out)."""
+    """``name -> Kind`` for the arguments of a call (``None`` kinds left out). An integer's value
+    is left out too: code is compiled per shape and type, and must serve every ``n``."""
     result = {}
     for name, value in zip(names, values):
         kind = kind_of(value)
         if kind is not None:
-            result[name] = Kind(kind.shape, kind.dtype) if kind.is_array else kind
+            result[name] = Kind(kind.shape, kind.dtype)
     return result
 
 

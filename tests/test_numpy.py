@@ -474,3 +474,19 @@ def test_augmented_assignment_of_numbers_and_fresh_arrays_is_fine():
     x, W = normal(3), normal(3, 3)
     # total = h · (0 + 1 + 2) for n = 3, so ∂/∂x = 3 (Wᵀ1 + 1).
     np.testing.assert_allclose(s2sad.grad(f)(x, W, 3), 3 * (W.T @ np.ones(3) + 1), rtol=1e-14)
+
+
+def test_code_compiled_for_one_integer_serves_another():
+    def f(x, n):
+        return np.sum(np.ones(n) * x)  # the shape depends on n's value, not on its type
+
+    grad = s2sad.grad(f)
+    x = normal(1)
+    assert grad(x, 3)[0] == 3.0 and grad(x, 4)[0] == 4.0
+
+    def g(x, n):
+        return np.sum(x[:n] ** 2)
+
+    x = np.arange(5.0)
+    np.testing.assert_array_equal(s2sad.grad(g)(x, 2), [0, 2, 0, 0, 0])
+    np.testing.assert_array_equal(s2sad.grad(g)(x, 4), [0, 2, 4, 6, 0])
