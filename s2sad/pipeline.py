@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .array_rules import runtime_call
 from .shapes import Kinds, infer
 from .codegen import module_source
+from .custom import is_custom_call
 from .conform import conformed
 from .uniform import scalar_broadcasts_removed
 from .errors import (
@@ -176,6 +177,15 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
             f"array of shape {kind.shape}",
             base.body[-1].loc,
             "reduce it (np.sum, np.mean), or take s2sad.jacobian of its gradient",
+        )
+    custom = [s for s in walk(base.body) if isinstance(s, Assign) and is_custom_call(s.value)]
+    if custom:
+        raise NotDifferentiableError(
+            f"`{custom[0].value.prim.symbol}` has custom derivative rules: a second derivative would "
+            "need the derivative of its adjoint rule, which s2sad does not take",
+            custom[0].loc,
+            "let s2sad differentiate the function itself (no custom rule), or take finite "
+            "differences of s2sad.grad",
         )
     gradient = gradient_program(trace, wrt, False, False, False, kinds)
     if any(isinstance(stmt, Unpack) for stmt in walk(gradient.body)):

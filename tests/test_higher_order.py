@@ -319,3 +319,25 @@ def test_command_line_prints_the_second_order_code(capsys):
     out = capsys.readouterr().out
     assert out.startswith("# second order (Hessian-vector product)\ndef gaussian_nll_hvp(")
     assert "return mu_bar_dot, s_bar_dot" in out and "# forward mode" not in out
+
+
+def test_second_derivative_through_a_custom_rule_is_refused_clearly():
+    import math
+
+    @s2sad.custom_rule
+    def softplus(x):
+        return math.log1p(math.exp(x))
+
+    @softplus.tangent
+    def softplus_tangent(x, out, x_dot):
+        return x_dot / (1 + math.exp(-x))
+
+    @softplus.adjoint
+    def softplus_adjoint(x, out, out_bar):
+        return (out_bar / (1 + math.exp(-x)),)
+
+    def f(x):
+        return softplus(x) * x
+
+    with pytest.raises(s2sad.NotDifferentiableError, match="`softplus` has custom derivative"):
+        s2sad.hvp(f)(1.0, 1.0)
