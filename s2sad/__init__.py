@@ -20,7 +20,7 @@ from .api import (
     trace,
     value_and_grad,
 )
-from .jacobians import jacobian, jvp, vjp
+from .jacobians import elementwise_grad, jacobian, jvp, vector_tangent_source, vjp
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
 from .export import ExportError, export_source
@@ -56,6 +56,7 @@ __all__ = [
     "chain_order",
     "chain_product",
     "check_grad",
+    "elementwise_grad",
     "explain",
     "export_source",
     "grad",
@@ -65,5 +66,6 @@ __all__ = [
     "tangent_source",
     "trace",
     "value_and_grad",
+    "vector_tangent_source",
     "vjp",
 ]

@@ -16,10 +16,10 @@ from .arguments import (
     wrt_names,
 )
 from .dispatch import functions, like, specialised
-from .errors import ArgumentError
+from .errors import ArgumentError, NonScalarOutputError
 from .ir import leaves
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
-from .pipeline import Spec, kinds_of, seed_names, trace_of, uses_arrays
+from .pipeline import Spec, compiled, kinds_of, seed_names, trace_of, uses_arrays
 from .shapes import params_kinds, signature
 from .vector_mode import NotVectorizableError
 
@@ -144,7 +144,7 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
         return arranged(blocks, structure, single)
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"
-    return jacobian_at
+    return user_facing(jacobian_at)
 
 
 class _Plan:
@@ -189,3 +189,79 @@ class _Plan:
             forward, backward = specialised(self.fn, spec, trace_of(self.fn).params, self.args)
             self._reverse = (bind(forward, self.owner), backward)
         return self._reverse
+
+
+@user_facing
+def vector_tangent_source(fn, *args, wrt=0) -> str:
+    """Source of the vector-mode tangent program :func:`jacobian` runs in forward mode, compiled
+    for the kinds of ``args``: each ``x_dot`` has a leading axis with one slice per direction.
+
+    >>> import numpy as np, s2sad
+    >>> def f(x):
+    ...     return np.sum(x * x, axis=0)
+    >>> source = s2sad.vector_tangent_source(f, np.ones((2, 3)))
+    >>> print(source[source.index("# line"):])
+    # line 2: return np.sum(x * x, axis=0)
+        w2 = x * x
+        w2_dot = 2 * (x * x_dot)
+        w3 = np.sum(w2, axis=0)
+        w3_dot = np.sum(w2_dot, axis=(1,))
+        return w3, w3_dot
+    <BLANKLINE>
+    """
+    plain, owner = unwrap(fn)
+    trace = trace_of(plain)
+    names, _ = wrt_names(trace, wrt)
+    prefix = (owner,) if owner is not None else ()
+    kinds = tuple(params_kinds(trace.params, prefix + args).items())
+    return compiled(plain, Spec("vector_tangent", names, kinds=kinds)).source
+
+
+@user_facing
+def elementwise_grad(fn, wrt=0):
+    """The derivative of a function applied elementwise: ``J·1``, from one tangent sweep with a
+    tangent of ones, shaped like the output.
+
+    Where ``fn`` works element by element (``y[i]`` depends on ``x[i]`` alone), ``J`` is diagonal
+    and ``J·1`` is its diagonal, ``y[i]``'s derivative at ``x[i]``: what ``grad`` of
+    ``fn(x).sum()`` gives too, without a reverse sweep. Where it does not, ``J·1`` sums each *row*
+    of ``J`` (how much ``y[i]`` moves when every ``x[j]`` moves by 1), while ``grad`` of the sum sums
+    each *column* (how much the total moves per ``x[j]``).
+
+    >>> import numpy as np, s2sad
+    >>> def f(x):
+    ...     return x**3
+    >>> s2sad.elementwise_grad(f)(np.array([1.0, 2.0])).tolist()
+    [3.0, 12.0]
+    """
+    plain, owner = unwrap(fn)
+    trace = trace_of(plain)
+    names, single = wrt_names(trace, wrt)
+    if not single:
+        raise ArgumentError(
+            f"elementwise_grad takes one input, got wrt={wrt!r}",
+            hint="call it once per input, or use s2sad.jacobian",
+        )
+    if isinstance(trace.body[-1].value, tuple):
+        raise NonScalarOutputError(
+            f"elementwise_grad needs a function with one output, but `{trace.name}` returns a tuple",
+            trace.body[-1].loc,
+            "use s2sad.jacobian for several outputs",
+        )
+    prefix = (owner,) if owner is not None else ()
+    position = trace.params.index(names[0]) - len(prefix)
+
+    def derivative_at(*args):
+        if len(args) <= position:
+            raise ArgumentError(
+                f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
+            )
+        x = args[position]
+        spec = Spec("tangent", names)
+        (tangent_fn,) = specialised(plain, spec, trace.params, prefix + args)
+        ones = np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
+        y, y_dot = bind(tangent_fn, owner)(*args, ones)
+        return like(y_dot, y)
+
+    derivative_at.__name__ = f"{trace.name}_elementwise_grad"
+    return user_facing(derivative_at)
