@@ -17,10 +17,12 @@ elements line up with the argument's. Operations that move elements shift their 
 >>> from s2sad.primitives import PRIMITIVES
 >>> from s2sad.shapes import Kinds, Kind, SCALAR
 >>> kinds = Batched(Kinds({"a": Kind((3,)), "s": SCALAR, "w": Kind((3,))}), size=4)
->>> vector_tangent(Call(PRIMITIVES["mul"], (Var("a"), Var("s"))), Var("w"), kinds)([Var("u"), Var("t")])
+>>> product = Call(PRIMITIVES["mul"], (Var("a"), Var("s")))
+>>> vector_tangent(product, Var("w"), kinds)([Var("u"), Var("t")])
 s * u + a * t[:, None]
 >>> kinds = Batched(Kinds({"m": Kind((3, 2)), "w": Kind((2,))}), size=4)
->>> vector_tangent(Call(PRIMITIVES["np.sum"], (Var("m"),), (("axis", 0),)), Var("w"), kinds)([Var("t")])
+>>> total = Call(PRIMITIVES["np.sum"], (Var("m"),), (("axis", 0),))
+>>> vector_tangent(total, Var("w"), kinds)([Var("t")])
 np.sum(t, axis=(1,))
 """
 
