@@ -21,7 +21,7 @@ from .api import (
     value_and_grad,
 )
 from .higher import hessian, hvp, hvp_source
-from .jacobians import jacobian, jvp, vjp
+from .jacobians import elementwise_grad, jacobian, jvp, vector_tangent_source, vjp
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
 from .custom import CustomRuleError, custom_rule, stop_gradient
@@ -62,6 +62,7 @@ __all__ = [
     "chain_product",
     "check_grad",
     "custom_rule",
+    "elementwise_grad",
     "explain",
     "export_source",
     "grad",
@@ -75,5 +76,6 @@ __all__ = [
     "tangent_source",
     "trace",
     "value_and_grad",
+    "vector_tangent_source",
     "vjp",
 ]

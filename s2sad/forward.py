@@ -41,6 +41,7 @@ from .ir import (
 )
 from .primitives import called_function, user_call
 from .shapes import Kinds
+from .vector_mode import Batched, NotVectorizableError, vector_tangent
 
 
 def dot_name(name: str) -> str:
@@ -49,7 +50,8 @@ def dot_name(name: str) -> str:
 
 def tangent(trace: Function, wrt: tuple, kinds: Kinds | None = None) -> Function:
     """The tangent program of ``trace`` with respect to the parameters named in ``wrt``; ``kinds``
-    says which values are arrays of which shapes (by default, all are numbers)."""
+    says which values are arrays of which shapes (by default, all are numbers). With
+    :class:`~s2sad.vector_mode.Batched` kinds, every tangent has a leading axis of directions."""
     active = active_names(
         trace, wrt
     )  # raises where an active value meets an operation with no rule
@@ -68,6 +70,8 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> l
     for stmt in statements:
         fn = recursive_callee(stmt)
         if fn is not None and any(getattr(a, "name", None) in dots for a in stmt.value.args):
+            if isinstance(kinds, Batched):
+                raise NotVectorizableError(f"`{fn.__name__}` calls itself")
             # y, y_dot = _f_jvp(x..., x_dot...): the tangent program generated for f, for all inputs
             dot = dots[stmt.target.name] = Var(dot_name(stmt.target.name))
             args = stmt.value.args
@@ -95,9 +99,7 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> l
         elif isinstance(stmt, Loop):
             body.append(_tangent_loop(stmt, dots, active, kinds))
         elif isinstance(stmt, Return):
-            out_dot = map_structure(
-                lambda leaf: dots.get(getattr(leaf, "name", None), Const(0.0)), stmt.value
-            )
+            out_dot = map_structure(lambda leaf: _output_dot(leaf, dots, kinds), stmt.value)
             body.append(Return((stmt.value, out_dot), stmt.loc))
         else:
             raise TypeError(f"tangent: unexpected statement {stmt!r}")
@@ -134,7 +136,7 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
         """The tangent a carried value enters with: zeros of its shape if it is inactive."""
         if getattr(expr, "name", None) in dots:
             return dots[expr.name]
-        return Const(0.0) if kinds.is_scalar(expr) else np_call("zeros_like", expr)
+        return _zero(expr, kinds)
 
     return Loop(
         loop.headers + [dots[loop.headers[i].name] for i in carried],
@@ -149,6 +151,22 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
     )
 
 
+def _output_dot(leaf, dots: dict, kinds: Kinds):
+    """The tangent an output is returned with: in vector mode, zeros of its batched shape if the
+    output depends on no input, so that every returned tangent has the batch axis."""
+    name = getattr(leaf, "name", None)
+    if name in dots:
+        return dots[name]
+    return kinds.zeros(leaf) if isinstance(kinds, Batched) else Const(0.0)
+
+
+def _zero(expr, kinds: Kinds):
+    """The tangent of a value that depends on no input."""
+    if isinstance(kinds, Batched):
+        return kinds.zeros(expr)
+    return Const(0.0) if kinds.is_scalar(expr) else np_call("zeros_like", expr)
+
+
 def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
     """``ẇ`` for one statement, or ``None`` when the statement is inactive."""
     value = stmt.value
@@ -159,6 +177,10 @@ def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
     arg_dots = [dots.get(arg.name) if isinstance(arg, Var) else None for arg in value.args]
     if all(dot is None for dot in arg_dots):
         return None
-    if is_custom_call(value):  # the user's tangent rule, called as it is
+    if is_custom_call(value):  # the user's tangent rule, called as it is, one direction at a time
+        if isinstance(kinds, Batched):
+            raise NotVectorizableError(f"`{value.prim.symbol}` has a custom tangent rule")
         return tangent_call(value, stmt.target, arg_dots, kinds)
+    if isinstance(kinds, Batched):
+        return vector_tangent(value, stmt.target, kinds)(arg_dots)
     return derivative(value, stmt.target, kinds).tangent(arg_dots)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .arguments import (
@@ -14,11 +16,14 @@ from .arguments import (
     user_facing,
     wrt_names,
 )
-from .dispatch import flattened, functions, like
-from .errors import ArgumentError
+from .dispatch import flattened, functions, like, specialised
+from .errors import ArgumentError, NonScalarOutputError
 from .ir import leaves
-from .pipeline import Spec, trace_of
+from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
+from .pipeline import Spec, compiled, kinds_of, trace_of, uses_arrays
+from .shapes import params_kinds, signature
 from .trees import Layout
+from .vector_mode import NotVectorizableError
 
 
 @user_facing
@@ -95,55 +100,180 @@ def vjp(fn, *primals):
 
 @user_facing
 def jacobian(fn, wrt=0, mode: str = "auto"):
-    """A function computing the Jacobian of ``fn``: rows are outputs, columns are inputs.
+    """A function computing the Jacobian of ``fn`` with respect to the inputs ``wrt`` selects.
 
-    ``mode="forward"`` runs one tangent sweep per input, ``"reverse"`` one reverse sweep per output
-    (after a single forward sweep); ``"auto"`` picks whichever needs fewer sweeps (seed 002: forward
-    when there are fewer inputs than outputs). A scalar output or a single ``wrt`` drops that axis.
+    ``mode="forward"`` runs one vector-mode tangent sweep, all input directions at once;
+    ``"reverse"`` one forward sweep, then one reverse sweep per output element; ``"auto"`` takes
+    forward when the inputs have fewer elements in all than the outputs, else reverse (seeds 002
+    and 004), counted when called. The derivative of an output of shape ``o`` with respect to an
+    input of shape ``i`` has shape ``o + i``; for several inputs (a tuple ``wrt``) each output gets
+    a tuple, one per input; a tuple of outputs gives a tuple of those. Where every input and output
+    is a number, the result is instead one matrix: rows are outputs, columns inputs, without the
+    row axis for one output or the column axis for one input.
 
-    >>> import s2sad
+    >>> import numpy as np, s2sad
     >>> def g(a, b):
     ...     return a * b, a + b
     >>> s2sad.jacobian(g, wrt=(0, 1))(2.0, 3.0).tolist()
     [[3.0, 2.0], [1.0, 1.0]]
+    >>> def h(x):
+    ...     return x * x
+    >>> s2sad.jacobian(h)(np.array([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ArgumentError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
     plain, owner = unwrap(fn)
     trace = trace_of(plain)
-    names, single_input = wrt_names(trace, wrt)
-    output = trace.body[-1].value
-    rows = len(list(leaves(output)))
-    if mode == "auto":
-        mode = "forward" if len(names) < rows else "reverse"
-    if mode == "forward":
-        (tangent_fn,) = functions(plain, Spec("tangent", names))
-        tangent_fn = bind(tangent_fn, owner)
-    else:
-        forward, backward = functions(plain, Spec("split_vjp", names))
-        forward = bind(forward, owner)
+    names, single = wrt_names(trace, wrt)
+    structure = trace.body[-1].value
+    prefix = (owner,) if owner is not None else ()
+    positions = [trace.params.index(name) - len(prefix) for name in names]
+    plans: dict = {}
 
     def jacobian_at(*args):
-        if mode == "forward":
-            columns = []
-            for j in range(len(names)):
-                _, y_dot = tangent_fn(*args, *(1.0 if k == j else 0.0 for k in range(len(names))))
-                columns.append(flatten(y_dot))
-            matrix = np.array(columns, dtype=float).T
-        else:
-            _, residuals = forward(*args)
-            matrix = np.array(
-                [
-                    backward(*residuals, *(1.0 if k == i else 0.0 for k in range(rows)))
-                    for i in range(rows)
-                ],
-                dtype=float,
+        if len(args) <= max(positions):
+            raise ArgumentError(
+                f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
             )
-        if not isinstance(output, tuple):
-            matrix = matrix[0]
-        if single_input:
-            matrix = matrix[..., 0]
-        return matrix
+        inputs = [args[p] for p in positions]
+        key = (signature(args), tuple(a for a in args if type(a) is int))  # ints may set shapes
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _Plan(plain, owner, names, prefix + args, structure)
+        size = sum(np.size(x) for x in inputs)
+        chosen, swept = mode, None
+        if mode == "auto":
+            outputs = plan.output_size
+            if outputs is None:  # a shape known only once the function has run
+                swept = plan.reverse()[0](*args)
+                outputs = sum(np.size(y) for y in flatten(swept[0]))
+            chosen = "forward" if size < outputs else "reverse"
+        if chosen == "forward":
+            blocks = plan.forward(args, inputs)
+        else:
+            blocks = reverse_blocks(*plan.reverse(), args, inputs, swept)
+        return arranged(blocks, structure, single)
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"
-    return jacobian_at
+    return user_facing(jacobian_at)
+
+
+class _Plan:
+    """The compiled sweeps of a Jacobian for one kind of arguments, made when first needed."""
+
+    def __init__(self, fn, owner, names: tuple, args: tuple, structure):
+        self.fn, self.owner, self.names, self.args = fn, owner, names, args
+        trace = trace_of(fn)
+        for name, value in zip(trace.params, args):
+            if name in names and isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
+                raise ArgumentError(
+                    f"`{name}` is an array of {value.dtype.name}: an integer array has no "
+                    "derivative",
+                    hint=f"pass `{name}.astype(float)`",
+                )
+        self.kinds = tuple(params_kinds(trace.params, args).items())
+        arrays = uses_arrays(trace) or any(kind.is_array for _, kind in self.kinds)
+        known = kinds_of(trace, self.kinds if arrays else None)
+        sizes = [known.of(leaf) for leaf in leaves(structure)]
+        self.output_size = None
+        if all(kind is not None for kind in sizes):
+            self.output_size = sum(math.prod(k.shape) if k.is_array else 1 for k in sizes)
+        self._vector = self._reverse = None
+
+    def forward(self, args: tuple, inputs: list) -> list:
+        if self._vector is None:
+            try:
+                (vector_fn,) = functions(
+                    self.fn, Spec("vector_tangent", self.names, kinds=self.kinds)
+                )
+                self._vector = (forward_blocks, bind(vector_fn, self.owner))
+            except NotVectorizableError:  # one sweep per direction instead
+                spec = Spec("tangent", self.names)
+                (tangent_fn,) = specialised(self.fn, spec, trace_of(self.fn).params, self.args)
+                self._vector = (directionwise_blocks, bind(tangent_fn, self.owner))
+        sweep, program = self._vector
+        return sweep(program, args, inputs)
+
+    def reverse(self) -> tuple:
+        if self._reverse is None:
+            spec = Spec("split_vjp", self.names)
+            forward, backward = specialised(self.fn, spec, trace_of(self.fn).params, self.args)
+            self._reverse = (bind(forward, self.owner), backward)
+        return self._reverse
+
+
+@user_facing
+def vector_tangent_source(fn, *args, wrt=0) -> str:
+    """Source of the vector-mode tangent program :func:`jacobian` runs in forward mode, compiled
+    for the kinds of ``args``: each ``x_dot`` has a leading axis with one slice per direction.
+
+    >>> import numpy as np, s2sad
+    >>> def f(x):
+    ...     return np.sum(x * x, axis=0)
+    >>> source = s2sad.vector_tangent_source(f, np.ones((2, 3)))
+    >>> print(source[source.index("# line"):])
+    # line 2: return np.sum(x * x, axis=0)
+        w2 = x * x
+        w2_dot = 2 * (x * x_dot)
+        w3 = np.sum(w2, axis=0)
+        w3_dot = np.sum(w2_dot, axis=(1,))
+        return w3, w3_dot
+    <BLANKLINE>
+    """
+    plain, owner = unwrap(fn)
+    trace = trace_of(plain)
+    names, _ = wrt_names(trace, wrt)
+    prefix = (owner,) if owner is not None else ()
+    kinds = tuple(params_kinds(trace.params, prefix + args).items())
+    return compiled(plain, Spec("vector_tangent", names, kinds=kinds)).source
+
+
+@user_facing
+def elementwise_grad(fn, wrt=0):
+    """The derivative of a function applied elementwise: ``J·1``, from one tangent sweep with a
+    tangent of ones, shaped like the output.
+
+    Where ``fn`` works element by element (``y[i]`` depends on ``x[i]`` alone), ``J`` is diagonal
+    and ``J·1`` is its diagonal, ``y[i]``'s derivative at ``x[i]``: what ``grad`` of
+    ``fn(x).sum()`` gives too, without a reverse sweep. Where it does not, ``J·1`` sums each *row*
+    of ``J`` (how much ``y[i]`` moves when every ``x[j]`` moves by 1), while ``grad`` of the sum sums
+    each *column* (how much the total moves per ``x[j]``).
+
+    >>> import numpy as np, s2sad
+    >>> def f(x):
+    ...     return x**3
+    >>> s2sad.elementwise_grad(f)(np.array([1.0, 2.0])).tolist()
+    [3.0, 12.0]
+    """
+    plain, owner = unwrap(fn)
+    trace = trace_of(plain)
+    names, single = wrt_names(trace, wrt)
+    if not single:
+        raise ArgumentError(
+            f"elementwise_grad takes one input, got wrt={wrt!r}",
+            hint="call it once per input, or use s2sad.jacobian",
+        )
+    if isinstance(trace.body[-1].value, tuple):
+        raise NonScalarOutputError(
+            f"elementwise_grad needs a function with one output, but `{trace.name}` returns a tuple",
+            trace.body[-1].loc,
+            "use s2sad.jacobian for several outputs",
+        )
+    prefix = (owner,) if owner is not None else ()
+    position = trace.params.index(names[0]) - len(prefix)
+
+    def derivative_at(*args):
+        if len(args) <= position:
+            raise ArgumentError(
+                f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
+            )
+        x = args[position]
+        spec = Spec("tangent", names)
+        (tangent_fn,) = specialised(plain, spec, trace.params, prefix + args)
+        ones = np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
+        y, y_dot = bind(tangent_fn, owner)(*args, ones)
+        return like(y_dot, y)
+
+    derivative_at.__name__ = f"{trace.name}_elementwise_grad"
+    return user_facing(derivative_at)

@@ -53,6 +53,7 @@ from .primitives import LOCALS, called_function, user_call
 from .lower import lower
 from .optimize import eliminate_dead, propagate
 from .reverse import adjoint
+from .vector_mode import Batched
 
 _traces: dict = {}
 
@@ -132,6 +133,24 @@ def tangent_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> 
     jvp = tangent(base, wrt, kinds_of(base, kinds))
     jvp.body = _optimize(jvp.body, set(), teaching)
     jvp.doc = f"Forward mode (tangent) of {trace.name} with respect to {_wrt_text(wrt)}."
+    return jvp
+
+
+def vector_tangent_program(trace: Function, wrt: tuple, kinds=()) -> Function:
+    """``f_jvps(x..., x_dot...) -> (y, y_dot)`` for all directions at once (vector mode): each
+    tangent has a leading axis as long as the inputs in ``wrt`` have elements (``kinds``, pairs of
+    parameter and :class:`~s2sad.shapes.Kind`, give their shapes)."""
+    base = _base(trace, teaching=False)
+    params = dict(kinds or ())
+    size = sum(math.prod(params[n].shape) if n in params and params[n].is_array else 1 for n in wrt)
+    numbers = not uses_arrays(base) and not any(kind.is_array for kind in params.values())
+    known = Kinds(arrays=False) if numbers else infer(base, params)
+    jvp = tangent(base, wrt, Batched(known, size))
+    jvp.body = _optimize(jvp.body, set(), False)
+    jvp.name = f"{trace.name}_jvps"
+    jvp.doc = (
+        f"Forward mode of {trace.name} with respect to {_wrt_text(wrt)}, {size} directions at once."
+    )
     return jvp
 
 
@@ -371,8 +390,9 @@ def _recursion_helpers(kind: str, fn) -> list:
 
 @dataclass(frozen=True)
 class Spec:
-    """A transform to compile: ``kind`` is trace, tangent, grad, value_and_grad, vjp, split_vjp,
-    hvp, or explain_tangent / explain_vjp (the teaching forms, returning their variables)."""
+    """A transform to compile: ``kind`` is trace, tangent, vector_tangent, grad, value_and_grad, vjp,
+    split_vjp, hvp, or explain_tangent / explain_vjp (the teaching forms, returning their variables).
+    """
 
     kind: str
     wrt: tuple = ()
@@ -389,6 +409,8 @@ def programs(fn: types.FunctionType, spec: Spec) -> list:
         return [trace]
     if spec.kind == "tangent":
         return [tangent_program(trace, spec.wrt, spec.teaching, spec.kinds)]
+    if spec.kind == "vector_tangent":
+        return [vector_tangent_program(trace, spec.wrt, spec.kinds)]
     if spec.kind in ("grad", "value_and_grad"):
         with_value = spec.kind == "value_and_grad"
         return [

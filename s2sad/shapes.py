@@ -193,10 +193,8 @@ def infer_value(value, known: dict) -> Kind | None:
     args = []
     for arg in value.args:
         kind = infer_value(arg, known) if not isinstance(arg, (Ref, Const)) else None
-        if isinstance(arg, Ref):
-            args.append(arg.obj)
-        elif isinstance(arg, Const):  # a shape or a number written in the code: itself
-            args.append(arg.value)
+        if isinstance(arg, (Ref, Const)):  # known exactly: a shape (3, 4), an index 0
+            args.append(arg.obj if isinstance(arg, Ref) else arg.value)
         elif kind is None:
             return None
         elif kind.is_array:
@@ -214,7 +212,11 @@ def infer_value(value, known: dict) -> Kind | None:
         return None
     try:
         with np.errstate(all="ignore"):
-            result = value.prim.impl(*args, **{k: _param(v) for k, v in value.params})
+            params = {k: _param(v) for k, v in value.params}
+            if value.prim.style == "packed":  # np.stack([a, b]): the operands come as one list
+                result = value.prim.impl(args, **params)
+            else:
+                result = value.prim.impl(*args, **params)
     except Exception:  # the stand-ins may not suit (a singular matrix): the kind stays unknown
         return None
     kind = kind_of(result)

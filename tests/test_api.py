@@ -221,12 +221,24 @@ def test_jacobian_drops_the_axes_of_a_scalar_output_and_a_single_input():
     assert s2sad.jacobian(f, wrt=1)(2.0, 5.0) == 2.0
 
 
-def test_jacobian_auto_takes_the_cheaper_mode(capsys):
-    # noisy: R^3 -> R^2. Reverse needs one forward sweep (one print); forward needs three.
-    s2sad.jacobian(noisy, wrt=(0, 1, 2), mode="auto")(1.0, 2.0, 3.0)
-    assert capsys.readouterr().out.count("primal sweep") == 1
+@pytest.mark.parametrize("wrt, expected", [((0, 1, 2), "reverse"), (0, "forward")])
+def test_jacobian_auto_takes_the_cheaper_mode(monkeypatch, wrt, expected):
+    # noisy: R^3 -> R^2 takes two reverse sweeps rather than three directions; R -> R^2, one direction
+    from s2sad import jacobians
+
+    taken = []
+    for name in ("reverse_blocks", "forward_blocks", "directionwise_blocks"):
+        real = getattr(jacobians, name)
+        monkeypatch.setattr(
+            jacobians, name, lambda *a, name=name, real=real: taken.append(name) or real(*a)
+        )
+    s2sad.jacobian(noisy, wrt=wrt, mode="auto")(1.0, 2.0, 3.0)
+    assert taken == [f"{expected}_blocks"]
+
+
+def test_jacobian_forward_runs_the_primal_once_for_all_directions(capsys):
     s2sad.jacobian(noisy, wrt=(0, 1, 2), mode="forward")(1.0, 2.0, 3.0)
-    assert capsys.readouterr().out.count("primal sweep") == 3
+    assert capsys.readouterr().out.count("primal sweep") == 1
 
 
 def test_jacobian_rejects_an_unknown_mode():

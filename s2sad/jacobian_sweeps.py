@@ -1,0 +1,122 @@
+"""The sweeps that build a Jacobian, and the layout of the result.
+
+Both modes produce the same *blocks*: ``blocks[i][j]`` is the derivative of output ``i`` (the
+outputs of a tuple, left to right) with respect to input ``j``, an array of shape
+``output_i.shape + input_j.shape`` (JAX's convention).
+
+- Forward: one vector-mode sweep (:mod:`s2sad.vector_mode`) whose input tangents are the columns of
+  the identity, ``k`` of them for inputs with ``k`` elements in all. The output tangents then hold
+  every column of the Jacobian at once.
+- Reverse: one forward sweep, then one reverse sweep per output element, seeded with that element's
+  unit vector; each gives one row.
+
+>>> import numpy as np
+>>> [s.tolist() for s in identity_seeds([np.zeros(2), 3.0])]
+[[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], [0.0, 0.0, 1.0]]
+>>> blocks = tangent_blocks(np.zeros(2), np.array([[1.0, 2.0], [3.0, 4.0]]), [np.zeros(2)])
+>>> blocks[0][0].tolist()  # rows are output elements, columns input elements
+[[1.0, 3.0], [2.0, 4.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .arguments import flatten
+from .ir import map_structure
+
+
+def _dtype(x):
+    """Seeds and rows in the input's floating type: float32 in, float32 out."""
+    return x.dtype if isinstance(x, np.ndarray) and x.dtype.kind in "fc" else np.float64
+
+
+def identity_seeds(inputs: list) -> list:
+    """The tangents of ``inputs`` in vector mode: together, the ``k`` columns of the k×k identity,
+    ``k`` the number of input elements; input ``j``'s has shape ``(k,) + shape_j``."""
+    sizes = [np.size(x) for x in inputs]
+    total, seeds, start = sum(sizes), [], 0
+    for x, size in zip(inputs, sizes):
+        seed = np.zeros((total, size), dtype=_dtype(x))
+        seed[start : start + size] = np.eye(size)
+        seeds.append(seed.reshape((total,) + np.shape(x)))
+        start += size
+    return seeds
+
+
+def tangent_blocks(value, value_dot, inputs: list) -> list:
+    """The blocks from the output tangents of a vector-mode sweep seeded by :func:`identity_seeds`."""
+    total = sum(np.size(x) for x in inputs)
+    blocks = []
+    for y, dot in zip(flatten(value), flatten(value_dot)):
+        dot = np.broadcast_to(dot, (total,) + np.shape(y))  # a constant output's tangent: 0.0
+        row, start = [], 0
+        for x in inputs:
+            size = np.size(x)
+            part = dot[start : start + size].reshape(size, np.size(y)).T
+            row.append(part.reshape(np.shape(y) + np.shape(x)))
+            start += size
+        blocks.append(row)
+    return blocks
+
+
+def forward_blocks(vector_fn, args: tuple, inputs: list) -> list:
+    """One vector-mode sweep: ``vector_fn(*args, *seeds)`` returns ``(value, value_dot)``."""
+    value, value_dot = vector_fn(*args, *identity_seeds(inputs))
+    return tangent_blocks(value, value_dot, inputs)
+
+
+def directionwise_blocks(tangent_fn, args: tuple, inputs: list) -> list:
+    """The same blocks from one ordinary tangent sweep per direction, for programs that have no
+    vector form; each sweep takes one slice of the seeds."""
+    seeds = identity_seeds(inputs)
+    sweeps = [tangent_fn(*args, *(s[d] for s in seeds)) for d in range(len(seeds[0]))]
+    value = sweeps[0][0]
+    stacked = [np.stack(dots) for dots in zip(*(flatten(dot) for _, dot in sweeps))]
+    return tangent_blocks(value, stacked, inputs)
+
+
+def _unit(y, element):
+    """The adjoint seed of output ``y``: the unit vector of ``element``, or zeros for ``None``."""
+    if not isinstance(y, np.ndarray):
+        return 0.0 if element is None else 1.0
+    seed = np.zeros(y.shape, dtype=_dtype(y))
+    if element is not None:
+        seed.flat[element] = 1.0
+    return seed
+
+
+def reverse_blocks(forward, backward, args: tuple, inputs: list, swept=None) -> list:
+    """One forward sweep (or its result ``swept``, ``(value, residuals)``), then one reverse sweep
+    per output element."""
+    value, residuals = swept if swept is not None else forward(*args)
+    outputs = flatten(value)
+    blocks = []
+    for i, y in enumerate(outputs):
+        rows: list = [[] for _ in inputs]
+        for element in range(np.size(y)):
+            seeds = [_unit(other, element if k == i else None) for k, other in enumerate(outputs)]
+            for row, g, x in zip(rows, backward(*residuals, *seeds), inputs):
+                row.append(np.broadcast_to(g, np.shape(x)))
+        blocks.append(
+            [
+                np.array(row, dtype=np.result_type(_dtype(x), *row)).reshape(
+                    np.shape(y) + np.shape(x)
+                )
+                for row, x in zip(rows, inputs)
+            ]
+        )
+    return blocks
+
+
+def arranged(blocks: list, structure, single: bool):
+    """The Jacobian as the user sees it. Where every input and output is a number, one matrix (rows
+    are outputs, columns inputs), without the row axis for one output or the column axis for one
+    input. Otherwise the output's structure (a tuple per tuple of outputs) holding, per output, its
+    block for one input or a tuple of blocks, one per input."""
+    if all(np.ndim(b) == 0 for row in blocks for b in row):
+        matrix = np.array(blocks, dtype=float).reshape(len(blocks), len(blocks[0]))
+        matrix = matrix if isinstance(structure, tuple) else matrix[0]
+        return matrix[..., 0] if single else matrix
+    rows = iter(blocks)
+    return map_structure(lambda _: next(rows)[0] if single else tuple(next(rows)), structure)

@@ -1,0 +1,330 @@
+"""Vector forward mode: the tangents of many directions in one sweep.
+
+In vector mode every tangent carries a leading *batch* axis of size ``k``, one slice per direction:
+the tangent of a value of shape ``s`` has shape ``(k,) + s``, and the tangent of a number is a vector
+of ``k`` numbers. Seeding the inputs with the ``k`` columns of the identity gives the whole Jacobian
+from one sweep, instead of one sweep per column (seed 002: forward mode builds a Jacobian column by
+column; here all columns at once).
+
+Elementwise rules keep their form, ``w_dot = cos(x) * x_dot``: the partial ``cos(x)`` broadcasts
+against the trailing axes of ``x_dot``. Where an argument has fewer axes than the result (a number
+times an array), its tangent gets new axes after the batch axis (``x_dot[:, None]``) so that its
+elements line up with the argument's. Operations that move elements shift their axes by one
+(``np.sum(t, axis=(1,))`` for ``np.sum(x, axis=0)``) or keep the batch axis in front
+(``t @ b``, ``t[:, i]``). Every rule here is chosen from the values' shapes, known while compiling.
+
+>>> from s2sad.ir import Var, Call
+>>> from s2sad.primitives import PRIMITIVES
+>>> from s2sad.shapes import Kinds, Kind, SCALAR
+>>> kinds = Batched(Kinds({"a": Kind((3,)), "s": SCALAR, "w": Kind((3,))}), size=4)
+>>> product = Call(PRIMITIVES["mul"], (Var("a"), Var("s")))
+>>> vector_tangent(product, Var("w"), kinds)([Var("u"), Var("t")])
+s * u + a * t[:, None]
+>>> kinds = Batched(Kinds({"m": Kind((3, 2)), "w": Kind((2,))}), size=4)
+>>> total = Call(PRIMITIVES["np.sum"], (Var("m"),), (("axis", 0),))
+>>> vector_tangent(total, Var("w"), kinds)([Var("t")])
+np.sum(t, axis=(1,))
+"""
+
+from __future__ import annotations
+
+from .algebra import apply, total
+from .array_rules import ARRAY_VARIANTS, STRUCTURAL, np_call, runtime_call, transposed
+from .arrays import INDEX, SETITEM
+from .errors import S2SADError
+from .ir import Call, Const
+from .primitives import PRIMITIVES
+from .rules import partials
+from .shapes import Kinds
+
+FULL_SLICE = (False, False, False)  # ":" in an index layout
+
+
+class NotVectorizableError(S2SADError):
+    """A statement has no vector-mode form here (a shape unknown while compiling, say)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, hint="use one tangent sweep per direction (s2sad.jvp)")
+
+
+class Batched(Kinds):
+    """The kinds of a program's values, for tangents with a leading batch axis of ``size``."""
+
+    def __init__(self, kinds: Kinds, size: int):
+        super().__init__(kinds.known, kinds.arrays)
+        self.size = size
+
+    def ndim(self, expr) -> int:
+        kind = self.of(expr)
+        if kind is None:
+            raise NotVectorizableError(f"the shape of `{expr}` is not known while compiling")
+        return len(kind.shape) if kind.is_array else 0
+
+    def tangent_shape(self, expr) -> tuple:
+        kind = self.of(expr)
+        if kind is None:
+            raise NotVectorizableError(f"the shape of `{expr}` is not known while compiling")
+        return (self.size,) + (kind.shape if kind.is_array else ())
+
+    def zeros(self, expr) -> Call:
+        """The tangent of a value that depends on no input: zeros of its batched shape."""
+        return np_call("zeros", Const(self.tangent_shape(expr)))
+
+
+def vector_tangent(call: Call, out, kinds: Batched):
+    """The function from the arguments' batched tangents (``None`` where inactive) to ``out``'s."""
+    name = call.prim.name
+    if name == "select" and not kinds.is_scalar(out):
+        name = "array select"
+    kinds.tangent_shape(out)  # every shape must be known
+    if name in VECTOR_RULES:
+        return VECTOR_RULES[name](*call.args, out=out, params=dict(call.params), kinds=kinds)
+    if name in STRUCTURAL:
+        raise NotVectorizableError(f"`{name}` has no vector-mode rule")
+    return _elementwise(call, name, out, kinds)
+
+
+def new_axes(dot, count: int):
+    """``dot[:, None, ...]``: ``count`` axes of length 1 after the batch axis."""
+    if count <= 0:
+        return dot
+    return Call(INDEX, (dot,), (("index", (FULL_SLICE,) + (None,) * count),))
+
+
+def _elementwise(call: Call, name: str, out, kinds: Batched):
+    """``Σ ∂w/∂a · ȧ``, each ``ȧ`` given as many axes as ``w`` has, so partials broadcast as the
+    primal did; broadcast to the full shape where only broadcast arguments were active."""
+    if not all(kinds.is_scalar(a) for a in call.args) and name in ARRAY_VARIANTS:
+        name = ARRAY_VARIANTS[name]
+    slopes = partials(name, call.args, out)
+    rank, shape = kinds.ndim(out), kinds.tangent_shape(out)
+
+    def tangent(dots):
+        terms, full = [], False
+        for slope, dot, arg in zip(slopes, dots, call.args):
+            if dot is not None:
+                terms.append(slope * new_axes(dot, rank - kinds.ndim(arg)))
+                full = full or kinds.tangent_shape(arg) == shape
+        result = total(terms)
+        return result if full else np_call("broadcast_to", result, Const(shape))
+
+    return tangent
+
+
+# --- operations that move or combine elements -----------------------------------------------------
+
+VECTOR_RULES: dict = {}
+
+
+def vector_rule(*names):
+    def register(fn):
+        for name in names:
+            VECTOR_RULES[name] = fn
+        return fn
+
+    return register
+
+
+def _zero_or(dot, like, kinds: Batched):
+    return dot if dot is not None else kinds.zeros(like)
+
+
+@vector_rule("matmul", "np.matmul", "np.dot")
+def _(a, b, out, params, kinds):
+    """``ȧ @ b`` keeps the batch axis in front for vectors and matrices alike; ``a @ ḃ`` does when
+    ``b`` is a matrix, and is written ``ḃ @ a.T`` when ``b`` is a vector."""
+    na, nb = kinds.ndim(a), kinds.ndim(b)
+    if not (1 <= na <= 2 and 1 <= nb <= 2):
+        raise NotVectorizableError("`@` of arrays with more than two axes")
+
+    def tangent(dots):
+        da, db = dots
+        terms = [apply("matmul", da, b)] if da is not None else []
+        if db is not None and nb == 2:
+            terms.append(apply("matmul", a, db))
+        elif db is not None:
+            terms.append(apply("matmul", db, transposed(a) if na == 2 else a))
+        return total(terms)
+
+    return tangent
+
+
+@vector_rule("np.outer")
+def _(a, b, out, params, kinds):
+    k = kinds.size
+
+    def tangent(dots):
+        da, db = dots
+        terms = []
+        if da is not None:
+            terms.append(np_call("reshape", da, Const((k, -1, 1))) * np_call("ravel", b))
+        if db is not None:
+            terms.append(np_call("reshape", a, Const((-1, 1))) * np_call("reshape", db, (k, 1, -1)))
+        return total(terms)
+
+    return tangent
+
+
+@vector_rule("np.inner")
+def _(a, b, out, params, kinds):
+    """``inner`` contracts the last axes, so ``inner(ȧ, b)`` keeps the batch axis in front, and
+    ``inner(a, ḃ)`` puts it after ``a``'s leading axes: it is moved back to the front."""
+    na, nb = kinds.ndim(a), kinds.ndim(b)
+    if not (na and nb):
+        raise NotVectorizableError("`np.inner` of a number")
+    rank = kinds.ndim(out) + 1
+    front = (na - 1,) + tuple(range(na - 1)) + tuple(range(na, rank))
+
+    def tangent(dots):
+        da, db = dots
+        terms = [np_call("inner", da, b)] if da is not None else []
+        if db is not None:
+            moved = np_call("inner", a, db)
+            terms.append(moved if na == 1 else np_call("transpose", moved, axes=front))
+        return total(terms)
+
+    return tangent
+
+
+@vector_rule("np.T", "np.transpose")
+def _(x, out, params, kinds):
+    n = kinds.ndim(x)
+    axes = params.get("axes")
+    order = tuple(reversed(range(n))) if axes is None else tuple(a % n for a in axes)
+    batched = (0,) + tuple(a + 1 for a in order)
+    return lambda dots: np_call("transpose", dots[0], axes=batched)
+
+
+@vector_rule("np.reshape", "np.ravel", "np.squeeze", "np.expand_dims")
+def _(x, *shape, out, params, kinds):
+    return lambda dots: np_call("reshape", dots[0], Const(kinds.tangent_shape(out)))
+
+
+def _shifted_axes(x, params, kinds: Batched) -> tuple:
+    """The batched tangent's axes a reduction of ``x`` over ``params["axis"]`` runs over."""
+    n = kinds.ndim(x)
+    axis = params.get("axis")
+    axes = range(n) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(a % n + 1 for a in axes)
+
+
+def _reduction(np_name):
+    def rule(x, out, params, kinds):
+        batched = {**params, "axis": _shifted_axes(x, params, kinds)}
+        return lambda dots: np_call(np_name, dots[0], **batched)
+
+    return rule
+
+
+vector_rule("np.sum")(_reduction("sum"))
+vector_rule("np.mean")(_reduction("mean"))
+
+
+def _weighted_sum(partial_of):
+    """Reductions whose tangent is ``Σ ∂w/∂x · ẋ`` over the reduced axes, with ``∂w/∂x`` (shaped
+    like ``x``) from the adjoint helper applied to ones."""
+
+    def rule(x, out, params, kinds):
+        axis, keepdims = params.get("axis"), params.get("keepdims", False)
+        weights = partial_of(np_call("ones_like", out), x, out, axis, keepdims)
+        axes = _shifted_axes(x, params, kinds)
+        return lambda dots: np_call("sum", weights * dots[0], axis=axes, keepdims=keepdims)
+
+    return rule
+
+
+vector_rule("np.prod")(
+    _weighted_sum(lambda g, x, out, axis, keep: runtime_call("prod_adjoint", g, x, axis, keep))
+)
+vector_rule("np.max", "np.min", "np.amax", "np.amin")(
+    _weighted_sum(
+        lambda g, x, out, axis, keep: runtime_call("extreme_adjoint", g, x, out, axis, keep)
+    )
+)
+vector_rule("np.linalg.norm")(
+    _weighted_sum(lambda g, x, out, axis, keep: runtime_call("norm_adjoint", g, x, out, axis, keep))
+)
+
+
+def _batched_index(values, layout, kinds: Batched) -> tuple:
+    """``layout`` with ``:`` in front for the batch axis. NumPy moves the axes of array indices to
+    the front when something separates them (``x[i, :, j]``), so those are refused."""
+    positions = [p for p, item in enumerate(layout) if item == "value"]
+    arrays = [v for v in values if kinds.of(v) is None or kinds.of(v).is_array]
+    if arrays and positions and positions[-1] - positions[0] + 1 != len(positions):
+        raise NotVectorizableError("array indices separated by a slice")
+    return (FULL_SLICE,) + tuple(layout)
+
+
+def _index_ndim(x, values, layout, kinds: Batched) -> int:
+    """The number of axes of ``x[...]``: each index value takes one axis (a boolean mask as many as
+    it has), ``None`` adds one, and array indices add the axes of their broadcast shape."""
+    taken, added, advanced = 0, 0, 0
+    value_kinds = iter([kinds.of(v) for v in values])
+    for item in layout:
+        if item is None:
+            added += 1
+        elif isinstance(item, tuple):
+            for _ in range(sum(item)):
+                next(value_kinds)
+        elif item == "value":
+            kind = next(value_kinds)
+            if kind is None:
+                raise NotVectorizableError("an index whose shape is not known while compiling")
+            is_mask = kind.is_array and kind.dtype in ("bool", "|b1")
+            taken += len(kind.shape) if is_mask else 1
+            if kind.is_array:  # a mask stands for the 1-D array of its true positions
+                advanced = max(advanced, 1 if is_mask else len(kind.shape))
+    return kinds.ndim(x) - taken + added + advanced
+
+
+@vector_rule("np.getitem")
+def _(x, *values, out, params, kinds):
+    index = _batched_index(values, params["index"], kinds)
+    return lambda dots: Call(INDEX, (dots[0], *values), (("index", index),))
+
+
+@vector_rule("np.setitem")
+def _(array, value, *values, out, params, kinds):
+    layout = params["index"]
+    index = _batched_index(values, layout, kinds)
+    lift = _index_ndim(array, values, layout, kinds) - kinds.ndim(value)
+    if lift < 0:
+        raise NotVectorizableError(
+            "a value with more axes than the part of the array it is written to"
+        )
+
+    def tangent(dots):
+        darray = _zero_or(dots[0], array, kinds)
+        dvalue = new_axes(dots[1], lift) if dots[1] is not None else Const(0.0)
+        return Call(SETITEM, (darray, dvalue, *values), (("index", index),))
+
+    return tangent
+
+
+@vector_rule("array select")
+def _(cond, then, other, out, params, kinds):
+    return lambda dots: apply(
+        "select", cond, _zero_or(dots[1], then, kinds), _zero_or(dots[2], other, kinds)
+    )
+
+
+def _pieces(name: str, axis_of):
+    def rule(*operands, out, params, kinds):
+        if any(isinstance(a, tuple) for a in operands) or params.get("axis", 0) is None:
+            raise NotVectorizableError(f"`{name}` of nested or flattened pieces")
+        axis = axis_of(params.get("axis", 0), kinds, out, operands)
+        stack = PRIMITIVES["np.concatenate" if name == "np.concatenate" else "np.stack"]
+
+        def tangent(dots):
+            pieces = tuple(_zero_or(d, a, kinds) for d, a in zip(dots, operands))
+            return Call(stack, pieces, (("axis", axis),))
+
+        return tangent
+
+    vector_rule(name)(rule)
+
+
+_pieces("np.concatenate", lambda axis, kinds, out, ops: axis % kinds.ndim(out) + 1)
+_pieces("np.stack", lambda axis, kinds, out, ops: axis % kinds.ndim(out) + 1)
+_pieces("np.array", lambda axis, kinds, out, ops: 1)  # np.array([a, b]) stacks along axis 0
