@@ -97,17 +97,25 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     for (
         position
     ) in positions:  # differentiated ints are stepped as floats; others (n) stay as given
-        point[position] = float(point[position])
+        value = point[position]
+        point[position] = np.array(value, dtype=float) if np.ndim(value) else float(value)
+    columns = [
+        name if np.ndim(point[p]) == 0 else f"{name}[{', '.join(map(str, index))}]"
+        for name, p in zip(names, positions)
+        for index in np.ndindex(np.shape(point[p]))
+    ]
     estimate, error = _central_differences(fn, point, positions, eps)
-    report = GradientCheck(tuple(names), estimate, error)
+    report = GradientCheck(tuple(columns), estimate, error)
+    inputs = [point[p] for p in positions]
+    output = fn(*point)
     for mode in modes:
-        matrix = np.asarray(jacobian(fn, wrt=tuple(names), mode=mode)(*point), dtype=float)
-        matrix = matrix.reshape(estimate.shape)
+        blocks = jacobian(fn, wrt=tuple(names), mode=mode)(*point)
+        matrix = _matrix(blocks, output, inputs).reshape(estimate.shape)
         report.automatic[mode] = matrix
         allowed = atol + rtol * np.abs(matrix) + error
         for (row, col), ad in np.ndenumerate(matrix):
             if not abs(ad - estimate[row, col]) <= allowed[row, col]:
-                report.mismatches.append(Mismatch(row, names[col], mode, ad, estimate[row, col]))
+                report.mismatches.append(Mismatch(row, columns[col], mode, ad, estimate[row, col]))
     if report.mismatches:
         listing = "; ".join(
             f"output {m.output}, d/d{m.input} by {m.mode} mode: {m.automatic!r} vs {m.estimate!r} "
@@ -122,22 +130,57 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
 
 
 def _central_differences(fn, point: list, positions: list, eps) -> tuple:
-    """The Jacobian by central differences, and an estimate of its error (|D(h) - D(2h)|)."""
+    """The Jacobian by central differences, one column per element of each input, and an estimate
+    of its error (|D(h) - D(2h)|)."""
     columns, errors = [], []
     for position in positions:
-        step = eps if eps is not None else _CUBE_ROOT_EPS * max(1.0, abs(point[position]))
-        estimates = []
-        for h in (step, 2 * step):
-            plus, minus = list(point), list(point)
-            plus[position] += h
-            minus[position] -= h
-            estimates.append((_flat(fn(*plus)) - _flat(fn(*minus))) / (2 * h))
-        columns.append(estimates[0])
-        errors.append(np.abs(estimates[0] - estimates[1]))
+        for index in np.ndindex(np.shape(point[position])):
+            x = point[position]
+            step = (
+                eps
+                if eps is not None
+                else _CUBE_ROOT_EPS * max(1.0, abs(float(np.asarray(x)[index])))
+            )
+            estimates = []
+            for h in (step, 2 * step):
+                plus, minus = list(point), list(point)
+                plus[position], minus[position] = _moved(x, index, h), _moved(x, index, -h)
+                estimates.append((_flat(fn(*plus)) - _flat(fn(*minus))) / (2 * h))
+            columns.append(estimates[0])
+            errors.append(np.abs(estimates[0] - estimates[1]))
     return np.array(columns).T, np.array(errors).T
 
 
-def _flat(value) -> np.ndarray:
+def _moved(x, index: tuple, h: float):
+    """``x`` with its element at ``index`` moved by ``h`` (a copy; ``x`` itself for a number)."""
+    if np.ndim(x) == 0:
+        return x + h
+    moved = x.copy()
+    moved[index] += h
+    return moved
+
+
+def _matrix(jacobian, output, inputs: list) -> np.ndarray:
+    """The Jacobian as one matrix: a row per element of each output, a column per element of
+    each input (``s2sad.jacobian`` gives blocks shaped ``output.shape + input.shape``)."""
+    if all(np.ndim(x) == 0 for x in inputs) and all(np.ndim(y) == 0 for y in _leaves(output)):
+        return np.asarray(jacobian, dtype=float)
+
+    def rows(blocks, value) -> list:
+        if isinstance(value, tuple):
+            return [row for b, v in zip(blocks, value) for row in rows(b, v)]
+        return [
+            np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in zip(blocks, inputs)])
+        ]
+
+    return np.vstack(rows(jacobian, output))
+
+
+def _leaves(value) -> list:
     if isinstance(value, (tuple, list)):
-        return np.array([float(v) for v in np.ravel(np.array(value, dtype=object))])
-    return np.array([float(value)])
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _flat(value) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in _leaves(value)])

@@ -58,3 +58,46 @@ def test_the_notes_step_shows_its_error():
     assert abs(report.estimate[0, 0] - ad) > 1e-3
     assert report.error[0, 0] >= abs(report.estimate[0, 0] - ad)
     assert report.ok
+
+
+def test_arrays_are_checked_element_by_element():
+    import numpy as np
+
+    def layer(W, x):
+        return np.tanh(W @ x), np.sum(x * x)
+
+    W, x = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.3, -0.2])
+    report = s2sad.check_grad(layer, W, x)
+    assert report.ok and report.inputs == (
+        "W[0, 0]",
+        "W[0, 1]",
+        "W[1, 0]",
+        "W[1, 1]",
+        "x[0]",
+        "x[1]",
+    )
+    # Rows: the two elements of tanh(Wx), then the sum; columns: W's four elements, then x's two.
+    assert report.automatic["reverse"].shape == report.estimate.shape == (3, 6)
+
+
+def test_a_wrong_array_rule_is_caught_at_its_element():
+    import numpy as np
+
+    @s2sad.custom_rule
+    def cube(x):
+        return x**3
+
+    @cube.tangent
+    def cube_tangent(x, out, x_dot):
+        return 3 * x**2 * x_dot
+
+    @cube.adjoint
+    def cube_adjoint(x, out, out_bar):
+        return (3 * x * out_bar,)  # wrong: x, not x**2
+
+    def f(x):
+        return np.sum(cube(x))
+
+    with pytest.raises(s2sad.GradientCheckError, match=r"d/dx\[1\] by reverse mode") as info:
+        s2sad.check_grad(f, np.array([1.0, 2.0]))
+    assert "d/dx[0]" not in str(info.value)  # at x = 1 the wrong rule happens to be right
