@@ -75,36 +75,37 @@ def _networks():
     return networks
 
 
-def network_rows(quick: bool) -> list:
-    """``(N, K, M, primal s, s2sad s, hand s)`` for the seed-001 network."""
+def _network_cases():
+    """``(networks, (N, K, M), rng, shapes, args, gradient)`` for each size of the seed-001 network measured."""
     networks = _networks()
-    rows = []
     for N, K, M in [(64, 128, 10), (64, 1024, 10)]:
         rng = np.random.default_rng(0)
         shapes = [(N,), (K, N), (K,), (M, K), (M,), (K,), (M,)]
         args = [rng.normal(size=shape) for shape in shapes]
         gradient = api.grad(networks.seed001_loss, wrt=(0, 1, 2, 3, 4))
+        yield networks, (N, K, M), rng, shapes, args, gradient
+
+
+def network_rows(quick: bool) -> list:
+    """``(N, K, M, primal s, s2sad s, hand s)`` for the seed-001 network."""
+    rows = []
+    for networks, sizes, _, _, args, gradient in _network_cases():
         for ours, theirs in zip(gradient(*args), hand_seed001(*args)):
             assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12)
         number = 200 if quick else 2000
         times = best_times([networks.seed001_loss, gradient, hand_seed001], args, number)
-        rows.append((N, K, M, *times))
+        rows.append((*sizes, *times))
     return rows
 
 
 def hvp_rows(quick: bool) -> list:
     """``(N, K, M, gradient s, Hessian-vector product s)`` for the seed-001 network loss."""
-    networks = _networks()
     rows = []
-    for N, K, M in [(64, 128, 10), (64, 1024, 10)]:
-        rng = np.random.default_rng(0)
-        shapes = [(N,), (K, N), (K,), (M, K), (M,), (K,), (M,)]
-        args = [rng.normal(size=shape) for shape in shapes]
+    for networks, sizes, rng, shapes, args, gradient in _network_cases():
         v = [rng.normal(size=shape) for shape in shapes[:5]]
-        gradient = api.grad(networks.seed001_loss, wrt=(0, 1, 2, 3, 4))
         product = higher.hvp(networks.seed001_loss, wrt=(0, 1, 2, 3, 4))
         times = best_times([gradient, lambda *a: product(*a, *v)], args, 200 if quick else 2000)
-        rows.append((N, K, M, *times))
+        rows.append((*sizes, *times))
     return rows
 
 
