@@ -1,4 +1,6 @@
-"""The functions users call: traces, generated source, gradients, JVPs, VJPs and Jacobians.
+"""The functions users call first: traces, generated source, gradients and the table of the notes.
+
+JVPs, VJPs and Jacobians are in :mod:`s2sad.jacobians`, second derivatives in :mod:`s2sad.higher`.
 
 Every entry point compiles once per function definition and kind of arguments, and runs plain generated
 Python: ``grad(f)`` returns a small dispatcher that picks the gradient compiled for its arguments'
