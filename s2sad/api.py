@@ -21,12 +21,11 @@ from .arguments import (
     header,
     require_scalar,
     unwrap,
-    user_facing,
     wrt_names,
 )
 from .dispatch import dispatcher, flattened, functions, known_structures, trace_name
 from .execute import bound_values
-from .errors import ArgumentError
+from .errors import ArgumentError, user_facing
 from .higher import mark_gradient, second_derivative
 from .pipeline import DERIVATIVE, Spec, compiled, seed_names, trace_of
 from .jacobians import vjp

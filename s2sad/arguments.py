@@ -8,23 +8,9 @@ import inspect
 import types
 
 from .dispatch import like, trace_name
-from .errors import ArgumentError, NonScalarOutputError, S2SADError, StructureNeededError
+from .errors import ArgumentError, NonScalarOutputError, StructureNeededError
 from .ir import Function, leaves
 from .pipeline import trace_of
-
-
-def user_facing(fn):
-    """Report :class:`S2SADError` from the caller's line, without the compiler's frames."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except S2SADError as err:
-            err.__traceback__ = None
-            raise err from None
-
-    return wrapper
 
 
 def unwrap(fn):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ArgumentError
+from .errors import ArgumentError, user_facing
 
 # A bracketing: ``i`` stands for J_i, a pair ``(left, right)`` for the product ``left @ right``.
 Tree = int | tuple
@@ -87,6 +87,7 @@ class ChainOrder:
         return "\n".join(lines)
 
 
+@user_facing
 def chain_order(dims) -> ChainOrder:
     """The cheapest bracketing of ``J_k ⋯ J_1`` for ``dims = [n_0, …, n_k]``.
 
@@ -111,6 +112,7 @@ def chain_order(dims) -> ChainOrder:
     return ChainOrder(n, tree(1, k), cost[1, k])
 
 
+@user_facing
 def chain_product(jacobians, order="optimal") -> np.ndarray:
     """``J_k ⋯ J_1`` for ``jacobians = [J_1, …, J_k]`` (``J_1`` first), multiplied in ``order``.
 

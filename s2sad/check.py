@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import S2SADError
+from .errors import S2SADError, user_facing
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
 
@@ -67,6 +67,7 @@ class GradientCheck:
         return "\n".join(lines + [verdict])
 
 
+@user_facing
 def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol=1e-6, atol=1e-9):
     """Compare the derivatives of ``fn`` at ``args`` in each mode with central differences.
 

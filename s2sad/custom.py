@@ -42,7 +42,7 @@ import numpy as np
 
 from .array_rules import np_call, runtime_call
 from .arrays import array_function
-from .errors import Location, S2SADError
+from .errors import Location, S2SADError, user_facing
 from .ir import Call, Const, Primitive, Unpack, Var
 from .primitives import CALLABLES, PRIMITIVES, primitive_for
 
@@ -95,6 +95,7 @@ _BY_ID: dict[int, CustomRule] = {}  # id of a registered function -> its rule
 ROLES: dict[int, tuple] = {}  # id of a rule function -> (its CustomRule, "tangent" or "adjoint")
 
 
+@user_facing
 def custom_rule(fn, *, tangent: Callable | None = None, adjoint: Callable | None = None):
     """Register ``fn`` as a function with its own derivative rules, and return ``fn``.
 

@@ -14,6 +14,8 @@ a list comprehension is not supported; write the sum out
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 
@@ -85,3 +87,17 @@ class ArgumentError(S2SADError):
 
 class StructureNeededError(S2SADError):
     """A parameter is used as a structure (``params["W1"]``), and no argument says which one."""
+
+
+def user_facing(fn):
+    """Report :class:`S2SADError` from the caller's line, without the compiler's frames."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except S2SADError as err:
+            err.__traceback__ = None
+            raise err from None
+
+    return wrapper

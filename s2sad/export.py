@@ -49,13 +49,12 @@ import black
 from .arguments import (
     require_scalar as _require_scalar,
     unwrap as _unwrap,
-    user_facing as _user_facing,
     wrt_names as _wrt_names,
 )
 from .codegen import module_source
 from . import runtime
 from .custom import stop_gradient
-from .errors import S2SADError
+from .errors import S2SADError, user_facing as _user_facing
 from .frontend import Scope
 from .ir import refs_used
 from .pipeline import Spec, helper_programs, programs, trace_of

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from .algebra import const, is_zero, total
 from .api import explain, trace
-from .arguments import user_facing as _user_facing
+from .errors import user_facing as _user_facing
 from .errors import ArgumentError, S2SADError
 from .ir import Assign, Call, If, Loop, Primitive, Var, leaves, variables
 from .primitives import called_function

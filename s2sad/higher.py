@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import require_scalar, unwrap, user_facing, wrt_names
+from .arguments import require_scalar, unwrap, wrt_names
+from .errors import user_facing
 from .dispatch import dispatcher
 from .errors import NonScalarOutputError
 from .pipeline import DERIVATIVE, Spec, compiled, trace_of

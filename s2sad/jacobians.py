@@ -13,11 +13,10 @@ from .arguments import (
     header,
     shaped_like,
     unwrap,
-    user_facing,
     wrt_names,
 )
 from .dispatch import flattened, functions, like, specialised
-from .errors import ArgumentError, NonScalarOutputError
+from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .ir import leaves
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import Spec, compiled, kinds_of, trace_of, uses_arrays

@@ -40,7 +40,7 @@ from .calls import CallLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
-from .ir import Assign, Call, Const, Function, Return, Var, check_trace
+from .ir import Assign, Call, Const, Function, Ref, Return, Var, check_trace
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
 from .records import Record, RecordLowering
@@ -190,7 +190,8 @@ class Lowering(
 
     def emit(self, prim, args: tuple, node, hint: str = "", params: tuple = ()) -> Var:
         for arg, arg_node in zip(args, _arg_nodes(node, len(args))):
-            self.atom(arg, arg_node)
+            if not (isinstance(arg, Ref) and isinstance(arg.obj, type)):  # a dtype: astype(float)
+                self.atom(arg, arg_node)
         var = self.fresh(hint)
         call = self.sources[var.name] = Call(prim, tuple(args), params)
         self.body.append(Assign(var, call, self.source.location(node)))

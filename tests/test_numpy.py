@@ -490,3 +490,16 @@ def test_code_compiled_for_one_integer_serves_another():
     x = np.arange(5.0)
     np.testing.assert_array_equal(s2sad.grad(g)(x, 2), [0, 2, 0, 0, 0])
     np.testing.assert_array_equal(s2sad.grad(g)(x, 4), [0, 2, 4, 6, 0])
+
+
+def test_astype_inside_the_function():
+    def f(W, x):
+        h = np.tanh(np.dot(W[:, :2], x[:2]))
+        return np.sum(h.astype(float) ** 2) + np.sum(x.astype(np.float64))
+
+    W, x = normal(3, 4), normal(4)
+    h = np.tanh(W[:, :2] @ x[:2])
+    # ∂/∂x: 2h(1 - h²) through W[:, :2] for x's first two entries, plus 1 from the sum of x.
+    expected = np.ones(4)
+    expected[:2] += W[:, :2].T @ (2 * h * (1 - h**2))
+    np.testing.assert_allclose(s2sad.grad(f, wrt=1)(W, x), expected, rtol=1e-13)
