@@ -1,6 +1,6 @@
 """A layer of a network, for the table of the notes with arrays:
 
-    s2sad samples/layer.py:layer --at "W=[[1,2],[0.5,-1]]" "x=[0.3,-0.2]"
+s2sad samples/layer.py:layer --at "W=[[1,2],[0.5,-1]]" "x=[0.3,-0.2]"
 """
 
 import numpy as np

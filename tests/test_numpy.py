@@ -451,7 +451,8 @@ def _adds_to_an_aliased_array(x):
 
 
 @pytest.mark.parametrize(
-    "f, seen", [(_adds_to_its_argument, "the caller's array"), (_adds_to_an_aliased_array, "the array `b`")]
+    "f, seen",
+    [(_adds_to_its_argument, "the caller's array"), (_adds_to_an_aliased_array, "the array `b`")],
 )
 def test_augmented_assignment_that_changes_a_seen_array_is_refused(f, seen):
     with pytest.raises(s2sad.S2SADError, match=f"this changes {seen}.* in place") as info:
