@@ -56,12 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the Hessian-vector product code (forward mode over the reverse-mode gradient)",
     )
-    parser.add_argument(
-        "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
-    )
-    parser.add_argument(
-        "--teaching", action="store_true", help="keep every step as the lecture notes write it"
-    )
+    _derivative_options(parser)
     parser.add_argument(
         "--check",
         action="store_true",
@@ -83,6 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _derivative_options(parser: argparse.ArgumentParser) -> None:
+    """The options both commands take: which inputs, and the long form of the notes."""
+    parser.add_argument(
+        "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
+    )
+    parser.add_argument(
+        "--teaching", action="store_true", help="keep every step as the lecture notes write it"
+    )
+
+
 def _export_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s2sad export",
@@ -95,17 +100,7 @@ def _export_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", dest="output", metavar="OUT.py", help="the file to write (default: print)"
     )
-    parser.add_argument(
-        "--hessian",
-        action="store_true",
-        help="print the Hessian-vector product code (forward mode over the reverse-mode gradient)",
-    )
-    parser.add_argument(
-        "--wrt", nargs="+", metavar="PARAM", help="differentiate w.r.t. these (positions or names)"
-    )
-    parser.add_argument(
-        "--teaching", action="store_true", help="keep every step as the lecture notes write it"
-    )
+    _derivative_options(parser)
     return parser
 
 
