@@ -169,14 +169,20 @@ def gradient_program(
     name = f"{trace.name}_value_and_grad" if with_value else f"{trace.name}_grad"
     doc = f"Gradient of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
     body = _optimize(body, keep, teaching)
-    if kinds is not None:  # compiled for known shapes: gradients made like their arguments here
-        body = scalar_broadcasts_removed(body, dict(kinds))
-        *body, final = body
-        value, grads = final.value if with_value else (None, final.value)
-        grads = conformed(body, grads if not single else (grads,), wrt, dict(kinds))
-        grads = grads[0] if single else grads
-        body.append(Return((value, grads) if with_value else grads))
+    if kinds is not None:
+        body = _for_known_shapes(body, wrt, dict(kinds), with_value, single)
     return Function(name, base.params, body, base.defaults, doc)
+
+
+def _for_known_shapes(body: list, wrt: tuple, params: dict, with_value=False, single=False):
+    """``body`` (ending in its return) compiled for known shapes: a summed seed kept a number where
+    NumPy broadcasts it anyway, and the gradients made like their arguments."""
+    *body, final = scalar_broadcasts_removed(body, params)
+    value, grads = final.value if with_value else (None, final.value)
+    grads = conformed(body, (grads,) if single else grads, wrt, params)
+    grads = grads[0] if single else grads
+    body.append(Return((value, grads) if with_value else grads, final.loc))
+    return body
 
 
 def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, kinds=None):
@@ -222,8 +228,7 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
         params = dict(kinds)
         dots = jvp.params[len(flat.params) :]
         params.update((dot, params[d]) for dot, d in zip(dots, directions) if d in params)
-        *body, final = scalar_broadcasts_removed(body, params)
-        body.append(Return(conformed(body, final.value, wrt, params), final.loc))
+        body = _for_known_shapes(body, wrt, params)
     if single:
         body[-1] = Return(body[-1].value[0], body[-1].loc)
     jvp.body = body
