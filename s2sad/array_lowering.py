@@ -148,12 +148,7 @@ class ArrayLowering:
                 "(an argument, or a view of one)",
                 f"copy it first: `{name} = {name}.copy()`, or build a new array",
             )
-        others = [
-            other
-            for lowering in self._callers()
-            for other, bound in lowering.env.items()
-            if bound == current and (other != name or lowering is not self)
-        ]
+        others = [other for _, other, bound in self._sharing(current, name) if bound == current]
         if others:
             raise self.error(
                 target,
@@ -169,21 +164,13 @@ class ArrayLowering:
     def note_in_place(self, current: Var, name: str, node) -> None:
         """``name += v``: NumPy changes an array in place, which the caller or another name
         would see; a number is rebound. Noted, and refused once ``name`` is known to be an array."""
-        storage = self._storage(current)
-        seen = sorted(storage & self.arguments)
-        if not seen:
-            seen = [
-                other
-                for lowering in self._callers()
-                for other, bound in lowering.env.items()
-                if isinstance(bound, Var)
-                and (other != name or lowering is not self)
-                and self._storage(bound) & storage
-            ]
+        seen = sorted(self._storage(current) & self.arguments)
+        seen = seen or [other for _, other, _ in self._sharing(current, name)]
         if seen:
             what = "the caller's array" if seen[0] in self.arguments else f"the array `{seen[0]}`"
             message = f"`{name}` is an array: this changes {what} in place"
-            hint = f"write `{name} = {name} {_SYMBOL.get(type(node.operator).__name__, '+')} ...`, which makes a new array"
+            symbol = _SYMBOL.get(type(node.operator).__name__, "+")
+            hint = f"write `{name} = {name} {symbol} ...`, which makes a new array"
             variable = seen[0] if seen[0] in self.arguments else current.name  # survives copies
             self.in_place.append((variable, self.source.location(node), message, hint))
 
@@ -191,31 +178,40 @@ class ArrayLowering:
         """Names that may be views of the array being written see the write in Python, but their
         SSA values would not: reading one afterwards is refused (``v = out[:2]; out[0] = x``)."""
         line = self.source.location(target).line
-        storage = self._storage(written)
+        for lowering, other, bound in list(self._sharing(written, name)):
+            if bound == written:
+                continue
+            if any(
+                other in names_read(body) and other not in assigned_names(body)
+                for body in lowering.loop_bodies
+            ):  # the loop runs again: a read of `other` anywhere in it may follow this write
+                raise self.error(
+                    target,
+                    f"`{other}` may be a view of `{name}`, and the loop writes into `{name}` "
+                    f"while it reads `{other}`",
+                    f"make `{other}` a copy where it is assigned (`.copy()`)",
+                )
+            lowering.env[other] = Unbound(
+                other,
+                self.source.location(target),
+                f"`{other}` may be a view of `{name}`, which line {line} writes into, so "
+                "its value is ambiguous",
+                f"read `{other}` before the write, or make it a copy where it is assigned "
+                "(`.copy()`)",
+            )
+
+    def _sharing(self, var: Var, name: str):
+        """``(lowering, other, value)`` for every other name, here or in a caller, whose value may
+        share memory with ``var`` (the value of ``name`` here)."""
+        storage = self._storage(var)
         for lowering in self._callers():
             for other, bound in lowering.env.items():
-                if not (
-                    isinstance(bound, Var) and bound != written and self._storage(bound) & storage
+                if (
+                    isinstance(bound, Var)
+                    and (other != name or lowering is not self)
+                    and self._storage(bound) & storage
                 ):
-                    continue
-                if any(
-                    other in names_read(body) and other not in assigned_names(body)
-                    for body in lowering.loop_bodies
-                ):  # the loop runs again: a read of `other` anywhere in it may follow this write
-                    raise self.error(
-                        target,
-                        f"`{other}` may be a view of `{name}`, and the loop writes into `{name}` "
-                        f"while it reads `{other}`",
-                        f"make `{other}` a copy where it is assigned (`.copy()`)",
-                    )
-                lowering.env[other] = Unbound(
-                    other,
-                    self.source.location(target),
-                    f"`{other}` may be a view of `{name}`, which line {line} writes into, so "
-                    "its value is ambiguous",
-                    f"read `{other}` before the write, or make it a copy where it is assigned "
-                    "(`.copy()`)",
-                )
+                    yield lowering, other, bound
 
     def _storage(self, var: Var) -> set:
         """Names of the values whose memory ``var`` may share, back to the arrays that own it: a
