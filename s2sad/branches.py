@@ -172,7 +172,10 @@ class BranchLowering:
         for name in then_env.keys() | else_env.keys():
             if name in EXITS or name in (RESULT, STOPPED):
                 continue
-            if name in then_env and name in else_env:
+            unbound = self._loop_variable(name, then_env.get(name), else_env.get(name), node)
+            if unbound is not None:
+                merged[name] = unbound
+            elif name in then_env and name in else_env:
                 merged[name] = self._merge_values(cond, then_env[name], else_env[name], node)
             elif then_done != else_done and name in (else_env if then_done else then_env):
                 value = (else_env if then_done else then_env)[name]
@@ -194,6 +197,21 @@ class BranchLowering:
             )
             merged[RESULT] = self._merge_values(cond, then_result, else_result, node)
         return merged
+
+    def _loop_variable(self, name: str, then, other, node) -> Unbound | None:
+        """A loop's variable, set in one branch only, has a value after the ``if`` only where the
+        loop ran an iteration: merging it would read it where Python does not. Reading it after
+        the ``if`` is refused instead."""
+        for value in (then, other):
+            line = self.loop_targets.get(getattr(value, "name", None))
+            if line is not None and then != other:
+                why = (
+                    f"`{name}` is the variable of the loop on line {line}, inside one branch of the "
+                    f"`if` on line {self.source.location(node).line}: it has a value only if the "
+                    "loop ran"
+                )
+                return Unbound(name, self.source.location(node), why, "assign it before the loop")
+        return None
 
     def _merge_values(self, cond: Expr, then, other, node):
         if then == other:

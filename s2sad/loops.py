@@ -220,9 +220,10 @@ class LoopLowering:
                 self.env[outer] = value
         if returned != Const(False):
             self.env[RETURNED], self.env[RESULT] = returned_header, result_header
+        line = self.source.location(node).line
         if name is not None:
             self.env[name] = target
-        line = self.source.location(node).line
+            self.loop_targets[target.name] = line  # unbound if the loop ran no iteration
         for local in assigned_names(body) - set(carried) - {name}:
             if local in inner_env:
                 self.env[local] = Unbound(

@@ -101,6 +101,7 @@ class Lowering(
         if caller is None:
             self.sources: dict = {}  # variable name -> its definition, for the arrays written into
             self.in_place: list = []  # see Function.in_place
+            self.loop_targets: dict = {}  # a range loop's variable -> the loop's line
             self.arguments: set = set()  # the parameters: the caller's values
             self.body: list = []
             self.count = 0
@@ -113,6 +114,7 @@ class Lowering(
             self.body = caller.body
             self.sources = caller.sources
             self.in_place = caller.in_place
+            self.loop_targets = caller.loop_targets
             self.arguments = caller.arguments
             self.fresh = caller.fresh
             self.calling = caller.calling + (key,)

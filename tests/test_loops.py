@@ -6,6 +6,7 @@ points (no branch boundary within h), so the error is O(h^2 f''') + O(eps |f| / 
 relative for the magnitudes involved; tolerances are 1e-6 relative.
 """
 
+import importlib.util
 import math
 
 import numpy as np
@@ -358,3 +359,33 @@ def test_values_invariant_in_an_inner_loop_differ_between_outer_iterations(x):
     # `1 + |a|^2` is the same in every iteration of the inner loop but not of the outer one: the
     # reverse sweep must not take the last outer iteration's value for every outer iteration.
     check(invariant_in_an_inner_loop, (x,), (0,))
+
+
+def test_a_loop_variable_set_in_one_branch_is_unbound_after_the_if(tmp_path):
+    # A loop that runs no iteration leaves its variable unset; after the `if`, Python would
+    # read it only where the loop ran, so reading it is refused, and not reading it is fine.
+    source = tmp_path / "loop_variable.py"
+    source.write_text(
+        "def fine(x, n):\n"
+        "    if x < 0.0:\n"
+        "        for i in range(n):\n"
+        "            x = x * 2.0\n"
+        "    return x\n"
+        "\n\n"
+        "def reads_it(x, n):\n"
+        "    if x < 0.0:\n"
+        "        for i in range(n):\n"
+        "            x = x * 2.0\n"
+        "    return x + i\n"
+    )
+    spec = importlib.util.spec_from_file_location("loop_variable", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    teaching = s2sad.tangent_source(module.fine, wrt="x", teaching=True)
+    namespace: dict = {}
+    exec(teaching, namespace)
+    assert namespace["fine_jvp"](-1.0, 0, 1.0) == (-1.0, 1.0)  # no iteration: x itself
+    assert namespace["fine_jvp"](-1.0, 2, 1.0) == (-4.0, 4.0)
+    with pytest.raises(s2sad.S2SADError, match="variable of the loop on line 10") as info:
+        s2sad.trace(module.reads_it)
+    assert info.value.location.line == 12

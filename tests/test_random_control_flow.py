@@ -761,6 +761,25 @@ def pinned(source: str, *args, vector: bool = False) -> Program:
 
 # Programs on which this property has failed, shrunk by hand; they run first, every time.
 PINNED = [
+    # teaching code: a branch's loop that ran no iteration left its variable unbound, and the
+    # merge after the `if` read it
+    pinned(
+        """
+        def f(x1, x2):
+            if x2 < 0.0:
+                if x1 < abs(x1):
+                    return x2, x2
+                for i1 in range(0):
+                    x2 += math.tanh(abs(x2))
+            else:
+                x2 += abs(x2)
+            a5 = abs(x2)
+            return a5, a5
+        """,
+        0.0,
+        -1.0,
+        vector=True,
+    ),
     # vjp and reverse Jacobians: a value computed in the branch not taken, returned as a residual
     pinned(
         """
@@ -929,9 +948,9 @@ def with_pinned(test):
 
 
 @settings(
-    # 60 fixed examples (about 20 s on two cores) keep the suite fast; EXPLORE_N and EXPLORE_RANDOM
-    # run a longer hunt.
-    max_examples=int(os.environ.get("EXPLORE_N", 60)),
+    # 40 fixed examples (about 12 s on two cores) keep the suite fast; EXPLORE_N and EXPLORE_RANDOM
+    # run a longer hunt (hundreds of random examples pass).
+    max_examples=int(os.environ.get("EXPLORE_N", 40)),
     deadline=None,
     derandomize=not os.environ.get("EXPLORE_RANDOM"),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
