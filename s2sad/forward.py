@@ -41,7 +41,7 @@ from .ir import (
 )
 from .primitives import called_function, user_call
 from .shapes import Kinds
-from .vector_mode import Batched, NotVectorizableError, vector_tangent
+from .vector_mode import Batched, NotVectorizableError, Slopes, vector_tangent
 
 
 def dot_name(name: str) -> str:
@@ -57,15 +57,18 @@ def tangent(trace: Function, wrt: tuple, kinds: Kinds | None = None) -> Function
     )  # raises where an active value meets an operation with no rule
     taken = reserved_names(trace)
     dots: dict = {name: Var(fresh_name(dot_name(name), taken)) for name in wrt}
-    body = _tangent_block(trace.body, dots, active, kinds or Kinds(arrays=False))
+    kinds = kinds or Kinds(arrays=False)
+    slopes = Slopes(kinds, taken) if isinstance(kinds, Batched) else None
+    body = _tangent_block(trace.body, dots, active, kinds, slopes)
     params = trace.params + tuple(dots[name].name for name in wrt)
     return Function(f"{trace.name}_jvp", params, body)
 
 
-def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> list:
+def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds, slopes=None) -> list:
     """``statements`` with each active assignment followed by its tangent. ``dots`` maps a variable's
     name to its tangent variable and is shared by nested blocks: a merge after an ``if`` reads the
-    tangents of both branches (lazily, like the values)."""
+    tangents of both branches (lazily, like the values). In vector mode, ``slopes`` factors the
+    elementwise statements (:class:`~s2sad.vector_mode.Slopes`)."""
     body: list = []
     for stmt in statements:
         fn = recursive_callee(stmt)
@@ -81,6 +84,10 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> l
             continue
         if isinstance(stmt, Assign):
             body.append(stmt)
+            factored = slopes.tangent(stmt, dots) if slopes and not _opaque(stmt.value) else None
+            if factored:
+                body.extend(factored)
+                continue
             derivative = _tangent_of(stmt, dots, kinds)
             if derivative is not None and not is_zero(derivative):
                 dot = Var(dot_name(stmt.target.name))
@@ -93,11 +100,11 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds) -> l
         elif isinstance(stmt, Pop):
             body.append(Pop(stmt.tape, with_tangents(stmt.targets, dots), stmt.loc))
         elif isinstance(stmt, If):
-            then = _tangent_block(stmt.then, dots, active, kinds)
-            orelse = _tangent_block(stmt.orelse, dots, active, kinds)
+            then = _tangent_block(stmt.then, dots, active, kinds, slopes and slopes.nested())
+            orelse = _tangent_block(stmt.orelse, dots, active, kinds, slopes and slopes.nested())
             body.append(If(stmt.cond, then, orelse, stmt.loc))
         elif isinstance(stmt, Loop):
-            body.append(_tangent_loop(stmt, dots, active, kinds))
+            body.append(_tangent_loop(stmt, dots, active, kinds, slopes and slopes.nested()))
         elif isinstance(stmt, Return):
             out_dot = map_structure(lambda leaf: _output_dot(leaf, dots, kinds), stmt.value)
             body.append(Return((stmt.value, out_dot), stmt.loc))
@@ -121,12 +128,12 @@ def recursive_callee(stmt):
     return None
 
 
-def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds) -> Loop:
+def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds, slopes) -> Loop:
     """The loop with a tangent carried beside each active carried value."""
     carried = [i for i, header in enumerate(loop.headers) if header.name in active]
     for i in carried:
         dots[loop.headers[i].name] = Var(dot_name(loop.headers[i].name))
-    body = _tangent_block(loop.body, dots, active, kinds)
+    body = _tangent_block(loop.body, dots, active, kinds, slopes)
     target = loop.target
     if target is not None:  # a loop over a tape rebinds the values it saved, and their tangents
         targets = with_tangents(target if isinstance(target, tuple) else (target,), dots)
@@ -165,6 +172,11 @@ def _zero(expr, kinds: Kinds):
     if isinstance(kinds, Batched):
         return kinds.zeros(expr)
     return Const(0.0) if kinds.is_scalar(expr) else np_call("zeros_like", expr)
+
+
+def _opaque(value) -> bool:
+    """Whether a value's tangent comes from no rule (inactive) or from the user's own rule."""
+    return isinstance(value, Call) and (value.prim.name in NO_DERIVATIVE or is_custom_call(value))
 
 
 def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):

@@ -213,9 +213,8 @@ def vector_tangent_source(fn, *args, wrt=0) -> str:
     >>> source = s2sad.vector_tangent_source(f, np.ones((2, 3)))
     >>> print(source[source.index("# line"):])
     # line 2: return np.sum(x * x, axis=0)
-        w2 = x * x
-        w2_dot = 2 * (x * x_dot)
-        w3 = np.sum(w2, axis=0)
+        w2_dot = 2 * x * x_dot
+        w3 = np.sum(x * x, axis=0)
         w3_dot = np.sum(w2_dot, axis=(1,))
         return w3, w3_dot
     <BLANKLINE>

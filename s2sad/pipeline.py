@@ -26,6 +26,7 @@ from .errors import (
 )
 from .execute import Compiled, cached, compile_source, is_generated, origin_of, resolution_signature
 from .flatten import flatten
+from .fold import folded
 from .forward import tangent
 from .frontend import require_function
 from .ir import (
@@ -132,6 +133,8 @@ def tangent_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> 
     base = _base(trace, teaching)
     jvp = tangent(base, wrt, kinds_of(base, kinds))
     jvp.body = _optimize(jvp.body, set(), teaching)
+    if kinds is not None and not teaching:
+        jvp.body = folded(jvp.body, dict(kinds))
     jvp.doc = f"Forward mode (tangent) of {trace.name} with respect to {_wrt_text(wrt)}."
     return jvp
 
@@ -147,6 +150,8 @@ def vector_tangent_program(trace: Function, wrt: tuple, kinds=()) -> Function:
     known = Kinds(arrays=False) if numbers else infer(base, params)
     jvp = tangent(base, wrt, Batched(known, size))
     jvp.body = _optimize(jvp.body, set(), False)
+    if not numbers:
+        jvp.body = folded(jvp.body, params)
     jvp.name = f"{trace.name}_jvps"
     jvp.doc = (
         f"Forward mode of {trace.name} with respect to {_wrt_text(wrt)}, {size} directions at once."
@@ -170,19 +175,23 @@ def gradient_program(
     doc = f"Gradient of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
     body = _optimize(body, keep, teaching)
     if kinds is not None:
-        body = _for_known_shapes(body, wrt, dict(kinds), with_value, single)
+        body = _for_known_shapes(body, wrt, dict(kinds), teaching, with_value, single)
     return Function(name, base.params, body, base.defaults, doc)
 
 
-def _for_known_shapes(body: list, wrt: tuple, params: dict, with_value=False, single=False):
-    """``body`` (ending in its return) compiled for known shapes: a summed seed kept a number where
-    NumPy broadcasts it anyway, and the gradients made like their arguments."""
-    *body, final = scalar_broadcasts_removed(body, params)
+def _for_known_shapes(
+    body: list, wrt: tuple, params: dict, teaching=False, with_value=False, single=False
+):
+    """``body`` (ending in its return) compiled for known shapes: the gradients made like their
+    arguments and, outside the teaching form (which keeps every statement of the notes), a summed
+    seed kept a number where NumPy broadcasts it anyway and array temporaries folded into their
+    single reader (:mod:`s2sad.fold`)."""
+    *body, final = body if teaching else scalar_broadcasts_removed(body, params)
     value, grads = final.value if with_value else (None, final.value)
     grads = conformed(body, (grads,) if single else grads, wrt, params)
     grads = grads[0] if single else grads
     body.append(Return((value, grads) if with_value else grads, final.loc))
-    return body
+    return body if teaching else folded(body, params)
 
 
 def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, kinds=None):

@@ -32,7 +32,7 @@ from .algebra import apply, total
 from .array_rules import ARRAY_VARIANTS, STRUCTURAL, np_call, runtime_call, transposed
 from .arrays import INDEX, SETITEM
 from .errors import S2SADError
-from .ir import Call, Const
+from .ir import Assign, Call, Const, Var, fresh_name
 from .primitives import PRIMITIVES
 from .rules import partials
 from .shapes import Kinds
@@ -91,12 +91,16 @@ def new_axes(dot, count: int):
     return Call(INDEX, (dot,), (("index", (FULL_SLICE,) + (None,) * count),))
 
 
+def _partials(call: Call, name: str, out, kinds: Batched) -> tuple:
+    if not all(kinds.is_scalar(a) for a in call.args) and name in ARRAY_VARIANTS:
+        name = ARRAY_VARIANTS[name]
+    return partials(name, call.args, out)
+
+
 def _elementwise(call: Call, name: str, out, kinds: Batched):
     """``Σ ∂w/∂a · ȧ``, each ``ȧ`` given as many axes as ``w`` has, so partials broadcast as the
     primal did; broadcast to the full shape where only broadcast arguments were active."""
-    if not all(kinds.is_scalar(a) for a in call.args) and name in ARRAY_VARIANTS:
-        name = ARRAY_VARIANTS[name]
-    slopes = partials(name, call.args, out)
+    slopes = _partials(call, name, out, kinds)
     rank, shape = kinds.ndim(out), kinds.tangent_shape(out)
 
     def tangent(dots):
@@ -109,6 +113,78 @@ def _elementwise(call: Call, name: str, out, kinds: Batched):
         return result if full else np_call("broadcast_to", result, Const(shape))
 
     return tangent
+
+
+class Slopes:
+    """The elementwise parts of a vector sweep, computed once rather than once per direction.
+
+    Where ``w`` is computed elementwise from values of its own shape, all of which depend on one
+    batched tangent ``ṙ`` alone, ``ẇ = ∂w/∂r · ṙ`` with ``∂w/∂r`` of ``w``'s shape: the chain rule
+    multiplies the slopes of a run of elementwise operations on unbatched arrays, ``k`` times less
+    work than carrying all ``k`` directions through each step, and the batched tangent is formed by
+    one product where it is read. (Forward mode with a ones seed gives the diagonal of an
+    elementwise Jacobian; here that diagonal scales a whole batch.) ``of`` maps a value's name to
+    ``(r, ∂w/∂r)``; a nested block starts afresh, since its slopes are not defined after it.
+
+    >>> from s2sad.ir import Var, Call
+    >>> from s2sad.shapes import Kinds, Kind
+    >>> kinds = Batched(Kinds({n: Kind((3,)) for n in "rsw"}), size=4)
+    >>> slopes, dots = Slopes(kinds, set()), {"r": Var("r_dot")}
+    >>> def show(statements):
+    ...     return [f"{s.target} = {s.value}" for s in statements]
+    >>> sine = Assign(Var("s"), Call(PRIMITIVES["np.sin"], (Var("r"),)))
+    >>> show(slopes.tangent(sine, dots))
+    ['ds_dr = np.cos(r)', 's_dot = ds_dr * r_dot']
+    >>> product = Assign(Var("w"), Call(PRIMITIVES["mul"], (Var("s"), Var("r"))))
+    >>> show(slopes.tangent(product, dots))
+    ['dw_dr = r * ds_dr + s', 'w_dot = dw_dr * r_dot']
+    """
+
+    def __init__(self, kinds: Batched, taken: set):
+        self.kinds, self.taken, self.of = kinds, taken, {}
+
+    def nested(self) -> "Slopes":
+        return Slopes(self.kinds, self.taken)
+
+    def tangent(self, stmt: Assign, dots: dict) -> list | None:
+        """``[∂w/∂r = …, ẇ = ∂w/∂r · ṙ]`` for ``stmt``, or ``None`` where it is not elementwise in
+        one batched tangent (the caller then uses the vector rule)."""
+        factored = self._slope(stmt.value, stmt.target, dots)
+        if factored is None:
+            return None
+        root, slope = factored
+        body = []
+        if not isinstance(slope, (Var, Const)):
+            name = fresh_name(f"d{stmt.target.name}_d{root}", self.taken)
+            self.taken.add(name)
+            body.append(Assign(Var(name), slope, stmt.loc))
+            slope = Var(name)
+        self.of[stmt.target.name] = root, slope
+        dot = dots[stmt.target.name] = Var(f"{stmt.target.name}_dot")
+        return body + [Assign(dot, slope * dots[root], stmt.loc)]
+
+    def _slope(self, value, out, dots: dict):
+        if isinstance(value, Var) and value.name in dots:  # a copy keeps its slope
+            return self.of.get(value.name, (value.name, Const(1.0)))
+        if not isinstance(value, Call) or value.prim.name in VECTOR_RULES:
+            return None
+        name = value.prim.name
+        if name in STRUCTURAL or name == "select":  # a select reads one side's tangent, lazily
+            return None
+        shape = self.kinds.tangent_shape(out)
+        roots, arg_slopes = set(), []
+        for arg in value.args:
+            active = isinstance(arg, Var) and arg.name in dots
+            if active and self.kinds.tangent_shape(arg) != shape:
+                return None  # broadcast: the slope would not line up with the root's tangent
+            root, slope = self.of.get(arg.name, (arg.name, Const(1.0))) if active else (None, None)
+            roots.add(root)
+            arg_slopes.append(slope)
+        roots.discard(None)
+        if len(roots) != 1:
+            return None
+        terms = zip(_partials(value, name, out, self.kinds), arg_slopes)
+        return roots.pop(), total([p * s for p, s in terms if s is not None])
 
 
 # --- operations that move or combine elements -----------------------------------------------------
