@@ -15,7 +15,7 @@ derivative code at all: that is the structural zero of the notes' ``ẇ2 = 0``.
 from __future__ import annotations
 
 from .errors import NotDifferentiableError
-from .ir import Assign, Call, Function, If, Loop, Var
+from .ir import Assign, Call, Function, If, Loop, Unpack, Var
 from .primitives import called_function
 from .derivatives import NO_DERIVATIVE, has_derivative
 
@@ -34,6 +34,9 @@ def _mark_block(body: list, active: set, wrt: tuple) -> None:
     for stmt in body:
         if isinstance(stmt, Assign) and _is_active_assignment(stmt, active, wrt):
             active.add(stmt.target.name)
+        elif isinstance(stmt, Unpack) and any(is_active(a, active) for a in stmt.value.args):
+            # an adjoint rule's results, in a gradient differentiated again (forward.py)
+            active.update(t.name for t in stmt.targets if t.name != "_")
         elif isinstance(stmt, If):
             _mark_block(stmt.then, active, wrt)
             _mark_block(stmt.orelse, active, wrt)

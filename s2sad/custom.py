@@ -87,7 +87,7 @@ class CustomRule:
 
 
 _MODES = {
-    "tangent": "forward mode (s2sad.jvp, jacobian(mode='forward'))",
+    "tangent": "forward mode (s2sad.jvp, jacobian(mode='forward'), hvp, hessian)",
     "adjoint": "reverse mode (s2sad.grad, s2sad.vjp)",
 }
 BY_NAME: dict[str, CustomRule] = {}  # primitive name -> its rule
@@ -303,3 +303,11 @@ def adjoint_step(stmt, bar: Var, active: set):
 
 def is_custom_call(value) -> bool:
     return isinstance(value, Call) and value.prim.name in BY_NAME
+
+
+def adjoint_rule_called(value):
+    """The adjoint rule ``value`` calls (in a gradient program), or ``None``."""
+    if not isinstance(value, Call):
+        return None
+    entry, role = ROLES.get(id(value.prim.impl), (None, None))
+    return value.prim.impl if role == "adjoint" and value.prim.name.startswith("custom ") else None

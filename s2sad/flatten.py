@@ -30,6 +30,7 @@ from .ir import (
     If,
     Loop,
     Return,
+    Unpack,
     Var,
     assigned,
     map_structure,
@@ -74,6 +75,9 @@ class _Flattener:
             elif isinstance(stmt, Return):
                 value = map_structure(lambda e: self.atom(e, out, "result", stmt.loc), stmt.value)
                 out.append(Return(value, stmt.loc))
+            elif isinstance(stmt, Unpack):  # an adjoint rule's call: its arguments named
+                args = tuple(self.atom(a, out, "arg", stmt.loc) for a in stmt.value.args)
+                out.append(replace(stmt, value=replace(stmt.value, args=args)))
             else:  # comments, effects, tapes: nothing to differentiate inside
                 out.append(stmt)
         return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .activity import active_names
 from .algebra import is_zero
 from .array_rules import np_call
-from .custom import is_custom_call, tangent_call
+from .custom import adjoint_rule_called, is_custom_call, tangent_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
     Comment,
@@ -93,6 +93,8 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds, slop
                 dot = Var(dot_name(stmt.target.name))
                 body.append(Assign(dot, derivative, stmt.loc))
                 dots[stmt.target.name] = dot
+        elif isinstance(stmt, Unpack) and adjoint_rule_called(stmt.value) is not None:
+            body.append(_adjoint_rule_tangent(stmt, dots, kinds))
         elif isinstance(stmt, (Effect, Comment)):
             body.append(stmt)
         elif isinstance(stmt, Push):  # a tape (of a gradient program) saves tangents beside values
@@ -156,6 +158,26 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds, slopes) -> 
         loop.loc,
         loop.exit,
     )
+
+
+def _adjoint_rule_tangent(stmt: Unpack, dots: dict, kinds: Kinds) -> Unpack:
+    """``w3_bar_1, w3_bar_1_dot = _f_adjoint_jvp(w2, w3, w3_bar, w2_dot, w3_dot, w3_bar_dot)``:
+    a custom adjoint rule's results and their tangents, in a gradient differentiated again. The
+    rule is plain Python, so its tangent program is generated beside the program like any other."""
+    rule = adjoint_rule_called(stmt.value)
+    if isinstance(kinds, Batched):
+        raise NotVectorizableError(f"`{rule.__name__}` is a custom adjoint rule")
+    args = stmt.value.args
+    arg_dots = tuple(
+        dots[a.name] if isinstance(a, Var) and a.name in dots else _zero(a, kinds) for a in args
+    )
+    target_dots = []
+    for target in stmt.targets:
+        if target.name != "_":
+            dots[target.name] = Var(dot_name(target.name))
+        target_dots.append(dots.get(target.name, Var("_")))
+    call = Call(user_call(rule, "jvp"), args + arg_dots)
+    return Unpack(stmt.targets + tuple(target_dots), call, stmt.loc)
 
 
 def _output_dot(leaf, dots: dict, kinds: Kinds):

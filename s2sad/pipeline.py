@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .array_rules import runtime_call
 from .shapes import Kinds, infer
 from .codegen import module_source
-from .custom import is_custom_call
+from .custom import ROLES, CustomRuleError
 from .conform import conformed
 from .uniform import scalar_broadcasts_removed
 from .errors import (
@@ -212,17 +212,8 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
             base.body[-1].loc,
             "reduce it (np.sum, np.mean), or take s2sad.jacobian of its gradient",
         )
-    custom = [s for s in walk(base.body) if isinstance(s, Assign) and is_custom_call(s.value)]
-    if custom:
-        raise NotDifferentiableError(
-            f"`{custom[0].value.prim.symbol}` has custom derivative rules: a second derivative would "
-            "need the derivative of its adjoint rule, which s2sad does not take",
-            custom[0].loc,
-            "let s2sad differentiate the function itself (no custom rule), or take finite "
-            "differences of s2sad.grad",
-        )
     gradient = gradient_program(trace, wrt, False, False, False, kinds)
-    if any(isinstance(stmt, Unpack) for stmt in walk(gradient.body)):
+    if any(isinstance(s, Unpack) and called_function(s.value.prim) for s in walk(gradient.body)):
         raise NotDifferentiableError(
             f"`{trace.name}` calls itself: second derivatives of recursive functions are not "
             "supported",
@@ -354,6 +345,25 @@ def read_before_written(body: list) -> list:
     return list(needed)
 
 
+def _adjoint_rule_jvp(trace: Function, rule) -> Function:
+    """``_f_adjoint_jvp(x..., out, out_bar, x_dot..., out_dot, out_bar_dot)``: the tangent program of
+    an adjoint rule, returning its adjoints then their tangents, as one flat tuple."""
+    final = trace.body[-1]
+    count = len(trace.params) - 2  # one adjoint per argument of the function the rule belongs to
+    if not (isinstance(final.value, tuple) and len(final.value) == count):
+        raise CustomRuleError(
+            f"the adjoint rule `{rule.__name__}` must return a tuple of {count} adjoint(s), one "
+            "per argument",
+            final.loc,
+            "return (x_bar,) for one argument",
+        )
+    jvp = tangent_program(trace, trace.params, teaching=False)
+    values, dots = jvp.body[-1].value
+    jvp.body[-1] = Return(tuple(values) + tuple(dots), final.loc)
+    jvp.name = user_call(rule, "jvp").symbol
+    return jvp
+
+
 def helper_programs(functions: list) -> list:
     """The derivative functions generated for the recursive calls ``functions`` make, and for those
     they make in turn: ``_f_jvp`` (forward mode), ``_f_fwd`` and ``_f_bwd`` (reverse mode), each
@@ -381,6 +391,8 @@ def helper_programs(functions: list) -> list:
 
 def _recursion_helpers(kind: str, fn) -> list:
     trace = trace_of(fn)
+    if id(fn) in ROLES:  # an adjoint rule, differentiated for a second derivative
+        return [_adjoint_rule_jvp(trace, fn)]
     if isinstance(trace.body[-1].value, tuple):
         raise NonScalarOutputError(
             f"`{fn.__name__}` calls itself and returns a tuple; a recursive function must return a "

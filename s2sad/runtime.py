@@ -102,6 +102,33 @@ def prod_adjoint(g, x, axis, keepdims):
     return reduction_adjoint(g, x, axis, keepdims) * others
 
 
+def prod_adjoint_tangent(g, x, x_dot, axis, keepdims):
+    """The tangent of ``prod_adjoint(g, x, axis, keepdims)`` along ``x_dot``: each element's product
+    of the others changes by ``Σ_j ẋ_j ∏_{k≠i,j} x_k``. The products before and after each element
+    are carried with their tangents along the axis (the product rule, step by step), so zeros in
+    ``x`` are handled exactly, as in :func:`prod_adjoint`."""
+    x = np.asarray(x, dtype=float)
+    x_dot = np.broadcast_to(x_dot, x.shape)
+    if axis is None:
+        flat = prod_adjoint_tangent(g, x.reshape(-1), x_dot.reshape(-1), 0, False)
+        return flat.reshape(x.shape)
+    moved, moved_dot = np.moveaxis(x, axis, -1), np.moveaxis(x_dot, axis, -1)
+    n = moved.shape[-1]
+    sides = []  # the products before each element, then after it, with their tangents
+    for order in (range(n), range(n - 1, -1, -1)):
+        p, p_dot = np.ones(moved.shape), np.zeros(moved.shape)
+        for previous, i in zip(order, list(order)[1:]):
+            p[..., i] = p[..., previous] * moved[..., previous]
+            p_dot[..., i] = (
+                p_dot[..., previous] * moved[..., previous]
+                + p[..., previous] * moved_dot[..., previous]
+            )
+        sides.append((p, p_dot))
+    (before, before_dot), (after, after_dot) = sides
+    others_dot = np.moveaxis(before_dot * after + before * after_dot, -1, axis)
+    return reduction_adjoint(g, x, axis, keepdims) * others_dot
+
+
 def extreme_adjoint(g, x, out, axis, keepdims):
     """The adjoint of ``max`` or ``min`` of ``x`` over ``axis``: ``g`` goes to the first element
     equal to the result along the axis (the one Python's ``max`` returns on a tie)."""
@@ -197,6 +224,7 @@ HELPERS = (
     index_adjoint,
     reduction_adjoint,
     prod_adjoint,
+    prod_adjoint_tangent,
     extreme_adjoint,
     extreme_tangent,
 )

@@ -119,12 +119,11 @@ multilinear(RUNTIME["norm_tangent"], lambda args: (0, 1), _norm_tangent_out_term
 
 
 def _prod_operand_term(args, dots, params):
-    if dots[1] is not None:
-        raise NotDifferentiableError(
-            "the second derivative of np.prod is not supported",
-            hint="write the product as np.exp(np.sum(np.log(x))) for positive x, or as a loop",
-        )
-    return []
+    """``prod_adjoint(g, x, …)`` is not linear in ``x``: its tangent along ``ẋ`` is a helper of its own."""
+    if dots[1] is None:
+        return []
+    g, x, axis, keepdims = args
+    return [Call(RUNTIME["prod_adjoint_tangent"], (g, x, dots[1], axis, keepdims))]
 
 
 multilinear(RUNTIME["prod_adjoint"], _first, _prod_operand_term)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .custom import adjoint_rule_called
 from .ir import Call, Const, Expr, If, Loop, Ref, Var, Assign, Unpack
 from .trees import is_plain, tree_signature
 
@@ -131,8 +132,12 @@ def _infer_block(body: list, known: dict) -> None:
         elif isinstance(stmt, Loop):
             _infer_loop(stmt, known)
         elif isinstance(stmt, Unpack):
-            for target in stmt.targets:
-                known.pop(target.name, None)
+            # an adjoint rule returns each argument's adjoint in that argument's shape (checked at
+            # its first call, s2sad/rule_checks.py); other unpacked results are unknown
+            rule = adjoint_rule_called(stmt.value)
+            for target, arg in zip(stmt.targets, stmt.value.args):
+                kind = infer_value(arg, known) if rule is not None else None
+                _set(known, target.name, kind)
 
 
 def _infer_loop(loop: Loop, known: dict) -> None:
