@@ -28,7 +28,7 @@ np.sum(t, axis=(1,))
 
 from __future__ import annotations
 
-from .algebra import apply, total
+from .algebra import apply, is_zero, total
 from .array_rules import ARRAY_VARIANTS, STRUCTURAL, np_call, runtime_call, transposed
 from .arrays import INDEX, SETITEM
 from .errors import S2SADError
@@ -150,7 +150,7 @@ class Slopes:
         """``[∂w/∂r = …, ẇ = ∂w/∂r · ṙ]`` for ``stmt``, or ``None`` where it is not elementwise in
         one batched tangent (the caller then uses the vector rule)."""
         factored = self._slope(stmt.value, stmt.target, dots)
-        if factored is None:
+        if factored is None or is_zero(factored[1]):  # a zero slope: no tangent at all
             return None
         root, slope = factored
         body = []
