@@ -27,7 +27,8 @@ from .dispatch import dispatcher, flattened, functions, known_structures, trace_
 from .execute import bound_values
 from .errors import ArgumentError, user_facing
 from .higher import mark_gradient, second_derivative
-from .pipeline import DERIVATIVE, Spec, compiled, seed_names, trace_of
+from .pipeline import DERIVATIVE, Spec, compiled, kinds_of, seed_names, trace_of
+from .shapes import params_kinds
 from .jacobians import vjp
 from .trees import Layout
 
@@ -65,7 +66,12 @@ class Trace:
         """Globals under which ``exec(str(trace), namespace)`` defines the trace function."""
         return {**self._fn.__globals__, **bound_values(self._compiled, self._fn)}
 
+    @user_facing
     def __call__(self, *args):
+        if self.function.in_place and any(isinstance(a, np.ndarray) for a in args):
+            # `y += 1` where `y` shares an array with another name changes both in Python, but
+            # one SSA value only: refused for arrays, as derivatives compiled for them are
+            kinds_of(self.function, tuple(params_kinds(self.function.params, args).items()))
         return self._run(*args)
 
     def __str__(self) -> str:

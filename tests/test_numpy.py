@@ -460,6 +460,15 @@ def test_augmented_assignment_that_changes_a_seen_array_is_refused(f, seen):
     assert "= " in info.value.hint and "+ ..." in info.value.hint
 
 
+@pytest.mark.parametrize("f", [_adds_to_its_argument, _adds_to_an_aliased_array])
+def test_calling_the_trace_with_arrays_refuses_the_same_writes(f):
+    """Python changes both names' array, the SSA trace one value: it would return another result."""
+    trace = s2sad.trace(f)
+    with pytest.raises(s2sad.S2SADError, match="in place"):
+        trace(normal(3))
+    assert trace(2.0) == f(2.0)  # numbers: `+=` rebinds, the trace is exact
+
+
 def test_augmented_assignment_of_numbers_and_fresh_arrays_is_fine():
     # For a number, x += 1 rebinds x: the same code is fine where x is a float.
     assert s2sad.grad(_adds_to_its_argument)(2.0) == 2 * 3.0
