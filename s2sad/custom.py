@@ -305,6 +305,18 @@ def is_custom_call(value) -> bool:
     return isinstance(value, Call) and value.prim.name in BY_NAME
 
 
+def missing_rules(statements) -> set:
+    """The roles (``"tangent"``, ``"adjoint"``) that some function with custom rules called in
+    ``statements`` (all of them, nested blocks included) has no rule for."""
+    return {
+        role
+        for stmt in statements
+        if is_custom_call(getattr(stmt, "value", None))
+        for role in ("tangent", "adjoint")
+        if getattr(BY_NAME[stmt.value.prim.name], role) is None
+    }
+
+
 def adjoint_rule_called(value):
     """The adjoint rule ``value`` calls (in a gradient program), or ``None``."""
     if not isinstance(value, Call):

@@ -17,7 +17,8 @@ from .arguments import (
 )
 from .dispatch import flattened, functions, like, specialised
 from .errors import ArgumentError, NonScalarOutputError, user_facing
-from .ir import leaves
+from .custom import missing_rules
+from .ir import leaves, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import Spec, compiled, kinds_of, trace_of, uses_arrays
 from .shapes import params_kinds, signature
@@ -128,6 +129,7 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     structure = trace.body[-1].value
     prefix = (owner,) if owner is not None else ()
     positions = [trace.params.index(name) - len(prefix) for name in names]
+    missing = missing_rules(walk(trace.body))
     plans: dict = {}
 
     def jacobian_at(*args):
@@ -148,6 +150,8 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
                 swept = plan.reverse()[0](*args)
                 outputs = sum(np.size(y) for y in flatten(swept[0]))
             chosen = "forward" if size < outputs else "reverse"
+            if missing:  # a custom function with one rule: the mode that has it
+                chosen = "reverse" if "tangent" in missing else "forward"
         if chosen == "forward":
             blocks = plan.forward(args, inputs)
         else:

@@ -368,6 +368,37 @@ def test_a_missing_rule_is_refused_while_compiling_naming_the_other_mode():
     assert "no tangent rule, which forward mode" in rule_error(lambda: s2sad.jvp(g, (1.0,), (1.0,)))
 
 
+def test_jacobian_auto_takes_the_mode_whose_rule_exists():
+    """One input and three outputs would take forward mode, three inputs and one output reverse;
+    with only the other rule registered, the other mode is taken (rows of diag(3x²) either way)."""
+
+    @s2sad.custom_rule
+    def cube(x):
+        return x**3
+
+    @cube.adjoint
+    def cube_adjoint(x, out, out_bar):
+        return (3 * x * x * out_bar,)
+
+    @s2sad.custom_rule
+    def twice(x):
+        return 2 * x
+
+    @twice.tangent
+    def twice_tangent(x, out, x_dot):
+        return 2 * x_dot
+
+    def spread(s):
+        return cube(s) * np.array([1.0, 2.0, 3.0])
+
+    def total(x):
+        return np.sum(twice(x))
+
+    np.testing.assert_allclose(s2sad.jacobian(spread)(2.0), [12.0, 24.0, 36.0], rtol=1e-15)
+    np.testing.assert_allclose(s2sad.jacobian(total)(np.ones(3)), [2.0, 2.0, 2.0], rtol=1e-15)
+    assert "no tangent rule" in rule_error(lambda: s2sad.jacobian(spread, mode="forward")(2.0))
+
+
 def test_registration_errors():
     assert "already has a built-in derivative rule" in rule_error(
         lambda: s2sad.custom_rule(math.sin)
