@@ -43,7 +43,7 @@ import numpy as np
 from .array_rules import np_call, runtime_call
 from .arrays import array_function
 from .errors import Location, S2SADError, user_facing
-from .ir import Call, Const, Primitive, Unpack, Var
+from .ir import Call, Const, Primitive, Ref, Unpack, Var
 from .primitives import CALLABLES, PRIMITIVES, primitive_for
 
 
@@ -270,6 +270,18 @@ def tangent_call(call: Call, out, dots: list, kinds) -> Call:
     entry = BY_NAME[call.prim.name]
     zeros = [dot if dot is not None else _zero(arg, kinds) for arg, dot in zip(call.args, dots)]
     return Call(entry.rule_primitive("tangent"), (*call.args, out, *zeros))
+
+
+def vector_tangent_call(call: Call, out, dots: list, kinds) -> Call:
+    """In vector mode, ``w3_dot = each_direction(f_tangent, (False, False, True), w1, w3, w1_dot)``:
+    the tangent rule, written for one direction, called once per direction by a runtime helper while
+    the rest of the sweep carries all directions at once."""
+    entry = BY_NAME[call.prim.name]
+    rule = entry.rule_primitive("tangent")  # refuses a missing rule
+    zeros = [dot if dot is not None else _zero(arg, kinds) for arg, dot in zip(call.args, dots)]
+    batched = (False,) * (len(call.args) + 1) + tuple(dot is not None for dot in dots)
+    reference = Ref(rule.symbol, entry.tangent, "value")
+    return runtime_call("each_direction", reference, batched, *call.args, out, *zeros)
 
 
 def _zero(arg, kinds):

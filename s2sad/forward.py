@@ -19,7 +19,7 @@ from __future__ import annotations
 from .activity import active_names
 from .algebra import is_zero
 from .array_rules import np_call
-from .custom import adjoint_rule_called, is_custom_call, tangent_call
+from .custom import adjoint_rule_called, is_custom_call, tangent_call, vector_tangent_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
     Comment,
@@ -213,7 +213,7 @@ def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
         return None
     if is_custom_call(value):  # the user's tangent rule, called as it is, one direction at a time
         if isinstance(kinds, Batched):
-            raise NotVectorizableError(f"`{value.prim.symbol}` has a custom tangent rule")
+            return vector_tangent_call(value, stmt.target, arg_dots, kinds)
         return tangent_call(value, stmt.target, arg_dots, kinds)
     if isinstance(kinds, Batched):
         return vector_tangent(value, stmt.target, kinds)(arg_dots)

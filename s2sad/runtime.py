@@ -208,10 +208,20 @@ def zero_tangent(x):
     return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
 
 
+def each_direction(rule, batched, *arguments):
+    """A custom tangent rule, written for one direction, in vector mode: called once per direction
+    with that direction's slice of each batched tangent (``batched`` marks the arguments that have
+    the leading axis of directions), the results stacked along that axis."""
+    count = next(len(a) for a, b in zip(arguments, batched) if b)
+    slices = [[a[k] if b else a for a, b in zip(arguments, batched)] for k in range(count)]
+    return np.stack([rule(*arguments) for arguments in slices])
+
+
 HELPERS = (
     scalar_seed,
     conform,
     zero_tangent,
+    each_direction,
     matmul_adjoint,
     inner_adjoint,
     concatenate_adjoint,
