@@ -18,19 +18,20 @@ import numpy as np
 from .arguments import (
     bind,
     differentiable_params,
+    example_layout,
     header,
     require_scalar,
+    source_for,
     unwrap,
     wrt_names,
 )
-from .dispatch import dispatcher, flattened, functions, known_structures, trace_name
+from .dispatch import dispatcher, functions, known_structures, laid_out
 from .execute import bound_values
 from .errors import ArgumentError, user_facing
 from .higher import mark_gradient, second_derivative
 from .pipeline import DERIVATIVE, Spec, compiled, kinds_of, seed_names, trace_of
 from .shapes import params_kinds
 from .jacobians import vjp
-from .trees import Layout
 
 # --- traces and source --------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ def tangent_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     """
     fn, owner = unwrap(fn)
     names, _ = wrt_names(header(fn), wrt)
-    return _source(fn, owner, Spec("tangent", names, teaching), args)
+    return source_for(fn, owner, Spec("tangent", names, teaching), args)
 
 
 @user_facing
@@ -143,31 +144,9 @@ def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     """
     fn, owner = unwrap(fn)
     names, single = wrt_names(header(fn), wrt)
-    structures = None if args is None else known_structures(fn, _layout(fn, owner, args))
+    structures = None if args is None else known_structures(fn, example_layout(fn, owner, args))
     scalar = not isinstance(trace_of(fn, structures).body[-1].value, tuple)
-    return _source(fn, owner, Spec("grad" if scalar else "vjp", names, teaching, single), args)
-
-
-def _layout(fn, owner, args) -> Layout:
-    if not isinstance(args, (tuple, list)):
-        raise ArgumentError(f"args={args!r}: give the example arguments as a tuple")
-    params = header(fn).params
-    prefix = (owner,) if owner is not None else ()
-    if len(prefix) + len(args) != len(params):
-        raise ArgumentError(
-            f"`{trace_name(fn)}` takes {len(params) - len(prefix)} argument(s); args has {len(args)}"
-        )
-    return Layout(params, prefix + tuple(args), len(prefix))
-
-
-def _source(fn, owner, spec: Spec, args) -> str:
-    """The source of ``spec``, or, given example arguments, of its code compiled for them."""
-    if args is None:
-        return compiled(fn, spec).source
-    _layout(fn, owner, args)  # checks them
-    prefix = (owner,) if owner is not None else ()
-    (generated, *_), _ = flattened(fn, spec, header(fn).params, prefix + tuple(args), len(prefix))
-    return generated.source
+    return source_for(fn, owner, Spec("grad" if scalar else "vjp", names, teaching, single), args)
 
 
 # --- derivatives --------------------------------------------------------------------------------
@@ -226,7 +205,8 @@ def _zero(value):
 def explain(fn, *args, wrt=None, output: int = 0):
     """The table of the notes at ``args``: each SSA variable's definition, value, tangent for each
     input that is a number (``ẋ = 1`` for that input) and adjoint (of output ``output``; of its sum
-    if it is an array), and the gradient. Arguments may be NumPy arrays.
+    if it is an array), and the gradient. Arguments may be NumPy arrays, and structures of numbers
+    and arrays, which show as their leaves, named as the generated code's parameters (``p_W``).
 
     >>> import math, s2sad
     >>> def f(x1, x2):
@@ -236,35 +216,45 @@ def explain(fn, *args, wrt=None, output: int = 0):
     True
     >>> table.gradient == (5 + math.cos(2.0), 2.0)
     True
+    >>> s2sad.explain(lambda p: p["a"] * p["b"], {"a": 2.0, "b": 3.0}).gradient
+    (3.0, 2.0)
     """
     from .table import Explanation, rows_of
 
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
-    names, _ = wrt_names(trace, wrt)
-    inputs = differentiable_params(trace)
+    head = header(plain)
+    names, _ = wrt_names(head, wrt)
+    inputs = differentiable_params(head)
     if len(args) != len(inputs):
         raise ArgumentError(
-            f"explain: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)})"
+            f"explain: `{head.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)})"
         )
+    prefix = (owner,) if owner is not None else ()
+    layout, structures, trace = laid_out(plain, head.params, prefix + args, len(prefix))
+    flat = layout.flatten(prefix + args)[len(prefix) :]
+    names = layout.leaf_params(names)  # a structure's leaves, as the generated code takes them
     count = len(seed_names(trace))
     if not 0 <= output < count:
         raise ArgumentError(f"output={output}: `{trace.name}` has {count} output(s)")
-    (tangent,) = functions(plain, Spec("explain_tangent", names, True))
-    (adjoint,) = functions(plain, Spec("explain_vjp", names, True))
-    tangent, adjoint = bind(tangent, owner), bind(adjoint, owner)
-    point = dict(zip(inputs, args))
+    tangent, adjoint = (
+        bind(functions(plain, Spec(kind, names, True, structures=structures))[0], owner)
+        for kind in ("explain_tangent", "explain_vjp")
+    )
+    point = dict(zip(layout.leaf_params(inputs), flat))
     # One tangent sweep per number among the inputs (ẋ = 1 for it, 0 for the others); an array
     # input has no single direction to show, and gets a zero tangent.
     directions = [name for name in names if not isinstance(point[name], np.ndarray)]
     tangent_locals = [
-        tangent(*args, *(1.0 if other == name else _zero(point[other]) for other in names))
+        tangent(*flat, *(1.0 if other == name else _zero(point[other]) for other in names))
         for name in directions or [None]
     ]
     seeds = tuple(1.0 if i == output else 0.0 for i in range(count))
-    adjoint_locals = adjoint(*args, *seeds)
+    adjoint_locals = adjoint(*flat, *seeds)
     _, pullback = vjp(fn, *args)
-    adjoints = dict(zip(inputs, pullback(seeds if count > 1 else seeds[0])))
+    adjoints = pullback(seeds if count > 1 else seeds[0])
+    adjoints = dict(zip(point, layout.flatten(prefix + adjoints)[len(prefix) :]))
     gradient = tuple(adjoints[name] for name in names)
     rows = rows_of(trace, tangent_locals, tuple(directions), adjoint_locals)
-    return Explanation(trace.name, point, tuple(names), output, rows, gradient, tuple(directions))
+    return Explanation(
+        trace.name, point, tuple(names), output, rows, gradient, tuple(directions), trace
+    )

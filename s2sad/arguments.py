@@ -7,10 +7,11 @@ import functools
 import inspect
 import types
 
-from .dispatch import like, trace_name
+from .dispatch import flattened, like, trace_name
 from .errors import ArgumentError, NonScalarOutputError, StructureNeededError
 from .ir import Function, leaves
-from .pipeline import trace_of
+from .pipeline import Spec, compiled, trace_of
+from .trees import Layout
 
 
 def unwrap(fn):
@@ -35,6 +36,29 @@ def header(fn) -> Function:
         return trace_of(fn)
     except StructureNeededError:
         return Function(trace_name(fn), tuple(inspect.signature(fn).parameters), [])
+
+
+def example_layout(fn, owner, args) -> Layout:
+    """How example arguments (``args=`` of the source functions) lay out, once checked."""
+    if not isinstance(args, (tuple, list)):
+        raise ArgumentError(f"args={args!r}: give the example arguments as a tuple")
+    params = header(fn).params
+    prefix = (owner,) if owner is not None else ()
+    if len(prefix) + len(args) != len(params):
+        raise ArgumentError(
+            f"`{trace_name(fn)}` takes {len(params) - len(prefix)} argument(s); args has {len(args)}"
+        )
+    return Layout(params, prefix + tuple(args), len(prefix))
+
+
+def source_for(fn, owner, spec: Spec, args) -> str:
+    """The source of ``spec``, or, given example arguments, of its code compiled for them."""
+    if args is None:
+        return compiled(fn, spec).source
+    example_layout(fn, owner, args)  # checks them
+    prefix = (owner,) if owner is not None else ()
+    (generated, *_), _ = flattened(fn, spec, header(fn).params, prefix + tuple(args), len(prefix))
+    return generated.source
 
 
 def differentiable_params(trace: Function) -> tuple:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import S2SADError, user_facing
+from .trees import flatten, flatten_all, leaf_paths, tree_of, unflatten
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
 
@@ -52,14 +53,15 @@ class GradientCheck:
         return not self.mismatches
 
     def __str__(self) -> str:
+        width = max([8] + [len(name) for name in self.inputs]) + 2  # paths: p["W"][0, 1]
         lines = [
-            f"{'output':>6}  {'input':<10}{'mode':<9}{'automatic':>22}{'central difference':>22}{'difference':>12}"
+            f"{'output':>6}  {'input':<{width}}{'mode':<9}{'automatic':>22}{'central difference':>22}{'difference':>12}"
         ]
         for (row, col), estimate in np.ndenumerate(self.estimate):
             for mode, jacobian in self.automatic.items():
                 ad = jacobian[row, col]
                 lines.append(
-                    f"{row:>6}  {self.inputs[col]:<10}{mode:<9}{ad:>22.15g}{estimate:>22.15g}{ad - estimate:>12.3g}"
+                    f"{row:>6}  {self.inputs[col]:<{width}}{mode:<9}{ad:>22.15g}{estimate:>22.15g}{ad - estimate:>12.3g}"
                 )
         verdict = (
             "all components agree" if self.ok else f"{len(self.mismatches)} component(s) disagree"
@@ -73,45 +75,41 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
 
     Returns a :class:`GradientCheck` (print it for a table); raises :class:`GradientCheckError`, listing
     each mismatching component with both values and their difference, if any component disagrees.
-    ``eps`` fixes the difference step (by default it adapts to each input).
+    ``eps`` fixes the difference step (by default it adapts to each input). Every element of every
+    leaf of a structured argument is checked, its column named by its path (``p["W"][0, 1]``).
 
     >>> import math, s2sad
     >>> def f(x1, x2):
     ...     return x1 * x2 + math.sin(x1)
     >>> s2sad.check_grad(f, 2.0, 5.0).ok
     True
+    >>> s2sad.check_grad(lambda p: p["a"] * p["b"][0], {"a": 2.0, "b": [5.0]}).inputs
+    ('p["a"]', 'p["b"][0]')
     """
-    from .arguments import (
-        differentiable_params as _inputs,
-        unwrap as _unwrap,
-        wrt_names as _wrt_names,
-    )
+    from .arguments import differentiable_params, header, unwrap, wrt_names
     from .jacobians import jacobian
-    from .pipeline import trace_of
 
-    plain, _ = _unwrap(fn)
-    names, _ = _wrt_names(trace_of(plain), wrt if wrt is not None else None)
-    if isinstance(wrt, (int, str)):
-        names = names[:1]
-    positions = [_inputs(trace_of(plain)).index(n) for n in names]
+    head = header(unwrap(fn)[0])
+    names, _ = wrt_names(head, wrt)
+    positions = [differentiable_params(head).index(n) for n in names]
     point = list(args)
-    for (
-        position
-    ) in positions:  # differentiated ints are stepped as floats; others (n) stay as given
-        value = point[position]
-        point[position] = np.array(value, dtype=float) if np.ndim(value) else float(value)
-    columns = [
-        name if np.ndim(point[p]) == 0 else f"{name}[{', '.join(map(str, index))}]"
-        for name, p in zip(names, positions)
-        for index in np.ndindex(np.shape(point[p]))
-    ]
-    estimate, error = _central_differences(fn, point, positions, eps)
-    report = GradientCheck(tuple(columns), estimate, error)
+    trees = [tree_of(point[p]) for p in positions]
+    for position, tree in zip(positions, trees):  # differentiated ints are stepped as floats
+        leaves = [_floats(leaf) for leaf in flatten(point[position], tree)]
+        point[position] = unflatten(tree, leaves)
     inputs = [point[p] for p in positions]
+    paths = [path for name, tree in zip(names, trees) for path in leaf_paths(name, tree)]
+    columns = [
+        path if np.ndim(leaf) == 0 else f"{path}[{', '.join(map(str, index))}]"
+        for path, leaf in zip(paths, flatten_all(inputs, trees))
+        for index in np.ndindex(np.shape(leaf))
+    ]
+    estimate, error = _central_differences(fn, point, positions, trees, eps)
+    report = GradientCheck(tuple(columns), estimate, error)
     output = fn(*point)
     for mode in modes:
         blocks = jacobian(fn, wrt=tuple(names), mode=mode)(*point)
-        matrix = _matrix(blocks, output, inputs).reshape(estimate.shape)
+        matrix = _matrix(blocks, output, inputs, trees).reshape(estimate.shape)
         report.automatic[mode] = matrix
         allowed = atol + rtol * np.abs(matrix) + error
         for (row, col), ad in np.ndenumerate(matrix):
@@ -130,26 +128,37 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     return report
 
 
-def _central_differences(fn, point: list, positions: list, eps) -> tuple:
-    """The Jacobian by central differences, one column per element of each input, and an estimate
-    of its error (|D(h) - D(2h)|)."""
+def _floats(value):
+    """An integer stepped as the float it stands for; a float array as it is."""
+    return np.array(value, dtype=float) if np.ndim(value) else float(value)
+
+
+def _central_differences(fn, point: list, positions: list, trees: list, eps) -> tuple:
+    """The Jacobian by central differences, one column per element of each leaf of each input, and
+    an estimate of its error (|D(h) - D(2h)|)."""
     columns, errors = [], []
-    for position in positions:
-        for index in np.ndindex(np.shape(point[position])):
-            x = point[position]
-            step = (
-                eps
-                if eps is not None
-                else _CUBE_ROOT_EPS * max(1.0, abs(float(np.asarray(x)[index])))
-            )
-            estimates = []
-            for h in (step, 2 * step):
-                plus, minus = list(point), list(point)
-                plus[position], minus[position] = _moved(x, index, h), _moved(x, index, -h)
-                estimates.append((_flat(fn(*plus)) - _flat(fn(*minus))) / (2 * h))
-            columns.append(estimates[0])
-            errors.append(np.abs(estimates[0] - estimates[1]))
+    for position, tree in zip(positions, trees):
+        leaves = flatten(point[position], tree)
+        for k, x in enumerate(leaves):
+            for index in np.ndindex(np.shape(x)):
+                step = (
+                    eps
+                    if eps is not None
+                    else _CUBE_ROOT_EPS * max(1.0, abs(float(np.asarray(x)[index])))
+                )
+                estimates = []
+                for h in (step, 2 * step):
+                    plus, minus = list(point), list(point)
+                    plus[position] = unflatten(tree, _replaced(leaves, k, _moved(x, index, h)))
+                    minus[position] = unflatten(tree, _replaced(leaves, k, _moved(x, index, -h)))
+                    estimates.append((_flat(fn(*plus)) - _flat(fn(*minus))) / (2 * h))
+                columns.append(estimates[0])
+                errors.append(np.abs(estimates[0] - estimates[1]))
     return np.array(columns).T, np.array(errors).T
+
+
+def _replaced(leaves: list, k: int, leaf) -> list:
+    return leaves[:k] + [leaf] + leaves[k + 1 :]
 
 
 def _moved(x, index: tuple, h: float):
@@ -161,18 +170,20 @@ def _moved(x, index: tuple, h: float):
     return moved
 
 
-def _matrix(jacobian, output, inputs: list) -> np.ndarray:
-    """The Jacobian as one matrix: a row per element of each output, a column per element of
-    each input (``s2sad.jacobian`` gives blocks shaped ``output.shape + input.shape``)."""
-    if all(np.ndim(x) == 0 for x in inputs) and all(np.ndim(y) == 0 for y in _leaves(output)):
+def _matrix(jacobian, output, inputs: list, trees: list) -> np.ndarray:
+    """The Jacobian as one matrix: a row per element of each output, a column per element of each
+    leaf of each input (``s2sad.jacobian`` gives blocks shaped ``output.shape + input.shape``, in
+    a structured input's structure)."""
+    leaves = flatten_all(inputs, trees)
+    numbers = all(tree is None for tree in trees) and all(np.ndim(x) == 0 for x in leaves)
+    if numbers and all(np.ndim(y) == 0 for y in _leaves(output)):
         return np.asarray(jacobian, dtype=float)
 
     def rows(blocks, value) -> list:
         if isinstance(value, tuple):
             return [row for b, v in zip(blocks, value) for row in rows(b, v)]
-        return [
-            np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in zip(blocks, inputs)])
-        ]
+        parts = zip(flatten_all(blocks, trees), leaves)
+        return [np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in parts])]
 
     return np.vstack(rows(jacobian, output))
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import api
 from .check import GradientCheckError, check_grad
-from .errors import S2SADError
+from .errors import S2SADError, StructureNeededError
 from .export import export_source
 from .graph import FORMATS, INSTALL_HINT, GraphvizNotFoundError, graph
 from .higher import hvp_source
@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME=VALUE",
         help="evaluate at this point and print the table of the notes: each variable's value, "
-        "tangents and adjoint; an array is written as nested lists (W=[[1,2],[3,4]])",
+        "tangents and adjoint; an array is written as nested lists (W=[[1,2],[3,4]]), a "
+        'structure as a dict or tuple (p={"W": [[1,2]], "b": 0.5})',
     )
     parser.add_argument(
         "--graph",
@@ -101,6 +102,13 @@ def _export_parser() -> argparse.ArgumentParser:
         "-o", dest="output", metavar="OUT.py", help="the file to write (default: print)"
     )
     _derivative_options(parser)
+    parser.add_argument(
+        "--at",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="example arguments, for a function that uses a parameter as a structure: the code "
+        'is for their structures (p={"W": [[0]], "b": [0]}), and serves any shapes of its leaves',
+    )
     return parser
 
 
@@ -185,20 +193,42 @@ def point_of(fn, items: list) -> list:
 
 
 def _value(item: str, text: str):
-    """A number (``2``, ``0.5``), or an array written as nested lists (``[[1, 2], [3, 4]]``)."""
-    if text.lstrip().startswith("["):
+    """A number (``2``, ``0.5``), an array written as nested lists (``[[1, 2], [3, 4]]``), or a
+    structure of those written as a dict or tuple (``{"W": [[1, 2]], "b": 0.5}``)."""
+    if text.lstrip().startswith(("[", "{", "(")):
         try:
-            array = np.array(ast.literal_eval(text), dtype=float)
+            return _structure(ast.literal_eval(text))
         except (ValueError, SyntaxError, TypeError):
             raise UsageError(
-                f"--at {item}: {text!r} is not an array of numbers; write nested lists, for "
-                "example W=[[1,2],[3,4]]"
+                f"--at {item}: {text!r} is not an array of numbers, nor a dict or tuple of them; "
+                'write nested lists, for example W=[[1,2],[3,4]], or p={"W": [[1,2]], "b": 0.5}'
             ) from None
-        return array
     try:
         return int(text) if text.lstrip("+-").isdigit() else float(text)
     except ValueError:
         raise UsageError(f"--at {item}: {text!r} is not a number (nor a list of numbers)") from None
+
+
+def _structure(value):
+    """A value ``--at`` reads: dicts and tuples are structures, lists of numbers arrays, and a
+    list of dicts or tuples a list of structures."""
+    if isinstance(value, dict):
+        return {key: _structure(item) for key, item in value.items()}
+    if isinstance(value, tuple) or (
+        isinstance(value, list) and any(isinstance(item, (dict, tuple)) for item in value)
+    ):
+        return type(value)(_structure(item) for item in value)
+    if isinstance(value, list):
+        return np.array(value, dtype=float)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(value)
+    return value
+
+
+STRUCTURE_HINT = (
+    'give its value with --at (p={"W": [[1, 2]], "b": 0.5}): the table, --check and --graph '
+    "work at that point, and `s2sad export FILE.py:FUNCTION --at ...` writes its code"
+)
 
 
 class UsageError(Exception):
@@ -294,6 +324,8 @@ def main(argv=None) -> int:
             print(f"s2sad: the check of {fn.__name__} failed: {err}", file=sys.stderr)
             status = 1
         except S2SADError as err:
+            if isinstance(err, StructureNeededError):  # here, arguments are given with --at
+                err = StructureNeededError(err.message, err.location, STRUCTURE_HINT)
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
             status = 1
         except UserError as err:
@@ -336,8 +368,13 @@ def export_main(argv: list) -> int:
         if exists and os.path.samefile(args.output, source):
             raise UsageError(f"-o {args.output} would overwrite the source; choose another name")
         importable = target if args.module else os.path.splitext(os.path.basename(target))[0]
+        example = None
+        if args.at:
+            if len(functions) != 1:
+                raise UsageError("--at gives the arguments of one function: name it as FILE.py:F")
+            example = tuple(point_of(functions[0], args.at))
         text = export_source(
-            functions, _wrt(args.wrt), args.teaching, module=importable, origin=target
+            functions, _wrt(args.wrt), args.teaching, importable, target, args=example
         )
     except UserError as err:
         print(f"s2sad: {err}", file=sys.stderr)

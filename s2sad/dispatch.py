@@ -46,28 +46,47 @@ def functions(fn: types.FunctionType, spec: Spec) -> tuple:
 def specialised(fn, spec: Spec, params: tuple, args: tuple) -> tuple:
     """The functions of ``spec`` compiled for the kinds of ``args`` (bound to ``params``)."""
     kinds = params_kinds(params, args)
-    for name in spec.wrt:
-        kind = kinds.get(name)
-        if kind is not None and kind.is_array and kind.dtype[1] not in "fc":
-            raise ArgumentError(
-                f"`{name}` is an array of {np.dtype(kind.dtype).name}: an integer array has no "
-                "gradient (it would be all zeros)",
-                hint=f"pass `{name}.astype(float)`",
-            )
+    require_floats(spec.wrt, kinds)
     if not any(kind.is_array for kind in kinds.values()):
         return functions(fn, spec)
     return functions(fn, replace(spec, kinds=tuple(kinds.items())))
 
 
+def require_floats(wrt: tuple, kinds: dict) -> None:
+    """Refuse to differentiate with respect to an integer array (``kinds``: name -> Kind)."""
+    for name in wrt:
+        kind = kinds.get(name)
+        if kind is not None and kind.is_array and kind.dtype[1] not in "fc":
+            raise ArgumentError(
+                f"`{name}` is an array of {np.dtype(kind.dtype).name}: an integer array has no "
+                "derivative (it would be all zeros)",
+                hint=f"pass `{name}.astype(float)`",
+            )
+
+
 def flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tuple:
     """``(functions, layout)``: the functions of ``spec`` compiled for the structures and kinds of
     ``args``; they take each structured argument's leaves in its place, as ``layout`` lays them out
-    (the first ``skip`` arguments, a method's ``self``, are never taken apart)."""
-    layout = Layout(params, args, skip)
-    flat = replace(spec, wrt=layout.leaf_params(spec.wrt), structures=known_structures(fn, layout))
+    (the first ``skip`` arguments, a method's ``self``, are never taken apart; arguments after
+    ``params`` are the directions of ``spec``)."""
+    layout, structures, _ = laid_out(fn, params, args, skip, spec.directions)
+    flat = replace(
+        spec,
+        wrt=layout.leaf_params(spec.wrt),
+        directions=layout.leaf_params(spec.directions),
+        structures=structures,
+    )
     if layout.structures:
         flat = replace(flat, single=False)
     return specialised(fn, flat, layout.params, layout.flatten(args)), layout
+
+
+def laid_out(fn, params: tuple, args: tuple, skip: int = 0, directions: tuple = ()) -> tuple:
+    """``(layout, structures, trace)`` for a call of ``fn`` with ``args``: how they become the
+    generated code's parameters, the structures to lower with, and the trace lowered with them."""
+    layout = Layout(params, args, skip, directions)
+    structures = known_structures(fn, layout)
+    return layout, structures, trace_of(fn, structures)
 
 
 def known_structures(fn, layout: Layout) -> tuple | None:

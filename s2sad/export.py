@@ -47,6 +47,8 @@ import types
 import black
 
 from .arguments import (
+    example_layout as _example_layout,
+    header as _header_of,
     require_scalar as _require_scalar,
     unwrap as _unwrap,
     wrt_names as _wrt_names,
@@ -54,7 +56,8 @@ from .arguments import (
 from .codegen import module_source
 from . import runtime
 from .custom import stop_gradient
-from .errors import S2SADError, user_facing as _user_facing
+from .dispatch import known_structures
+from .errors import ArgumentError, S2SADError, StructureNeededError, user_facing as _user_facing
 from .frontend import Scope
 from .ir import refs_used
 from .pipeline import Spec, helper_programs, programs, trace_of
@@ -66,7 +69,12 @@ class ExportError(S2SADError):
 
 @_user_facing
 def export_source(
-    functions, wrt=None, teaching: bool = False, module: str | None = None, origin: str = ""
+    functions,
+    wrt=None,
+    teaching: bool = False,
+    module: str | None = None,
+    origin: str = "",
+    args=None,
 ) -> str:
     """Source of a module holding the tangent and the gradient of each function, runnable without s2sad.
 
@@ -74,20 +82,35 @@ def export_source(
     function (default: all its inputs); the gradient returns one number for one input, a tuple for
     several. ``module`` is the name under which the functions' module can be imported, for the globals
     they read (default: their ``__module__``); ``origin`` is the source file named in the header.
+    ``args``, example arguments of one function, gives the code for their structures (a function
+    using a parameter as a dict, say): it takes each structure's leaves as parameters (``p_W``,
+    ``p_b``) and returns their derivatives, and serves any shapes of the leaves.
+
+    >>> import s2sad
+    >>> def f(p):
+    ...     return p["a"] * p["b"]
+    >>> "def f_grad(p_a, p_b):" in s2sad.export_source(f, args=({"a": 1.0, "b": 2.0},))
+    True
     """
     functions = [
         _unwrap(fn)[0] for fn in (functions if isinstance(functions, list) else [functions])
     ]
+    if args is not None and len(functions) != 1:
+        raise ArgumentError(
+            f"args gives the arguments of one function, and {len(functions)} are exported",
+            hint="export a function with structured parameters on its own",
+        )
     main = []
     for fn in functions:
-        trace = trace_of(fn)
-        names, _ = _wrt_names(trace, wrt)
-        main += programs(fn, Spec("tangent", names, teaching))
+        names, structures = _inputs(fn, wrt, args)
+        trace = trace_of(fn, structures)
+        main += programs(fn, Spec("tangent", names, teaching, structures=structures))
         if isinstance(trace.body[-1].value, tuple):
-            main += programs(fn, Spec("vjp", names, teaching))
+            main += programs(fn, Spec("vjp", names, teaching, structures=structures))
         else:
             _require_scalar(trace, "export")
-            main += programs(fn, Spec("grad", names, teaching, len(names) == 1))
+            single = len(names) == 1
+            main += programs(fn, Spec("grad", names, teaching, single, structures=structures))
     generated = main + helper_programs(main)
     home = functions[0].__code__.co_filename
     code, namespace = module_source(generated, comments=True, home=home)
@@ -97,6 +120,24 @@ def export_source(
     entries = ", ".join(f'"{program.name}"' for program in main)
     text = f"{header}{bindings}\n__all__ = [{entries}]\n\n\n{code}"
     return black.format_str(text, mode=black.Mode())
+
+
+def _inputs(fn, wrt, args) -> tuple:
+    """``(names, structures)``: the generated code's parameters to differentiate with respect to,
+    and the structures to lower ``fn`` with (those of ``args``, when given)."""
+    if args is None:
+        try:
+            return _wrt_names(trace_of(fn), wrt)[0], None
+        except StructureNeededError as err:
+            raise StructureNeededError(
+                err.message,
+                err.location,
+                "give example arguments, whose structures the exported code is for: "
+                "s2sad.export_source(f, args=(...)), or s2sad export FILE.py:f --at NAME=VALUE ...",
+            ) from None
+    layout = _example_layout(fn, None, args)
+    names, _ = _wrt_names(_header_of(fn), wrt)
+    return layout.leaf_params(names), known_structures(fn, layout)
 
 
 def _header(functions: list, origin: str) -> str:

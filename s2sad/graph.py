@@ -130,8 +130,8 @@ def graph(fn, *args, wrt=None, output: int = 0) -> Graph:
     >>> g.nodes["w2"]
     ['w2 = b', '= 1', 'w̄2 = 5']
     """
-    function = trace(fn).function
     table = explain(fn, *args, wrt=wrt, output=output) if args else None
+    function = table.trace if table else trace(fn).function  # lowered for args' structures
     drawing = _Drawing(function, table, getattr(fn, "__globals__", {}))
     return Graph(function.name, drawing.dot(), drawing.nodes, drawing.edges)
 

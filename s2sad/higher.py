@@ -9,17 +9,21 @@ without forming ``H`` (:func:`s2sad.pipeline.hvp_program` builds it; ``.source``
 - :func:`hessian` returns ``H`` itself, one sweep per input component;
 - ``s2sad.grad(s2sad.grad(f))`` is ``f''``: a gradient :func:`s2sad.grad` returned is recognised, and
   its derivative taken by the same program.
+
+Structured inputs (a dict of arrays, say) reach the program as their leaves (see
+:mod:`s2sad.trees`): directions have the inputs' structures, and the unit directions a Hessian is
+built from run over every element of every leaf, its blocks regrouped into nested structures.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .arguments import require_scalar, unwrap, wrt_names
-from .errors import user_facing
+from .arguments import header, require_scalar, source_for, unwrap, wrt_names
 from .dispatch import dispatcher
-from .errors import NonScalarOutputError
-from .pipeline import DERIVATIVE, Spec, compiled, trace_of
+from .errors import NonScalarOutputError, user_facing
+from .pipeline import DERIVATIVE, Spec, trace_of
+from .trees import flatten_all, leaf_spans, tree_of, unflatten, unflatten_all
 
 
 def _positions(trace, names: tuple, owner) -> list:
@@ -30,7 +34,7 @@ def _positions(trace, names: tuple, owner) -> list:
 def _hvp_function(fn, names: tuple, directions: tuple, single: bool, api: str):
     """The dispatcher running ``f_hvp(x..., v...)`` for the kinds of its arguments."""
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     require_scalar(trace, api)
     spec = Spec("hvp", names, single=single, directions=directions)
     return dispatcher(plain, owner, spec, trace.params), trace, owner
@@ -46,6 +50,7 @@ def _mark(function, fn, kind: str, names: tuple):
 def hvp(fn, wrt=0):
     """A function ``(x..., v...) -> H·v``: the Hessian of ``fn`` (returning one number) with respect
     to the inputs ``wrt``, times the vector ``v``, one direction per input in ``wrt``, shaped like it.
+    For a structured input (a dict of arrays, say) its direction and ``H·v`` have its structure.
 
     One forward sweep over the gradient program: ``H`` is never formed, and the cost is a small
     multiple of a gradient's. ``.source`` is the generated code.
@@ -55,17 +60,22 @@ def hvp(fn, wrt=0):
     ...     return x * x * y + math.sin(y)
     >>> s2sad.hvp(f, wrt=(0, 1))(1.0, 2.0, 1.0, 0.0)  # first column: (2y, 2x)
     (4.0, 2.0)
+    >>> def g(p):
+    ...     return p["a"] ** 2 * p["b"]
+    >>> s2sad.hvp(g)({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.0})  # (2b, 2a)
+    {'a': 4.0, 'b': 2.0}
     """
     plain, _ = unwrap(fn)
-    names, single = wrt_names(trace_of(plain), wrt)
+    names, single = wrt_names(header(plain), wrt)
     function, _, _ = _hvp_function(fn, names, names, single, "hvp")
     return _mark(function, fn, "hvp", names)
 
 
 @user_facing
-def hvp_source(fn, wrt=None) -> str:
+def hvp_source(fn, wrt=None, args=None) -> str:
     """Source of the Hessian-vector product program of ``fn``: its reverse-mode gradient, with the
     tangent of every value computed beside it (``w3_bar_dot``); ``wrt`` defaults to every parameter.
+    ``args``, example arguments, gives the code compiled for their structures and shapes.
 
     >>> import s2sad
     >>> def f(x):
@@ -75,12 +85,14 @@ def hvp_source(fn, wrt=None) -> str:
         x_bar_1_dot = 2 * x * x_dot
         x_bar_dot = 3 * x_bar_1_dot
         return x_bar_dot
+    >>> "p_a_dot" in s2sad.hvp_source(lambda p: p["a"] ** 3, args=({"a": 1.0},))
+    True
     """
-    plain, _ = unwrap(fn)
-    trace = trace_of(plain)
+    plain, owner = unwrap(fn)
+    trace = header(plain)
     names, single = wrt_names(trace, wrt)
     require_scalar(trace, "hvp_source")
-    return compiled(plain, Spec("hvp", names, single=single, directions=names)).source
+    return source_for(plain, owner, Spec("hvp", names, single=single, directions=names), args)
 
 
 @user_facing
@@ -89,6 +101,9 @@ def hessian(fn, wrt=0):
 
     For one input ``wrt`` of shape ``s`` the Hessian has shape ``s + s`` (a number for a number); for
     several, it is a tuple of rows of blocks, ``H[i][j]`` of shape ``s_i + s_j``, as ``jax.hessian``.
+    A structured input gives nested structures, as ``jax.hessian`` does: for ``p = {"W": W, "b":
+    b}``, ``H["W"]["b"]`` is the block of shape ``W.shape + b.shape``; with several inputs,
+    ``H[i][j]`` is input ``i``'s structure holding, per leaf, input ``j``'s structure of blocks.
     One Hessian-vector product runs per component of the inputs. ``.source`` is that program.
 
     >>> import s2sad
@@ -96,29 +111,53 @@ def hessian(fn, wrt=0):
     ...     return x**3 * y
     >>> s2sad.hessian(f, wrt=(0, 1))(2.0, 5.0)  # ((6xy, 3x²), (3x², 0))
     ((60.0, 12.0), (12.0, 0.0))
+    >>> s2sad.hessian(lambda p: p["x"] ** 3 * p["y"])({"x": 2.0, "y": 5.0})
+    {'x': {'x': 60.0, 'y': 12.0}, 'y': {'x': 12.0, 'y': 0.0}}
     """
     plain, _ = unwrap(fn)
-    names, single = wrt_names(trace_of(plain), wrt)
+    names, single = wrt_names(header(plain), wrt)
     product, trace, owner = _hvp_function(fn, names, names, False, "hessian")
     positions = _positions(trace, names, owner)
 
     def hessian_at(*args):
         inputs = [args[p] for p in positions]
-        columns = [[] for _ in inputs]  # per input j: H·e for each component e of x_j
-        for j, x in enumerate(inputs):
-            for e in range(np.size(x)):
-                direction = [_zero(v) for v in inputs]
-                direction[j] = _unit(x, e)
-                columns[j].append(product(*args, *direction))
-        blocks = tuple(
-            tuple(_block([c[i] for c in columns[j]], xi, x) for j, x in enumerate(inputs))
-            for i, xi in enumerate(inputs)
+        trees = [tree_of(x) for x in inputs]
+        flat = flatten_all(inputs, trees)
+        columns = _columns(product, args, inputs, lambda hv: flatten_all(hv, trees))
+        blocks = [
+            [_block([c[a] for c in columns[b]], xa, xb) for b, xb in enumerate(flat)]
+            for a, xa in enumerate(flat)
+        ]
+        spans = leaf_spans(inputs, trees)
+        hessians = tuple(  # H[i][j]: input i's structure holding, per leaf, input j's structure
+            tuple(
+                unflatten(ti, [unflatten(tj, [blocks[a][b] for b in sj]) for a in si])
+                for tj, sj in zip(trees, spans)
+            )
+            for ti, si in zip(trees, spans)
         )
-        return blocks[0][0] if single else blocks
+        return hessians[0][0] if single else hessians
 
     hessian_at.__name__ = f"{trace.name}_hessian"
     hessian_at.source = product.source
     return _mark(user_facing(hessian_at), fn, "hessian", names)
+
+
+def _columns(product, args: tuple, inputs: list, results) -> list:
+    """``product(*args, *v)`` along each unit vector ``v`` of the inputs, leaf by leaf, element by
+    element: ``columns[b][e]`` is ``results`` of the product along element ``e`` of leaf ``b``
+    (directions have the inputs' structures; ``results`` turns a product into a list)."""
+    trees = [tree_of(x) for x in inputs]
+    flat = flatten_all(inputs, trees)
+    columns = []
+    for b, leaf in enumerate(flat):
+        column = []
+        for e in range(np.size(leaf)):
+            direction = [_zero(v) for v in flat]
+            direction[b] = _unit(leaf, e)
+            column.append(results(product(*args, *unflatten_all(trees, direction))))
+        columns.append(column)
+    return columns
 
 
 def _zero(x):
@@ -165,28 +204,28 @@ def second_derivative(gradient, wrt, kind: str):
         trace_of(gradient)  # refuses, saying what s2sad can differentiate
     fn, (inner,) = marked[1], marked[2]
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     names, single = wrt_names(trace, wrt)
     product, _, _ = _hvp_function(fn, (inner,), names, True, kind)
     positions = _positions(trace, names, owner)
     inner_position = _positions(trace, (inner,), owner)[0]
 
     def second(*args):
-        if isinstance(args[inner_position], np.ndarray) and np.size(args[inner_position]) != 1:
+        value = args[inner_position]
+        tree = tree_of(value)
+        if tree is not None or (isinstance(value, np.ndarray) and np.size(value) != 1):
+            what = f"an array of shape {np.shape(value)}" if tree is None else tree.describe()
             raise NonScalarOutputError(
                 f"{kind} needs a function that returns one number, but the gradient with respect "
-                f"to `{inner}` is an array of shape {np.shape(args[inner_position])}",
-                hint="use s2sad.hessian",
+                f"to `{inner}` is {what}, like `{inner}`",
+                hint=f"use s2sad.hessian(f, wrt={inner!r}), whose blocks hold these derivatives",
             )
         inputs = [args[p] for p in positions]
-        results = []
-        for j, x in enumerate(inputs):
-            column = []
-            for e in range(np.size(x)):
-                direction = [_zero(v) for v in inputs]
-                direction[j] = _unit(x, e)
-                column.append(product(*args, *direction))
-            results.append(_block(column, args[inner_position], x))
+        trees = [tree_of(x) for x in inputs]
+        columns = _columns(product, args, inputs, lambda derivative: [derivative])
+        flat = flatten_all(inputs, trees)
+        blocks = [_block([c[0] for c in column], value, x) for column, x in zip(columns, flat)]
+        results = unflatten_all(trees, blocks)  # each input's derivatives in its structure
         derivative = results[0] if single else tuple(results)
         return (gradient(*args), derivative) if kind == "value_and_grad" else derivative
 

@@ -10,6 +10,9 @@ outputs of a tuple, left to right) with respect to input ``j``, an array of shap
 - Reverse: one forward sweep, then one reverse sweep per output element, seeded with that element's
   unit vector; each gives one row.
 
+The inputs here are numbers and arrays: a structured input is swept as its leaves, and
+:func:`s2sad.jacobian` puts their blocks back in its structure.
+
 >>> import numpy as np
 >>> [s.tolist() for s in identity_seeds([np.zeros(2), 3.0])]
 [[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], [0.0, 0.0, 1.0]]
@@ -24,6 +27,7 @@ import numpy as np
 
 from .arguments import flatten
 from .ir import map_structure
+from .trees import tree_of
 
 
 def _dtype(x):
@@ -113,8 +117,9 @@ def arranged(blocks: list, structure, single: bool):
     """The Jacobian as the user sees it. Where every input and output is a number, one matrix (rows
     are outputs, columns inputs), without the row axis for one output or the column axis for one
     input. Otherwise the output's structure (a tuple per tuple of outputs) holding, per output, its
-    block for one input or a tuple of blocks, one per input."""
-    if all(np.ndim(b) == 0 for row in blocks for b in row):
+    block for one input or a tuple of blocks, one per input (for a structured input, the blocks of
+    its leaves in its structure)."""
+    if all(tree_of(b) is None and np.ndim(b) == 0 for row in blocks for b in row):
         matrix = np.array(blocks, dtype=float).reshape(len(blocks), len(blocks[0]))
         matrix = matrix if isinstance(structure, tuple) else matrix[0]
         return matrix[..., 0] if single else matrix

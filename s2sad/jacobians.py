@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,14 +16,14 @@ from .arguments import (
     unwrap,
     wrt_names,
 )
-from .dispatch import flattened, functions, like, specialised
+from .dispatch import flattened, functions, laid_out, like, require_floats, specialised
 from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .custom import missing_rules
 from .ir import leaves, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
-from .pipeline import Spec, compiled, kinds_of, trace_of, uses_arrays
+from .pipeline import Spec, compiled, kinds_of, uses_arrays
 from .shapes import params_kinds, signature
-from .trees import Layout
+from .trees import Layout, leaves_of
 from .vector_mode import NotVectorizableError
 
 
@@ -49,14 +50,12 @@ def jvp(fn, primals, tangents):
             f"{len(primals)} primal(s) and {len(tangents)} tangent(s)"
         )
     prefix = (owner,) if owner is not None else ()
-    (tangent_fn,), layout = flattened(
+    (tangent_fn,), _ = flattened(
         plain, Spec("tangent", inputs), trace.params, prefix + primals, len(prefix)
     )
-    if Layout(trace.params, prefix + tangents, len(prefix)).structures != layout.structures:
-        raise ArgumentError("jvp: each tangent must have the structure of its primal")
-    flat_primals = layout.flatten(prefix + primals)[len(prefix) :]
-    flat_tangents = layout.flatten(prefix + tangents)[len(prefix) :]
-    value, value_dot = bind(tangent_fn, owner)(*flat_primals, *flat_tangents)
+    args = prefix + primals + tangents
+    layout = Layout(trace.params, args, len(prefix), inputs)  # tangents shaped like primals
+    value, value_dot = bind(tangent_fn, owner)(*layout.flatten(args)[len(prefix) :])
     return value, shaped_like(value_dot, value)
 
 
@@ -107,9 +106,10 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     forward when the inputs have fewer elements in all than the outputs, else reverse (seeds 002
     and 004), counted when called. The derivative of an output of shape ``o`` with respect to an
     input of shape ``i`` has shape ``o + i``; for several inputs (a tuple ``wrt``) each output gets
-    a tuple, one per input; a tuple of outputs gives a tuple of those. Where every input and output
-    is a number, the result is instead one matrix: rows are outputs, columns inputs, without the
-    row axis for one output or the column axis for one input.
+    a tuple, one per input; a tuple of outputs gives a tuple of those. A structured input (a dict of
+    arrays, say) gets a structure like it holding, per leaf, the block for that leaf. Where every
+    input and output is a number, the result is instead one matrix: rows are outputs, columns
+    inputs, without the row axis for one output or the column axis for one input.
 
     >>> import numpy as np, s2sad
     >>> def g(a, b):
@@ -120,13 +120,17 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     ...     return x * x
     >>> s2sad.jacobian(h)(np.array([1.0, 2.0])).tolist()
     [[2.0, 0.0], [0.0, 4.0]]
+    >>> def affine(p, x):
+    ...     return p["W"] @ x + p["b"]
+    >>> J = s2sad.jacobian(affine)({"W": np.ones((2, 3)), "b": np.zeros(2)}, np.arange(3.0))
+    >>> J["W"].shape, J["b"].tolist()
+    ((2, 2, 3), [[1.0, 0.0], [0.0, 1.0]])
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ArgumentError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     names, single = wrt_names(trace, wrt)
-    structure = trace.body[-1].value
     prefix = (owner,) if owner is not None else ()
     positions = [trace.params.index(name) - len(prefix) for name in names]
     missing = missing_rules(walk(trace.body))
@@ -137,73 +141,82 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
             raise ArgumentError(
                 f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
             )
-        inputs = [args[p] for p in positions]
         key = (signature(args), tuple(a for a in args if type(a) is int))  # ints may set shapes
         plan = plans.get(key)
-        if plan is None:
-            plan = plans[key] = _Plan(plain, owner, names, prefix + args, structure)
+        if plan is None:  # a new structure, or new shapes, gets new code
+            plan = plans[key] = _Plan(plain, owner, names, prefix + args)
+        flat = plan.layout.flatten(prefix + args)[len(prefix) :]
+        inputs = plan.inputs(flat)
         size = sum(np.size(x) for x in inputs)
         chosen, swept = mode, None
         if mode == "auto":
             outputs = plan.output_size
             if outputs is None:  # a shape known only once the function has run
-                swept = plan.reverse()[0](*args)
+                swept = plan.reverse()[0](*flat)
                 outputs = sum(np.size(y) for y in flatten(swept[0]))
             chosen = "forward" if size < outputs else "reverse"
             if missing:  # a custom function with one rule: the mode that has it
                 chosen = "reverse" if "tangent" in missing else "forward"
         if chosen == "forward":
-            blocks = plan.forward(args, inputs)
+            blocks = plan.forward(flat, inputs)
         else:
-            blocks = reverse_blocks(*plan.reverse(), args, inputs, swept)
-        return arranged(blocks, structure, single)
+            blocks = reverse_blocks(*plan.reverse(), flat, inputs, swept)
+        if plan.layout.structures:  # each input's blocks in its structure
+            blocks = [plan.layout.group(names, row, lambda block, _: block) for row in blocks]
+        return arranged(blocks, plan.output, single)
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"
     return user_facing(jacobian_at)
 
 
 class _Plan:
-    """The compiled sweeps of a Jacobian for one kind of arguments, made when first needed."""
+    """The compiled sweeps of a Jacobian for one kind of arguments (their structures, shapes and
+    dtypes), made when first needed. The sweeps take structured arguments as their leaves, and
+    differentiate with respect to the leaves of the inputs ``names``."""
 
-    def __init__(self, fn, owner, names: tuple, args: tuple, structure):
-        self.fn, self.owner, self.names, self.args = fn, owner, names, args
-        trace = trace_of(fn)
-        for name, value in zip(trace.params, args):
-            if name in names and isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
-                raise ArgumentError(
-                    f"`{name}` is an array of {value.dtype.name}: an integer array has no "
-                    "derivative",
-                    hint=f"pass `{name}.astype(float)`",
-                )
-        self.kinds = tuple(params_kinds(trace.params, args).items())
-        arrays = uses_arrays(trace) or any(kind.is_array for _, kind in self.kinds)
-        known = kinds_of(trace, self.kinds if arrays else None)
-        sizes = [known.of(leaf) for leaf in leaves(structure)]
+    def __init__(self, fn, owner, names: tuple, args: tuple):
+        self.fn, self.owner = fn, owner
+        skip = 1 if owner is not None else 0
+        self.layout, structures, trace = laid_out(fn, header(fn).params, args, skip)
+        self.flat_args = self.layout.flatten(args)
+        kinds = params_kinds(self.layout.params, self.flat_args)
+        wrt = self.layout.leaf_params(names)
+        require_floats(wrt, kinds)
+        self.positions = [self.layout.params.index(leaf) - skip for leaf in wrt]
+        self.spec = Spec("vector_tangent", wrt, kinds=tuple(kinds.items()), structures=structures)
+        self.output = trace.body[-1].value
+        arrays = uses_arrays(trace) or any(kind.is_array for kind in kinds.values())
+        known = kinds_of(trace, self.spec.kinds if arrays else None)
+        sizes = [known.of(leaf) for leaf in leaves(self.output)]
         self.output_size = None
         if all(kind is not None for kind in sizes):
             self.output_size = sum(math.prod(k.shape) if k.is_array else 1 for k in sizes)
         self._vector = self._reverse = None
 
+    def inputs(self, flat: tuple) -> list:
+        """The values differentiated with respect to, among the generated code's arguments."""
+        return [flat[p] for p in self.positions]
+
     def forward(self, args: tuple, inputs: list) -> list:
         if self._vector is None:
             try:
-                (vector_fn,) = functions(
-                    self.fn, Spec("vector_tangent", self.names, kinds=self.kinds)
-                )
+                (vector_fn,) = functions(self.fn, self.spec)
                 self._vector = (forward_blocks, bind(vector_fn, self.owner))
             except NotVectorizableError:  # one sweep per direction instead
-                spec = Spec("tangent", self.names)
-                (tangent_fn,) = specialised(self.fn, spec, trace_of(self.fn).params, self.args)
+                (tangent_fn,) = self._specialised("tangent")
                 self._vector = (directionwise_blocks, bind(tangent_fn, self.owner))
         sweep, program = self._vector
         return sweep(program, args, inputs)
 
     def reverse(self) -> tuple:
         if self._reverse is None:
-            spec = Spec("split_vjp", self.names)
-            forward, backward = specialised(self.fn, spec, trace_of(self.fn).params, self.args)
+            forward, backward = self._specialised("split_vjp")
             self._reverse = (bind(forward, self.owner), backward)
         return self._reverse
+
+    def _specialised(self, kind: str) -> tuple:
+        spec = replace(self.spec, kind=kind, kinds=None)
+        return specialised(self.fn, spec, self.layout.params, self.flat_args)
 
 
 @user_facing
@@ -224,11 +237,9 @@ def vector_tangent_source(fn, *args, wrt=0) -> str:
     <BLANKLINE>
     """
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
-    names, _ = wrt_names(trace, wrt)
+    names, _ = wrt_names(header(plain), wrt)
     prefix = (owner,) if owner is not None else ()
-    kinds = tuple(params_kinds(trace.params, prefix + args).items())
-    return compiled(plain, Spec("vector_tangent", names, kinds=kinds)).source
+    return compiled(plain, _Plan(plain, owner, names, prefix + args).spec).source
 
 
 @user_facing
@@ -249,19 +260,14 @@ def elementwise_grad(fn, wrt=0):
     [3.0, 12.0]
     """
     plain, owner = unwrap(fn)
-    trace = trace_of(plain)
+    trace = header(plain)
     names, single = wrt_names(trace, wrt)
     if not single:
         raise ArgumentError(
             f"elementwise_grad takes one input, got wrt={wrt!r}",
             hint="call it once per input, or use s2sad.jacobian",
         )
-    if isinstance(trace.body[-1].value, tuple):
-        raise NonScalarOutputError(
-            f"elementwise_grad needs a function with one output, but `{trace.name}` returns a tuple",
-            trace.body[-1].loc,
-            "use s2sad.jacobian for several outputs",
-        )
+    _require_one_output(trace)
     prefix = (owner,) if owner is not None else ()
     position = trace.params.index(names[0]) - len(prefix)
 
@@ -270,12 +276,24 @@ def elementwise_grad(fn, wrt=0):
             raise ArgumentError(
                 f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
             )
+        layout, structures, lowered = laid_out(plain, trace.params, prefix + args, len(prefix))
+        _require_one_output(lowered)  # for a function whose trace needed the structures
+        spec = Spec("tangent", layout.leaf_params(names), structures=structures)
+        flat = layout.flatten(prefix + args)
+        (tangent_fn,) = specialised(plain, spec, layout.params, flat)
         x = args[position]
-        spec = Spec("tangent", names)
-        (tangent_fn,) = specialised(plain, spec, trace.params, prefix + args)
-        ones = np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
-        y, y_dot = bind(tangent_fn, owner)(*args, ones)
+        ones = [np.ones_like(v) if isinstance(v, np.ndarray) else 1.0 for v in leaves_of(x)]
+        y, y_dot = bind(tangent_fn, owner)(*flat[len(prefix) :], *ones)
         return like(y_dot, y)
 
     derivative_at.__name__ = f"{trace.name}_elementwise_grad"
     return user_facing(derivative_at)
+
+
+def _require_one_output(trace) -> None:
+    if trace.body and isinstance(trace.body[-1].value, tuple):
+        raise NonScalarOutputError(
+            f"elementwise_grad needs a function with one output, but `{trace.name}` returns a tuple",
+            trace.body[-1].loc,
+            "use s2sad.jacobian for several outputs",
+        )

@@ -17,7 +17,7 @@ adjoint of ``w1``). A variable of a branch that did not run, or of a loop that r
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,7 @@ class Explanation:
     rows: list
     gradient: tuple
     directions: tuple  # the inputs with a tangent column: those that are numbers
+    trace: Function | None = field(default=None, repr=False)  # the trace the rows are of
 
     def _cells(self) -> list:
         head = (

@@ -5,7 +5,9 @@ takes numbers and arrays only, so a structured argument is *flattened*: each lea
 array) becomes a parameter of its own, named after its path (``params_W1``), and the gradient's leaves
 are put back into a structure like the argument's. A :class:`Tree` records a structure's shape:
 container types, keys and field names, lengths. It is part of what code is specialised for, so an
-argument of another structure (a new key, another length) gets new code.
+argument of another structure (a new key, another length) gets new code. A direction (a tangent, or
+the ``v`` of a Hessian-vector product) must have its primal's structure and leaf shapes; messages
+name a leaf by its path as Python writes it (``p["W"]``).
 
 >>> params = {"W": 1.0, "layers": (2.0, 3.0)}
 >>> tree = tree_of(params)
@@ -20,6 +22,7 @@ argument of another structure (a new key, another length) gets new code.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from dataclasses import dataclass
 
@@ -115,6 +118,32 @@ def unflatten(tree: Tree | None, leaves: list):
     return tree.cls(**dict(zip(tree.keys, items)))
 
 
+def leaves_of(value) -> list:
+    """The leaves of ``value`` in its own structure (``[value]`` for a number or an array)."""
+    return flatten(value, tree_of(value))
+
+
+def flatten_all(values, trees: list) -> list:
+    """The leaves of each of ``values``, one after the other (``trees``: one per value)."""
+    return [leaf for value, tree in zip(values, trees) for leaf in flatten(value, tree)]
+
+
+def unflatten_all(trees: list, leaves: list) -> list:
+    """One value per tree of ``trees``, holding ``leaves`` in turn: the inverse of flatten_all."""
+    rest = list(leaves)
+    return [unflatten(tree, rest) for tree in trees]
+
+
+def leaf_spans(values, trees: list) -> list:
+    """The positions of each value's leaves among those :func:`flatten_all` lists."""
+    spans, start = [], 0
+    for value, tree in zip(values, trees):
+        count = len(flatten(value, tree))
+        spans.append(range(start, start + count))
+        start += count
+    return spans
+
+
 def leaf_names(name: str, tree: Tree | None, taken: set) -> list:
     """Parameter names for the leaves of ``name``'s structure: its path joined by underscores
     (``params_W1``, ``layers_0_b``), each made unique against ``taken`` (which it extends)."""
@@ -152,12 +181,19 @@ def is_plain(value) -> bool:
 class Layout:
     """How a call's arguments become the generated function's parameters: each structured argument
     of ``params`` replaced by its leaves. ``structures`` pairs each structured parameter with its
-    Tree; the first ``skip`` arguments (a method's ``self``) are never taken apart.
+    Tree; the first ``skip`` arguments (a method's ``self``) are never taken apart. Arguments after
+    those of ``params`` are directions (a Hessian-vector product's ``v``), one for each parameter
+    of ``directions``, each of its parameter's structure and leaf shapes.
     """
 
-    def __init__(self, params: tuple, args: tuple, skip: int = 0):
-        self.trees = [None] * skip + [tree_of(arg) for arg in args[skip:]]
+    def __init__(self, params: tuple, args: tuple, skip: int = 0, directions: tuple = ()):
+        primals = args[: len(params)]
+        self.trees = [None] * skip + [tree_of(arg) for arg in primals[skip:]]
         self.trees += [None] * (len(params) - len(self.trees))  # left to their default values
+        of = dict(zip(params, zip(self.trees, primals)))
+        for name, direction in zip(directions, args[len(params) :]):
+            _require_like(direction, *of[name], name)
+        self.trees += [of[name][0] for name in directions]
         self.structures = tuple((p, t) for p, t in zip(params, self.trees) if t is not None)
         self.leaves = flat_params(params, dict(self.structures))
         self.params = tuple(leaf for p in params for leaf in self.leaves[p])
@@ -189,6 +225,74 @@ class Layout:
             rest = rest[count:]
             grouped.append(unflatten(trees.get(name), shaped))
         return tuple(grouped)
+
+
+def _require_like(direction, tree: Tree | None, primal, name: str) -> None:
+    """Refuse a direction that is not structured and shaped like its primal, naming the place."""
+    different = _difference(name, tree_of(direction), tree)
+    if different is not None:
+        path, given, expected = different
+        raise ArgumentError(
+            f"the direction for `{path}` is {_what(given)}, but `{path}` is {_what(expected)}",
+            hint=f"give a direction with the structure of its primal `{name}` (the same keys "
+            "and lengths)",
+        )
+    paths = leaf_paths(name, tree)
+    for path, v, x in zip(paths, flatten(direction, tree), flatten(primal, tree)):
+        if np.shape(v) != np.shape(x):
+            raise ArgumentError(
+                f"the direction for `{path}` has shape {np.shape(v)}, but `{path}` has shape "
+                f"{np.shape(x)}",
+                hint="a direction has the shape of the value it moves",
+            )
+
+
+def _difference(path: str, given: Tree | None, tree: Tree | None) -> tuple | None:
+    """``(path, given, tree)`` at the first place structure ``given`` differs from ``tree``, or
+    ``None``; a dict's keys may come in another order (flattening follows ``tree``'s keys)."""
+    if given is None and tree is None:
+        return None
+    if given is None or tree is None or (given.kind, given.cls) != (tree.kind, tree.cls):
+        return path, given, tree
+    if (set(given.keys) != set(tree.keys)) if tree.kind == "dict" else given.keys != tree.keys:
+        return path, given, tree
+    for key, child in zip(tree.keys, tree.children):
+        at = given.children[given.keys.index(key)]
+        found = _difference(path + _step(tree, key), at, child)
+        if found is not None:
+            return found
+    return None
+
+
+def _what(tree: Tree | None) -> str:
+    if tree is None:
+        return "a number or an array"
+    if tree.kind in ("tuple", "list"):
+        return f"{tree.describe()} of length {len(tree.keys)}"
+    entries = "keys" if tree.kind == "dict" else "fields"
+    return f"{tree.describe()} with the {entries} {', '.join(map(repr, tree.keys))}"
+
+
+def leaf_paths(name: str, tree: Tree | None) -> list:
+    """How each leaf of ``name``'s structure is written in Python, for messages and tables:
+    ``p["W"]``, ``layers[0].b``; ``name`` itself for a leaf.
+
+    >>> leaf_paths("p", tree_of({"W": 1.0, "layers": [2.0]}))
+    ['p["W"]', 'p["layers"][0]']
+    """
+    if tree is None:
+        return [name]
+    paths = []
+    for key, child in zip(tree.keys, tree.children):
+        paths += leaf_paths(name + _step(tree, key), child)
+    return paths
+
+
+def _step(tree: Tree, key) -> str:
+    """How an entry of ``tree`` is read: ``.W`` of a dataclass, ``["W"]`` or ``[0]`` otherwise."""
+    if tree.kind == "fields":
+        return f".{key}"
+    return f"[{json.dumps(key, ensure_ascii=False)}]"  # "W" as Python is usually written, not 'W'
 
 
 def flat_params(params: tuple, structures: dict) -> dict:
