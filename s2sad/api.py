@@ -29,7 +29,8 @@ from .errors import ArgumentError, user_facing
 from .higher import mark_gradient, second_derivative
 from .pipeline import DERIVATIVE, Spec, compiled, seed_names, trace_of
 from .jacobians import vjp
-from .trees import Layout
+from .ir import several
+from .trees import Layout, tree_of, unflatten
 
 # --- traces and source --------------------------------------------------------------------------
 
@@ -138,7 +139,7 @@ def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     fn, owner = unwrap(fn)
     names, single = wrt_names(header(fn), wrt)
     structures = None if args is None else known_structures(fn, _layout(fn, owner, args))
-    scalar = not isinstance(trace_of(fn, structures).body[-1].value, tuple)
+    scalar = not several(trace_of(fn, structures).body[-1].value)
     return _source(fn, owner, Spec("grad" if scalar else "vjp", names, teaching, single), args)
 
 
@@ -257,8 +258,8 @@ def explain(fn, *args, wrt=None, output: int = 0):
     ]
     seeds = tuple(1.0 if i == output else 0.0 for i in range(count))
     adjoint_locals = adjoint(*args, *seeds)
-    _, pullback = vjp(fn, *args)
-    adjoints = dict(zip(inputs, pullback(seeds if count > 1 else seeds[0])))
+    value, pullback = vjp(fn, *args)
+    adjoints = dict(zip(inputs, pullback(unflatten(tree_of(value), list(seeds)))))
     gradient = tuple(adjoints[name] for name in names)
     rows = rows_of(trace, tangent_locals, tuple(directions), adjoint_locals)
     return Explanation(trace.name, point, tuple(names), output, rows, gradient, tuple(directions))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import S2SADError, user_facing
+from .trees import flatten, leaves_of, tree_of
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
 
@@ -163,25 +164,17 @@ def _moved(x, index: tuple, h: float):
 
 def _matrix(jacobian, output, inputs: list) -> np.ndarray:
     """The Jacobian as one matrix: a row per element of each output, a column per element of
-    each input (``s2sad.jacobian`` gives blocks shaped ``output.shape + input.shape``)."""
-    if all(np.ndim(x) == 0 for x in inputs) and all(np.ndim(y) == 0 for y in _leaves(output)):
+    each input (``s2sad.jacobian`` gives blocks shaped ``output.shape + input.shape``, in the
+    output's structure, or already one matrix where every input and output is a number)."""
+    if isinstance(jacobian, np.ndarray):
         return np.asarray(jacobian, dtype=float)
-
-    def rows(blocks, value) -> list:
-        if isinstance(value, tuple):
-            return [row for b, v in zip(blocks, value) for row in rows(b, v)]
-        return [
-            np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in zip(blocks, inputs)])
-        ]
-
-    return np.vstack(rows(jacobian, output))
-
-
-def _leaves(value) -> list:
-    if isinstance(value, (tuple, list)):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
+    tree = tree_of(output)
+    rows = [
+        np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in zip(blocks, inputs)])
+        for blocks, value in zip(flatten(jacobian, tree), flatten(output, tree))
+    ]
+    return np.vstack(rows)
 
 
 def _flat(value) -> np.ndarray:
-    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in _leaves(value)])
+    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in leaves_of(value)])

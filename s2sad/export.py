@@ -56,7 +56,7 @@ from . import runtime
 from .custom import stop_gradient
 from .errors import S2SADError, user_facing as _user_facing
 from .frontend import Scope
-from .ir import refs_used
+from .ir import refs_used, several
 from .pipeline import Spec, helper_programs, programs, trace_of
 
 
@@ -83,7 +83,7 @@ def export_source(
         trace = trace_of(fn)
         names, _ = _wrt_names(trace, wrt)
         main += programs(fn, Spec("tangent", names, teaching))
-        if isinstance(trace.body[-1].value, tuple):
+        if several(trace.body[-1].value):
             main += programs(fn, Spec("vjp", names, teaching))
         else:
             _require_scalar(trace, "export")
