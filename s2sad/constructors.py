@@ -51,10 +51,10 @@ class Constructor:
     ref: Ref
     fields: tuple  # the constructor's fields, in the class's order
     positional: tuple  # those that may be passed by position
-    defaults: dict  # field -> its default value, for the fields that have a literal one
+    defaults: dict  # field -> its default value, for the fields that have one
 
 
-def constructor(ref: Ref) -> Constructor | None:
+def _constructor(ref: Ref) -> Constructor | None:
     """How ``ref``'s class is constructed, or ``None`` if it is not a dataclass or named tuple."""
     cls = ref.obj
     fields = field_names(cls)
@@ -83,7 +83,7 @@ class ConstructorLowering:
     def class_call(self, ref: Ref, func_node) -> Constructor:
         """``Out`` called: how to construct it, or an error saying why it cannot be followed."""
         cls = ref.obj
-        made = constructor(ref)
+        made = _constructor(ref)
         if made is None:
             raise self.error(
                 func_node,
