@@ -32,6 +32,8 @@ from .higher import mark_gradient, second_derivative
 from .pipeline import DERIVATIVE, Spec, compiled, kinds_of, seed_names, trace_of
 from .shapes import params_kinds
 from .jacobians import vjp
+from .ir import several
+from .trees import tree_of, unflatten
 
 # --- traces and source --------------------------------------------------------------------------
 
@@ -145,7 +147,7 @@ def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     fn, owner = unwrap(fn)
     names, single = wrt_names(header(fn), wrt)
     structures = None if args is None else known_structures(fn, example_layout(fn, owner, args))
-    scalar = not isinstance(trace_of(fn, structures).body[-1].value, tuple)
+    scalar = not several(trace_of(fn, structures).body[-1].value)
     return source_for(fn, owner, Spec("grad" if scalar else "vjp", names, teaching, single), args)
 
 
@@ -250,8 +252,8 @@ def explain(fn, *args, wrt=None, output: int = 0):
     ]
     seeds = tuple(1.0 if i == output else 0.0 for i in range(count))
     adjoint_locals = adjoint(*flat, *seeds)
-    _, pullback = vjp(fn, *args)
-    adjoints = pullback(seeds if count > 1 else seeds[0])
+    value, pullback = vjp(fn, *args)
+    adjoints = pullback(unflatten(tree_of(value), list(seeds)))
     adjoints = dict(zip(point, layout.flatten(prefix + adjoints)[len(prefix) :]))
     gradient = tuple(adjoints[name] for name in names)
     rows = rows_of(trace, tangent_locals, tuple(directions), adjoint_locals)

@@ -9,9 +9,9 @@ import types
 
 from .dispatch import flattened, like, trace_name
 from .errors import ArgumentError, NonScalarOutputError, StructureNeededError
-from .ir import Function, leaves
+from .ir import Function, several
 from .pipeline import Spec, compiled, trace_of
-from .trees import Layout
+from .trees import Layout, describe_output, flatten, tree_of, unflatten
 
 
 def unwrap(fn):
@@ -100,10 +100,10 @@ def require_scalar(trace: Function, api: str) -> None:
     if not trace.body:
         return  # a header: checked when the code is compiled for the arguments
     ret = trace.body[-1]
-    if isinstance(ret.value, tuple):
+    if several(ret.value):
         raise NonScalarOutputError(
-            f"{api} needs a function that returns one number, but `{trace.name}` returns a tuple "
-            f"of {len(list(leaves(ret.value)))} values",
+            f"{api} needs a function that returns one number, but `{trace.name}` returns "
+            f"{describe_output(ret.value)}",
             ret.loc,
             "use s2sad.jacobian or s2sad.vjp for several outputs",
         )
@@ -117,12 +117,8 @@ def require_scalar(trace: Function, api: str) -> None:
 
 def shaped_like(tangent, value):
     """A tangent with its value's structure, arrays shaped like their values."""
-    if isinstance(value, tuple):
-        return tuple(shaped_like(t, v) for t, v in zip(tangent, value))
-    return like(tangent, value)
-
-
-def flatten(value) -> list:
-    if isinstance(value, (tuple, list)):
-        return [leaf for item in value for leaf in flatten(item)]
-    return [value]
+    tree = tree_of(value)
+    if tree is None:
+        return like(tangent, value)
+    pairs = zip(flatten(tangent, tree), flatten(value, tree))
+    return unflatten(tree, [like(t, v) for t, v in pairs])

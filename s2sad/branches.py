@@ -14,14 +14,14 @@ the code after it runs under ``if not returned``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from .errors import Location
 from .ir import Const, Expr, If, Var
 from .primitives import COMPARISONS, NOT, SELECT
-from .records import Record
+from .records import FieldTuple, Record, field_tuple
 
 RETURNED = "<returned>"  # environment key: whether the function has returned on this path
 RESULT = "<result>"  # environment key: what it returned
@@ -59,6 +59,10 @@ class Unbound:
 
 def _placeholder(value):
     """A stand-in of the same shape as ``value`` for a path on which it is never read."""
+    if isinstance(value, Record):
+        return replace(value, values=_placeholder(value.values))
+    if isinstance(value, FieldTuple):
+        return field_tuple(_placeholder(tuple(value)), value.tree, value.name, value.cls)
     if isinstance(value, tuple):
         return tuple(_placeholder(v) for v in value)
     return Const(None)
@@ -218,13 +222,11 @@ class BranchLowering:
             return then
         if isinstance(then, Unbound) or isinstance(other, Unbound):
             return then if isinstance(then, Unbound) else other
-        if isinstance(then, (tuple, Record)) or isinstance(other, (tuple, Record)):
-            if (
-                isinstance(then, Record)
-                or isinstance(other, Record)
-                or not (
-                    isinstance(then, tuple) and isinstance(other, tuple) and len(then) == len(other)
-                )
+        if isinstance(then, (Record, FieldTuple)) or isinstance(other, (Record, FieldTuple)):
+            return self.merged_records(cond, then, other, node)
+        if isinstance(then, tuple) or isinstance(other, tuple):
+            if not (
+                isinstance(then, tuple) and isinstance(other, tuple) and len(then) == len(other)
             ):
                 raise self.error(
                     node,
@@ -303,10 +305,10 @@ def merged_result(lowering, node) -> object:
     result = lowering.env[RESULT]
     if returned == Const(True):
         return result
-    if isinstance(result, tuple):
+    if isinstance(result, (tuple, Record)):
         raise lowering.error(
             node,
-            "some paths return a tuple and others return nothing (None)",
+            "some paths return a tuple or a dict and others return nothing (None)",
             "end every path with a `return` of the same shape",
         )
     return lowering.emit(SELECT, (returned, result, Const(None)), node)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from .branches import merged_result
+from .constructors import Constructor
 from .custom import STOP_GRADIENT, CustomRule, lower_call, rule_for
 from .errors import S2SADError, UnknownFunctionError
 from .arrays import ARRAY_METHODS, LENGTH, ArrayOp, array_function, supported_array_functions
@@ -31,18 +32,18 @@ from .sequences import SEQUENCE_BUILTINS
 _MAX_DEPTH = 50  # calls nested deeper than this are refused (a recursion the compiler cannot see)
 
 
-def _returns_tuple(node) -> bool:
-    finder = _TupleReturn()
+def _returns_structure(node) -> bool:
+    finder = _StructureReturn()
     node.visit(finder)
     return finder.found
 
 
-class _TupleReturn(cst.CSTVisitor):
+class _StructureReturn(cst.CSTVisitor):
     def __init__(self):
         self.found = False
 
     def visit_Return(self, node: cst.Return) -> None:
-        self.found = self.found or isinstance(node.value, cst.Tuple)
+        self.found = self.found or isinstance(node.value, (cst.Tuple, cst.Dict, cst.DictComp))
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +83,10 @@ class CallLowering:
             return LENGTH
         if isinstance(target.obj, types.FunctionType) or target.obj in SEQUENCE_BUILTINS:
             return target.obj
+        if target.obj is builtins.dict:
+            return builtins.dict
+        if isinstance(target.obj, type):  # a dataclass or named tuple, built from its fields
+            return self.class_call(target, func_node)
         raise self.error(
             func_node,
             f"`{_dotted(func_node)}` has no derivative rule",
@@ -136,6 +141,10 @@ class CallLowering:
             return self.inline_local(prim, node)
         if prim in SEQUENCE_BUILTINS:
             return self.sequence_call(prim, node, hint)
+        if prim is builtins.dict:
+            return self.dict_call(node)
+        if isinstance(prim, Constructor):
+            return self.construct(prim, node)
         if prim.name in VARIADIC and len(node.args) == 1 and not node.args[0].keyword:
             values = self.known_sequence(node.args[0].value)  # max(xs): fold over a known list
             if values is not None:
@@ -195,11 +204,11 @@ class CallLowering:
 
     def recursive_call(self, fn: types.FunctionType, node: cst.Call) -> Value:
         """``fn(...)`` left as a call, for a function that calls itself; it must return a number."""
-        if _returns_tuple(load(fn).node):
+        if _returns_structure(load(fn).node):
             raise self.error(
                 node,
-                f"`{fn.__name__}` calls itself and returns a tuple; a recursive function must "
-                "return one number",
+                f"`{fn.__name__}` calls itself and returns a tuple or a dict; a recursive function "
+                "must return one number",
                 "return one number, or turn the recursion into a loop",
                 UnknownFunctionError,
             )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import S2SADError, user_facing
-from .trees import flatten, flatten_all, leaf_paths, tree_of, unflatten
+from .trees import flatten, flatten_all, leaf_paths, leaves_of, tree_of, unflatten
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
 
@@ -171,28 +171,20 @@ def _moved(x, index: tuple, h: float):
 
 
 def _matrix(jacobian, output, inputs: list, trees: list) -> np.ndarray:
-    """The Jacobian as one matrix: a row per element of each output, a column per element of each
-    leaf of each input (``s2sad.jacobian`` gives blocks shaped ``output.shape + input.shape``, in
-    a structured input's structure)."""
-    leaves = flatten_all(inputs, trees)
-    numbers = all(tree is None for tree in trees) and all(np.ndim(x) == 0 for x in leaves)
-    if numbers and all(np.ndim(y) == 0 for y in _leaves(output)):
+    """The Jacobian as one matrix: a row per element of each output, in the output's structure, and
+    a column per element of each leaf of each input (``s2sad.jacobian`` gives blocks shaped
+    ``output.shape + input.shape``, a structured input's in its structure, or already one matrix
+    where every input and output is a number)."""
+    if isinstance(jacobian, np.ndarray):
         return np.asarray(jacobian, dtype=float)
-
-    def rows(blocks, value) -> list:
-        if isinstance(value, tuple):
-            return [row for b, v in zip(blocks, value) for row in rows(b, v)]
+    leaves = flatten_all(inputs, trees)
+    tree = tree_of(output)
+    rows = []
+    for blocks, value in zip(flatten(jacobian, tree), flatten(output, tree)):
         parts = zip(flatten_all(blocks, trees), leaves)
-        return [np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in parts])]
-
-    return np.vstack(rows(jacobian, output))
-
-
-def _leaves(value) -> list:
-    if isinstance(value, (tuple, list)):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
+        rows.append(np.hstack([np.reshape(b, (np.size(value), np.size(x))) for b, x in parts]))
+    return np.vstack(rows)
 
 
 def _flat(value) -> np.ndarray:
-    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in _leaves(value)])
+    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in leaves_of(value)])

@@ -59,7 +59,7 @@ from .custom import stop_gradient
 from .dispatch import known_structures
 from .errors import ArgumentError, S2SADError, StructureNeededError, user_facing as _user_facing
 from .frontend import Scope
-from .ir import refs_used
+from .ir import refs_used, several
 from .pipeline import Spec, helper_programs, programs, trace_of
 
 
@@ -105,7 +105,7 @@ def export_source(
         names, structures = _inputs(fn, wrt, args)
         trace = trace_of(fn, structures)
         main += programs(fn, Spec("tangent", names, teaching, structures=structures))
-        if isinstance(trace.body[-1].value, tuple):
+        if several(trace.body[-1].value):
             main += programs(fn, Spec("vjp", names, teaching, structures=structures))
         else:
             _require_scalar(trace, "export")

@@ -1,4 +1,4 @@
-"""Lowering of expressions: names, constants, attributes, arithmetic, tuples, f-strings.
+"""Lowering of expressions: names, constants, attributes, arithmetic, tuples, dicts, f-strings.
 
 Each operation is emitted as one statement with a fresh variable (``w3 = w1 * w2``); a name resolves
 to the value it holds now (the environment), or, for a name the function does not assign, to the
@@ -36,8 +36,6 @@ _BINARY = {
 }
 _UNSUPPORTED_EXPRESSIONS = {
     cst.SetComp: "a set comprehension",
-    cst.DictComp: "a dict comprehension",
-    cst.Dict: "a dict",
     cst.Set: "a set",
     cst.NamedExpr: "the walrus operator `:=`",
     cst.Await: "`await`",
@@ -79,6 +77,10 @@ class ExpressionLowering:
             return self.list_display(node)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
             return self.comprehension(node)
+        if isinstance(node, cst.Dict):
+            return self.dict_display(node)
+        if isinstance(node, cst.DictComp):
+            return self.dict_comprehension(node)
         if isinstance(node, cst.Lambda):
             return self.local_function(node, hint or "lambda")
         if isinstance(node, cst.FormattedString):

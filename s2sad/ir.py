@@ -10,7 +10,8 @@ A program is a :class:`Function`: parameters and a body of statements. Expressio
   (an attribute name, keyword arguments) that are not values.
 
 Statements are :class:`Assign` (``target = value``), :class:`Effect` (a call run for its side
-effect, like ``print``), :class:`Return` and :class:`Comment`.
+effect, like ``print``), :class:`Return` and :class:`Comment`. A function returns an expression, a
+tuple of outputs, or a :class:`Built` dict, dataclass or named tuple of them.
 
 The invariant of a *trace* (what :mod:`s2sad.lower` produces, checked by :func:`check_trace`): every
 ``Assign`` binds a fresh name, and its value is a parameter, or one primitive applied to variables,
@@ -156,7 +157,18 @@ class Call(Expr):
         return format_expr(self)
 
 
-Structure = Union[Expr, tuple]  # an output: one expression, or a (nested) tuple of them
+@dataclass(frozen=True)
+class Built:
+    """An output structure the code builds where it returns: a dict (``{"a": w3}``, ``cls`` is
+    ``None``) or a dataclass or named tuple (``Out(y=w3)``, ``cls`` the :class:`Ref` to its class);
+    ``items[i]`` is the output structure of ``keys[i]``."""
+
+    keys: tuple
+    items: tuple
+    cls: Ref | None = None
+
+
+Structure = Union[Expr, tuple, Built]  # an output: an expression, or a (nested) structure of them
 
 
 @dataclass
@@ -281,8 +293,8 @@ def fresh_name(stem: str, taken: set) -> str:
 
 def leaves(value: Structure) -> Iterator[Expr]:
     """The expressions of an output structure, left to right."""
-    if isinstance(value, tuple):
-        for item in value:
+    if isinstance(value, (tuple, Built)):
+        for item in value.items if isinstance(value, Built) else value:
             yield from leaves(item)
     else:
         yield value
@@ -292,7 +304,25 @@ def map_structure(fn: Callable[[Expr], object], value: Structure):
     """Apply ``fn`` to every expression of an output structure, keeping its shape."""
     if isinstance(value, tuple):
         return tuple(map_structure(fn, item) for item in value)
+    if isinstance(value, Built):
+        return Built(value.keys, map_structure(fn, value.items), value.cls)
     return fn(value)
+
+
+def several(value: Structure) -> bool:
+    """Whether an output structure holds several outputs (a tuple, a dict, a dataclass...)."""
+    return isinstance(value, (tuple, Built))
+
+
+def classes(value: Structure) -> Iterator[Ref]:
+    """The classes an output structure constructs (``Out`` for ``Out(y=w3)``)."""
+    if isinstance(value, tuple):
+        for item in value:
+            yield from classes(item)
+    elif isinstance(value, Built):
+        if value.cls is not None:
+            yield value.cls
+        yield from classes(value.items)
 
 
 def subexprs(expr: Expr) -> Iterator[Expr]:
@@ -315,6 +345,7 @@ def stmt_exprs(stmt: Stmt) -> Iterator[Expr]:
         yield stmt.value
     elif isinstance(stmt, Return):
         yield from leaves(stmt.value)
+        yield from classes(stmt.value)
     elif isinstance(stmt, If):
         yield stmt.cond
     elif isinstance(stmt, Loop):

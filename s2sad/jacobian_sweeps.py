@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import flatten
-from .ir import map_structure
-from .trees import tree_of
+from .trees import keyed, leaves_of, output_tree, tree_of, unflatten
 
 
 def _dtype(x):
@@ -52,7 +50,7 @@ def tangent_blocks(value, value_dot, inputs: list) -> list:
     """The blocks from the output tangents of a vector-mode sweep seeded by :func:`identity_seeds`."""
     total = sum(np.size(x) for x in inputs)
     blocks = []
-    for y, dot in zip(flatten(value), flatten(value_dot)):
+    for y, dot in zip(leaves_of(value), leaves_of(value_dot)):
         dot = np.broadcast_to(dot, (total,) + np.shape(y))  # a constant output's tangent: 0.0
         row, start = [], 0
         for x in inputs:
@@ -76,7 +74,7 @@ def directionwise_blocks(tangent_fn, args: tuple, inputs: list) -> list:
     seeds = identity_seeds(inputs)
     sweeps = [tangent_fn(*args, *(s[d] for s in seeds)) for d in range(len(seeds[0]))]
     value = sweeps[0][0]
-    stacked = [np.stack(dots) for dots in zip(*(flatten(dot) for _, dot in sweeps))]
+    stacked = [np.stack(dots) for dots in zip(*(leaves_of(dot) for _, dot in sweeps))]
     return tangent_blocks(value, stacked, inputs)
 
 
@@ -94,7 +92,7 @@ def reverse_blocks(forward, backward, args: tuple, inputs: list, swept=None) -> 
     """One forward sweep (or its result ``swept``, ``(value, residuals)``), then one reverse sweep
     per output element."""
     value, residuals = swept if swept is not None else forward(*args)
-    outputs = flatten(value)
+    outputs = leaves_of(value)
     blocks = []
     for i, y in enumerate(outputs):
         rows: list = [[] for _ in inputs]
@@ -114,14 +112,15 @@ def reverse_blocks(forward, backward, args: tuple, inputs: list, swept=None) -> 
 
 
 def arranged(blocks: list, structure, single: bool):
-    """The Jacobian as the user sees it. Where every input and output is a number, one matrix (rows
-    are outputs, columns inputs), without the row axis for one output or the column axis for one
-    input. Otherwise the output's structure (a tuple per tuple of outputs) holding, per output, its
-    block for one input or a tuple of blocks, one per input (for a structured input, the blocks of
-    its leaves in its structure)."""
-    if all(tree_of(b) is None and np.ndim(b) == 0 for row in blocks for b in row):
+    """The Jacobian as the user sees it. Where every input and output is a number and the outputs
+    are one or a tuple, one matrix (rows are outputs, columns inputs), without the row axis for one
+    output or the column axis for one input. Otherwise the output's structure (a tuple per tuple
+    of outputs, a dict per dict...) holding, per output, its block for one input or a tuple of
+    blocks, one per input (for a structured input, the blocks of its leaves in its structure)."""
+    tree = output_tree(structure)
+    numbers = all(tree_of(b) is None and np.ndim(b) == 0 for row in blocks for b in row)
+    if not keyed(tree) and numbers:
         matrix = np.array(blocks, dtype=float).reshape(len(blocks), len(blocks[0]))
         matrix = matrix if isinstance(structure, tuple) else matrix[0]
         return matrix[..., 0] if single else matrix
-    rows = iter(blocks)
-    return map_structure(lambda _: next(rows)[0] if single else tuple(next(rows)), structure)
+    return unflatten(tree, [row[0] if single else tuple(row) for row in blocks])

@@ -10,7 +10,6 @@ import numpy as np
 from .arguments import (
     bind,
     differentiable_params,
-    flatten,
     header,
     shaped_like,
     unwrap,
@@ -19,11 +18,11 @@ from .arguments import (
 from .dispatch import flattened, functions, laid_out, like, require_floats, specialised
 from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .custom import missing_rules
-from .ir import leaves, walk
+from .ir import leaves, several, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import Spec, compiled, kinds_of, uses_arrays
 from .shapes import params_kinds, signature
-from .trees import Layout, leaves_of
+from .trees import Layout, cotangent_leaves, describe_output, leaves_of, tree_of
 from .vector_mode import NotVectorizableError
 
 
@@ -81,16 +80,11 @@ def vjp(fn, *primals):
     )
     flat_primals = layout.flatten(prefix + primals)[len(prefix) :]
     value, residuals = bind(forward, owner)(*flat_primals)
-    structured = isinstance(value, tuple)
-    count = len(flatten(value)) if structured else 1
+    tree = tree_of(value)
     leaf_values = dict(zip(layout.params[len(prefix) :], flat_primals))
 
     def pullback(y_bar):
-        seeds = flatten(y_bar) if structured else [y_bar]
-        if len(seeds) != count:
-            raise ArgumentError(
-                f"pullback expects {count} output adjoint(s) shaped like the output; got {y_bar!r}"
-            )
+        seeds = cotangent_leaves(y_bar, tree, trace.name)
         grads = backward(*residuals, *seeds)
         return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf]))
 
@@ -153,7 +147,7 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
             outputs = plan.output_size
             if outputs is None:  # a shape known only once the function has run
                 swept = plan.reverse()[0](*flat)
-                outputs = sum(np.size(y) for y in flatten(swept[0]))
+                outputs = sum(np.size(y) for y in leaves_of(swept[0]))
             chosen = "forward" if size < outputs else "reverse"
             if missing:  # a custom function with one rule: the mode that has it
                 chosen = "reverse" if "tangent" in missing else "forward"
@@ -291,9 +285,10 @@ def elementwise_grad(fn, wrt=0):
 
 
 def _require_one_output(trace) -> None:
-    if trace.body and isinstance(trace.body[-1].value, tuple):
+    if trace.body and several(trace.body[-1].value):
         raise NonScalarOutputError(
-            f"elementwise_grad needs a function with one output, but `{trace.name}` returns a tuple",
+            f"elementwise_grad needs a function with one output, but `{trace.name}` returns "
+            f"{describe_output(trace.body[-1].value)}",
             trace.body[-1].loc,
             "use s2sad.jacobian for several outputs",
         )

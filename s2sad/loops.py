@@ -195,10 +195,10 @@ class LoopLowering:
             if stop == Const(False):
                 self.body.extend(evaluation)
         if returned != Const(False):  # the function's result, carried out of the loop
-            if isinstance(result, tuple):
+            if isinstance(result, (tuple, Record)):
                 raise self.error(
                     node,
-                    "returning a tuple from inside a loop is not supported yet",
+                    "returning a tuple or a dict from inside a loop is not supported yet",
                     "assign the values in the loop, `break`, and return them after it",
                 )
             returned_header, result_header = self.fresh(), self.fresh()

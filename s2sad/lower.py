@@ -37,13 +37,14 @@ from .branches import (
 )
 from .array_lowering import ArrayLowering
 from .calls import CallLowering
+from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
 from .ir import Assign, Call, Const, Function, Ref, Return, Var, check_trace
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
-from .records import Record, RecordLowering
+from .records import RecordLowering
 from .sequences import SequenceLowering
 
 _AUGMENTED = {
@@ -85,6 +86,7 @@ class Lowering(
     BranchLowering,
     LoopLowering,
     RecordLowering,
+    ConstructorLowering,
 ):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
@@ -155,7 +157,7 @@ class Lowering(
             self.block([cst.SimpleStatementLine(body=node.body.body)])
         else:
             self.block(node.body.body)
-        result = self.structure(merged_result(self, node), node)
+        result = self.output(merged_result(self, node), node)
         self.body.append(Return(result, self.return_loc))
         name = fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
         defaults = tuple(Const(v) for v in (fn.__defaults__ or ()))
@@ -246,7 +248,8 @@ class Lowering(
         elif isinstance(node, cst.Return):
             value = Const(None) if node.value is None else self.expr(node.value)
             where = node.value if node.value is not None else node
-            self.env[RETURNED], self.env[RESULT] = Const(True), self.structure(value, where)
+            self.output(value, where)  # checked here, where the caret can point; built at the end
+            self.env[RETURNED], self.env[RESULT] = Const(True), value
             if self.return_loc.line == self.source.location(self.source.node).line:
                 self.return_loc = self.source.location(where)  # the first return, for messages
         elif isinstance(node, cst.Expr):
@@ -319,16 +322,6 @@ class Lowering(
                 "assignment to an attribute mutates a value in place",
                 "assign to a new local variable instead",
             )
-
-    def structure(self, value: Value, node):
-        """A returned value: one expression or a (nested) tuple of them."""
-        if isinstance(value, tuple):
-            return tuple(self.structure(v, node) for v in value)
-        if isinstance(value, Record):
-            raise self.error(
-                node, f"returning {value.describe()} is not supported yet", "return a tuple"
-            )
-        return self.atom(value, node)
 
     # --- expressions ------------------------------------------------------------------------
 

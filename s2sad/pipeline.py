@@ -45,6 +45,7 @@ from .ir import (
     leaves,
     map_structure,
     reserved_names,
+    several,
     stmt_exprs,
     subexprs,
     variables,
@@ -54,6 +55,7 @@ from .primitives import LOCALS, called_function, user_call
 from .lower import lower
 from .optimize import eliminate_dead, propagate
 from .reverse import adjoint
+from .trees import describe_output, keyed, leaf_names, output_tree
 from .vector_mode import Batched
 
 _traces: dict = {}
@@ -244,10 +246,10 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
 
 def _scalar_seed(base: Function, output, kinds: Kinds):
     """The output's adjoint for a gradient: 1.0, once the output is known to be one number."""
-    if isinstance(output, tuple):
+    if several(output):
         raise NonScalarOutputError(
-            f"grad needs a function that returns one number, but `{base.name}` returns a tuple "
-            f"of {len(list(leaves(output)))} values",
+            f"grad needs a function that returns one number, but `{base.name}` returns "
+            f"{describe_output(output)}",
             base.body[-1].loc,
             "use s2sad.jacobian or s2sad.vjp for several outputs",
         )
@@ -265,10 +267,14 @@ def _scalar_seed(base: Function, output, kinds: Kinds):
 
 
 def seed_names(trace: Function) -> list:
-    """Names for the adjoints of the outputs: ``y_bar`` or ``y1_bar, y2_bar, …``."""
-    count = len(list(leaves(trace.body[-1].value)))
+    """Names for the adjoints of the outputs: ``y_bar``, ``y1_bar, y2_bar, …``, or, for a dict or
+    dataclass, after each output's path (``y_loss_bar``)."""
+    output = trace.body[-1].value
+    count = len(list(leaves(output)))
     taken = reserved_names(trace) | {f"{p}_bar" for p in trace.params}
     names = ["y_bar"] if count == 1 else [f"y{i}_bar" for i in range(1, count + 1)]
+    if keyed(output_tree(output)):
+        names = [f"{path}_bar" for path in leaf_names("y", output_tree(output), set())]
     return [fresh_name(name, taken) for name in names]
 
 
@@ -393,10 +399,10 @@ def _recursion_helpers(kind: str, fn) -> list:
     trace = trace_of(fn)
     if id(fn) in ROLES:  # an adjoint rule, differentiated for a second derivative
         return [_adjoint_rule_jvp(trace, fn)]
-    if isinstance(trace.body[-1].value, tuple):
+    if several(trace.body[-1].value):
         raise NonScalarOutputError(
-            f"`{fn.__name__}` calls itself and returns a tuple; a recursive function must return a "
-            "number",
+            f"`{fn.__name__}` calls itself and returns {describe_output(trace.body[-1].value)}; a "
+            "recursive function must return a number",
             trace.body[-1].loc,
             "return one number, or turn the recursion into a loop",
         )

@@ -14,6 +14,7 @@ import math
 from typing import Callable
 
 from .ir import (
+    Built,
     PREC_ATOM,
     PREC_COMPARE,
     PREC_NOT,
@@ -188,13 +189,23 @@ def _format_fstring(expr: Call, name_of) -> str:
 
 
 def format_structure(value: Structure, name_of=None) -> str:
-    """Source for an output: ``w5``; ``w5, w8`` for a tuple; nested tuples and 1-tuples parenthesised."""
+    """Source for an output: ``w5``; ``w5, w8`` for a tuple; nested tuples and 1-tuples in
+    parentheses; ``{"a": w5}`` for a dict, ``Out(y=w5)`` for a dataclass or named tuple (fields by
+    name, in the class's order, so the reader need not count them)."""
+    name_of = name_of or _preferred_name
     if isinstance(value, tuple) and len(value) > 1:
         return ", ".join(_format_item(item, name_of) for item in value)
     return _format_item(value, name_of)
 
 
 def _format_item(value: Structure, name_of) -> str:
+    if isinstance(value, Built):
+        items = [_format_item(item, name_of) for item in value.items]
+        if value.cls is None:
+            entries = (f"{format_const(k)}: {item}" for k, item in zip(value.keys, items))
+            return "{" + ", ".join(entries) + "}"
+        arguments = ", ".join(f"{k}={item}" for k, item in zip(value.keys, items))
+        return f"{name_of(value.cls)}({arguments})"
     if not isinstance(value, tuple):
         return format_expr(value, name_of)
     if len(value) == 1:

@@ -5,7 +5,9 @@ a structured parameter is a structure of known shape whose leaves are parameters
 function: a tuple or list is a tuple of values (the sequence machinery indexes, unpacks and unrolls
 it), a named tuple is a :class:`FieldTuple`, and a dict or dataclass is a :class:`Record`. Reading an
 entry by a constant key (``params["W1"]``) or a field (``p.W1``) is then just the leaf's variable, and
-costs nothing in the generated code. Structures are read-only: writing into one is refused.
+costs nothing in the generated code. Structures are read-only: writing into one is refused. The
+dicts, dataclasses and named tuples a function builds itself are the same kinds of values (see
+:mod:`s2sad.constructors`).
 
 >>> import s2sad
 >>> def f(p):
@@ -30,12 +32,15 @@ import libcst as cst
 
 from .arrays import ARRAY_METHODS
 from .errors import StructureNeededError
-from .ir import Assign, Const, Var
+from .ir import Assign, Const, Ref, Var
 from .trees import Tree, flat_params
 
 _NUMBER_ATTRIBUTES = frozenset(dir(0.0)) | {"T", "shape", "ndim", "size", "dtype"}
 _DICT_METHODS = ("keys", "values", "items")
-READ_ONLY = "structured arguments are read-only: build new values from their entries instead"
+READ_ONLY = (
+    "dicts, dataclasses and named tuples are read-only here: build a new one whole "
+    '(`{"a": a, **params}`, a dict comprehension, `Out(y=y)`)'
+)
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,11 @@ class Record:
 
     tree: Tree
     values: tuple
-    name: str  # the parameter it comes from, for messages
+    name: str  # the parameter it comes from, for messages ("" for one the function builds)
+    cls: Ref | None = None  # how the code names a dataclass the function constructs
 
     def describe(self) -> str:
-        return f"`{self.name}` ({self.tree.describe()})"
+        return f"`{self.name}` ({self.tree.describe()})" if self.name else self.tree.describe()
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,13 @@ class FieldTuple(tuple):
 
     tree: Tree
     name: str
+    cls: Ref | None = None
+
+
+def field_tuple(values: tuple, tree: Tree, name: str, cls: Ref | None = None) -> FieldTuple:
+    named = FieldTuple(values)
+    named.tree, named.name, named.cls = tree, name, cls
+    return named
 
 
 class RecordLowering:
@@ -100,9 +113,7 @@ class RecordLowering:
         if tree.kind in ("tuple", "list"):
             return values
         if tree.kind == "fields" and issubclass(tree.cls, tuple):
-            named = FieldTuple(values)
-            named.tree, named.name = tree, path
-            return named
+            return field_tuple(values, tree, path)
         return Record(tree, values, path)
 
     # --- reading entries ----------------------------------------------------------------------
@@ -136,7 +147,7 @@ class RecordLowering:
     def record_field(self, node: cst.Attribute, base, attr: str):
         """``p.W1`` of a dataclass or named tuple parameter; ``None`` if ``base`` has no fields."""
         if isinstance(base, FieldTuple):
-            base = Record(base.tree, tuple(base), base.name)
+            base = Record(base.tree, tuple(base), base.name, base.cls)
         if not isinstance(base, Record):
             parameter = self._unknown_structure(base)
             if parameter is not None:

@@ -92,12 +92,15 @@ class SequenceLowering:
             )
         return tuple(self.expr(e.value) for e in node.elements)
 
-    def comprehension(self, node) -> tuple:
-        """``[elt for target in seq if cond ...]``, unrolled over known sequences, as a tuple."""
+    def comprehension(self, node, element=None) -> tuple:
+        """``[elt for target in seq if cond ...]``, unrolled over known sequences, as a tuple;
+        ``element()`` lowers what each iteration gives (by default ``elt``)."""
         results: list = []
         outer_env = dict(self.env)
         try:
-            self._unroll_comprehension(node.for_in, node.elt, results)
+            self._unroll_comprehension(
+                node.for_in, element or (lambda: self.expr(node.elt)), results
+            )
         finally:
             self.env = outer_env  # the comprehension's names do not leak, as in Python 3
         return self._limited(node, tuple(results))
@@ -119,7 +122,7 @@ class SequenceLowering:
             if clause.inner_for_in is not None:
                 self._unroll_comprehension(clause.inner_for_in, element, results)
             else:
-                results.append(self.expr(element))
+                results.append(element())
 
     def _known_condition(self, node) -> bool:
         value = self.expr(node)

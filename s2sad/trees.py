@@ -1,4 +1,4 @@
-"""Structured arguments: tuples, lists, dicts, dataclasses and named tuples of numbers and arrays.
+"""Structured values: tuples, lists, dicts, dataclasses and named tuples of numbers and arrays.
 
 Model parameters are usually passed as one structure (``{"W1": ..., "b1": ...}``). Generated code
 takes numbers and arrays only, so a structured argument is *flattened*: each leaf (a number or an
@@ -17,6 +17,14 @@ name a leaf by its path as Python writes it (``p["W"]``).
 ['params_W', 'params_layers_0', 'params_layers_1']
 >>> unflatten(tree, [10.0, 20.0, 30.0])
 {'W': 10.0, 'layers': (20.0, 30.0)}
+
+A structured *result* is built by the generated code itself; its Tree (:func:`output_tree`) tells
+how its leaves line up with the cotangents a pullback is given and with the blocks of a Jacobian.
+
+>>> cotangent_leaves({"b": 2.0, "a": 1.0}, Tree("dict", ("a", "b"), (None, None)), "f")
+[1.0, 2.0]
+>>> print(render(tree))
+{'W': *, 'layers': (*, *)}
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ArgumentError
+from .ir import Built, leaves
 
 _MAX_LEAVES = 256  # more leaves than this would be a function with hundreds of parameters
 _NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32})
@@ -51,7 +60,8 @@ class Tree:
         if self.kind != "fields":
             return f"a {self.kind}"
         what = "named tuple" if issubclass(self.cls, tuple) else "dataclass"
-        return f"a {self.cls.__name__} {what}"
+        article = "an" if self.cls.__name__[0].lower() in "aeiou" else "a"
+        return f"{article} {self.cls.__name__} {what}"
 
 
 def tree_of(value) -> Tree | None:
@@ -68,7 +78,7 @@ def tree_of(value) -> Tree | None:
                     hint="use strings (or integers) as the keys of structured arguments",
                 )
         return Tree("dict", tuple(value), tuple(tree_of(item) for item in value.values()))
-    names = _field_names(kind)
+    names = field_names(kind)
     if names is not None:
         return Tree("fields", names, tuple(tree_of(getattr(value, n)) for n in names), kind)
     if isinstance(value, (tuple, list, dict)):
@@ -80,13 +90,86 @@ def tree_of(value) -> Tree | None:
     return None
 
 
-def _field_names(cls) -> tuple | None:
+def field_names(cls) -> tuple | None:
     """A dataclass's constructor fields, a named tuple's fields, or ``None``."""
     if dataclasses.is_dataclass(cls):
         return tuple(f.name for f in dataclasses.fields(cls) if f.init)
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
         return tuple(cls._fields)
     return None
+
+
+def output_tree(structure) -> Tree | None:
+    """The Tree of an output structure of the IR (tuples and :class:`~s2sad.ir.Built` values)."""
+    if isinstance(structure, tuple):
+        return Tree("tuple", tuple(range(len(structure))), tuple(map(output_tree, structure)))
+    if isinstance(structure, Built):
+        children = tuple(map(output_tree, structure.items))
+        if structure.cls is None:
+            return Tree("dict", structure.keys, children)
+        return Tree("fields", structure.keys, children, structure.cls.obj)
+    return None
+
+
+def describe_output(structure) -> str:
+    """``a tuple of 2 values``, ``a dict of 3 values``: what a function returns, for messages."""
+    count = len(list(leaves(structure)))
+    return f"{output_tree(structure).describe()} of {count} value{'' if count == 1 else 's'}"
+
+
+def keyed(tree: Tree | None) -> bool:
+    """Whether a structure holds a dict, a dataclass or a named tuple (not only tuples)."""
+    return tree is not None and (tree.kind in ("dict", "fields") or any(map(keyed, tree.children)))
+
+
+def render(tree: Tree | None) -> str:
+    """A structure with ``*`` for each leaf: ``{'a': *, 'b': (*, *)}``, ``Out(y=*, z=*)``."""
+    if tree is None:
+        return "*"
+    items = [render(child) for child in tree.children]
+    if tree.kind == "dict":
+        return "{" + ", ".join(f"{k!r}: {item}" for k, item in zip(tree.keys, items)) + "}"
+    if tree.kind == "fields":
+        fields = ", ".join(f"{k}={item}" for k, item in zip(tree.keys, items))
+        return f"{tree.cls.__name__}({fields})"
+    text = ", ".join(items) + ("," if len(items) == 1 else "")
+    return f"[{text}]" if tree.kind == "list" else f"({text})"
+
+
+def cotangent_leaves(value, tree: Tree | None, name: str) -> list:
+    """The leaves of ``value``, a cotangent for an output of structure ``tree``, in its order.
+
+    Dict keys may come in any order, and a tuple and a list of the same length stand for each other
+    (NumPy users write a list as readily as a tuple). Anything of another structure is refused,
+    saying which one the output has."""
+    if not _conforms(value, tree):
+        try:
+            given = render(tree_of(value))
+        except ArgumentError:  # keys that are not strings, a subclass of dict or list
+            given = "*"
+        if given == "*":
+            given = f"a {type(value).__name__}"
+        raise ArgumentError(
+            f"the pullback of `{name}` takes a cotangent shaped like its output, {render(tree)}; "
+            f"got {given}",
+            hint="pass one number or array per output, in the output's structure",
+        )
+    return flatten(value, tree)
+
+
+def _conforms(value, tree: Tree | None) -> bool:
+    if tree is None:  # a number or an array: anything but a dict or a dataclass stands for one
+        return not isinstance(value, dict) and field_names(type(value)) is None
+    if tree.kind in ("tuple", "list"):
+        matches = type(value) in (tuple, list) and len(value) == len(tree.keys)
+        items = value if matches else ()
+    elif tree.kind == "dict":
+        matches = type(value) is dict and set(value) == set(tree.keys)
+        items = [value[key] for key in tree.keys] if matches else ()
+    else:
+        matches = type(value) is tree.cls
+        items = [getattr(value, key) for key in tree.keys] if matches else ()
+    return matches and all(_conforms(item, child) for item, child in zip(items, tree.children))
 
 
 def flatten(value, tree: Tree | None) -> list:

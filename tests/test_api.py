@@ -198,7 +198,9 @@ def test_vjp_of_several_outputs_takes_a_tuple():
     assert value == g(2.0, 1.0)
     u = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(pullback(tuple(u)), u @ g_jacobian(2.0, 1.0), rtol=1e-15)
-    with pytest.raises(s2sad.ArgumentError, match="3 output adjoint"):
+    with pytest.raises(
+        s2sad.ArgumentError, match=r"shaped like its output, \(\*, \*, \*\); got \(\*, \*\)"
+    ):
         pullback((1.0, 2.0))
 
 

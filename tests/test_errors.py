@@ -386,7 +386,7 @@ def test_writing_into_an_argument_says_to_copy_it():
 
 class WithMethod:
     def method(self, x):
-        y = {v: v for v in (x, x)}
+        y = {v for v in (x, x)}
         return x
 
 
@@ -394,13 +394,13 @@ def _make_closure():
     k = 2.0
 
     def closure(x):
-        y = {k: v for v in (x, x)}
+        y = {k * v for v in (x, x)}
         return y
 
     return closure
 
 
-lambda_with_list = lambda x: {x: x}  # noqa: E731
+lambda_with_set = lambda x: {x}  # noqa: E731
 
 
 def _identity(fn):
@@ -418,10 +418,10 @@ def decorated_with_loop(x):
 @pytest.mark.parametrize(
     "fn, source_of, needle",
     [
-        (WithMethod().method, WithMethod.method, "{v: v for v in (x, x)}"),
-        (WithMethod.method, WithMethod.method, "{v: v for v in (x, x)}"),
-        (_make_closure(), _make_closure(), "{k: v for v in (x, x)}"),
-        (lambda_with_list, lambda_with_list, "{x: x}"),
+        (WithMethod().method, WithMethod.method, "{v for v in (x, x)}"),
+        (WithMethod.method, WithMethod.method, "{v for v in (x, x)}"),
+        (_make_closure(), _make_closure(), "{k * v for v in (x, x)}"),
+        (lambda_with_set, lambda_with_set, "{x}"),
         (decorated_with_loop, decorated_with_loop, "break"),
     ],
     ids=["bound-method", "method", "closure", "lambda", "decorated"],

@@ -315,7 +315,7 @@ def returns_the_dict(params):
         (writes_into, 'params["W"]', "read-only"),
         (missing_key, 'params["nope"]', "no entry 'nope'"),
         (updates, "params.update", "read-only"),
-        (returns_the_dict, "params", "returning"),
+        (returns_the_dict, "return params", "returns a dict of 1 value"),
     ],
 )
 def test_unsupported_uses_point_at_the_line(fn, needle, says):
