@@ -29,7 +29,9 @@ from .dispatch import dispatcher, functions, known_structures, laid_out
 from .execute import bound_values
 from .errors import ArgumentError, user_facing
 from .higher import mark_gradient, second_derivative
-from .pipeline import DERIVATIVE, Spec, compiled, kinds_of, seed_names, trace_of
+from .pipeline import compiled, Spec
+from .programs import kinds_of, seed_names
+from .traces import DERIVATIVE, trace_of
 from .shapes import params_kinds
 from .jacobians import vjp
 from .ir import several

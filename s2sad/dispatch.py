@@ -22,7 +22,9 @@ import numpy as np
 
 from .errors import ArgumentError, S2SADError, StructureNeededError
 from .execute import load, resolution_signature
-from .pipeline import Spec, compiled, trace_of, uses_arrays
+from .pipeline import compiled, Spec
+from .programs import uses_arrays
+from .traces import trace_of
 from .shapes import params_kinds, signature
 from .trees import Layout
 

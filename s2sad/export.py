@@ -60,7 +60,9 @@ from .dispatch import known_structures
 from .errors import ArgumentError, S2SADError, StructureNeededError, user_facing as _user_facing
 from .frontend import Scope
 from .ir import refs_used, several
-from .pipeline import Spec, helper_programs, programs, trace_of
+from .helper_programs import helper_programs
+from .pipeline import programs, Spec
+from .traces import trace_of
 
 
 class ExportError(S2SADError):

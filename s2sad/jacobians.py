@@ -20,7 +20,8 @@ from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .custom import missing_rules
 from .ir import leaves, several, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
-from .pipeline import Spec, compiled, kinds_of, uses_arrays
+from .pipeline import compiled, Spec
+from .programs import kinds_of, uses_arrays
 from .shapes import params_kinds, signature
 from .trees import Layout, cotangent_leaves, describe_output, leaves_of, tree_of
 from .vector_mode import NotVectorizableError

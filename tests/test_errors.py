@@ -28,7 +28,7 @@ from s2sad import (
 
 THIS_FILE = os.path.abspath(__file__)
 COUNTER = 0.0
-INTERNAL_MODULES = ("lower.py", "frontend.py", "pipeline.py")
+INTERNAL_MODULES = ("lower.py", "frontend.py", "pipeline.py", "traces.py", "programs.py")
 
 
 # --- functions with unsupported constructs, one each ----------------------------------------------

@@ -1,0 +1,46 @@
+"""The SSA trace of a Python function, lowered once per definition and kept.
+
+>>> import math
+>>> def f(x1, x2):
+...     return x1 * x2 + math.sin(x1)
+>>> trace_of(f) is trace_of(f)
+True
+"""
+
+from __future__ import annotations
+
+import types
+
+from .errors import (
+    SourceNotFoundError,
+)
+from .execute import is_generated, resolution_signature
+from .frontend import require_function
+from .ir import (
+    Function,
+)
+from .lower import lower
+
+_traces: dict = {}
+
+# The attribute a function s2sad returns carries to say what it is the derivative of (see higher).
+DERIVATIVE = "_s2sad_derivative"
+
+
+def trace_of(fn: types.FunctionType, structures=None) -> Function:
+    """The SSA trace of ``fn``, lowered once per definition and structure of its arguments:
+    ``structures`` pairs each structured parameter with its :class:`~s2sad.trees.Tree` (``()``:
+    none is structured; ``None``: not known, and a parameter used as a structure is an error)."""
+    require_function(fn)
+    if is_generated(fn) or hasattr(fn, DERIVATIVE):
+        raise SourceNotFoundError(
+            f"`{fn.__name__}` is a derivative s2sad generated; of derivatives, s2sad differentiates "
+            "only the gradient of a function returning one number, with grad or value_and_grad",
+            hint="differentiate the original function: s2sad.hessian and s2sad.hvp give its "
+            "second derivatives",
+        )
+    key = (fn.__code__, fn.__code__.co_filename, resolution_signature(fn), structures)
+    trace = _traces.get(key)
+    if trace is None:
+        trace = _traces[key] = lower(fn, structures)
+    return trace
