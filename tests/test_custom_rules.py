@@ -268,11 +268,14 @@ def test_a_tangent_of_the_wrong_shape_is_caught_at_the_first_call():
     total.tangent(lambda x, out, x_dot: x_dot)  # forgot the sum
 
     def f(x):
-        return total(x) * 2
+        return total(x) * np.ones(2)
 
+    expected = "the tangent rule `<lambda>` of `total` returned a tangent of shape (3,)"
     message = rule_error(lambda: s2sad.jvp(f, (np.ones(3),), (np.ones(3),)))
-    assert "the tangent rule `<lambda>` of `total` returned a tangent of shape (3,)" in message
+    assert expected in message
     assert "has shape ()" in message and "total.tangent(lambda" in message
+    # in vector mode too, where a runtime helper calls the rule once per direction
+    assert expected in rule_error(lambda: s2sad.jacobian(f, mode="forward")(np.ones(3)))
 
 
 def test_vector_mode_calls_the_tangent_rule_once_per_direction():
@@ -287,20 +290,6 @@ def test_vector_mode_calls_the_tangent_rule_once_per_direction():
     for got, wanted, i in zip(forward, expected, (0, 1)):
         np.testing.assert_allclose(got, wanted, rtol=1e-12)
         close(got, central_difference(with_rule, (x, w), i))
-
-
-def test_a_tangent_of_the_wrong_shape_is_caught_in_vector_mode_too():
-    @s2sad.custom_rule
-    def total(x):
-        return np.sum(x)
-
-    total.tangent(lambda x, out, x_dot: x_dot)  # forgot the sum
-
-    def f(x):
-        return total(x) * np.ones(2)
-
-    message = rule_error(lambda: s2sad.jacobian(f, mode="forward")(np.ones(3)))
-    assert "the tangent rule `<lambda>` of `total` returned a tangent of shape (3,)" in message
 
 
 def test_adjoints_must_come_as_a_tuple_of_the_arguments_shapes():

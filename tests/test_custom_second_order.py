@@ -11,11 +11,17 @@ missing term, which changes results by order 0.1 or more.
 """
 
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
 
 import s2sad
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "samples"))
+
+from custom_rules import logsumexp  # noqa: E402  (the sample's, with both rules)
 
 TOLERANCE = dict(rtol=1e-6, atol=1e-6)
 
@@ -37,22 +43,6 @@ def softplus_tangent(x, out, x_dot):
 @softplus.adjoint
 def softplus_adjoint(x, out, out_bar):
     return (out_bar / (1 + math.exp(-x)),)
-
-
-@s2sad.custom_rule
-def logsumexp(x):
-    m = np.max(x)
-    return m + np.log(np.sum(np.exp(x - m)))
-
-
-@logsumexp.tangent
-def logsumexp_tangent(x, out, x_dot):
-    return np.sum(np.exp(x - out) * x_dot)
-
-
-@logsumexp.adjoint
-def logsumexp_adjoint(x, out, out_bar):
-    return (out_bar * np.exp(x - out),)
 
 
 def x_softplus(x):
@@ -105,6 +95,7 @@ def test_the_generated_code_calls_the_tangent_of_the_adjoint_rule():
     source = s2sad.hvp_source(x_softplus)
     assert "softplus_tangent(" in source
     assert "= _softplus_adjoint_jvp(" in source
+    assert "_logsumexp_adjoint_jvp(" in s2sad.hvp_source(lse_of_squares)
     assert "def _softplus_adjoint_jvp(x, out, out_bar, x_dot, out_dot, out_bar_dot):" in source
 
 
