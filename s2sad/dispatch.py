@@ -128,6 +128,18 @@ def _dispatcher(fn, owner, spec: Spec, params: tuple):
             bound = binder.bind(*prefix, *args, **keywords)
             bound.apply_defaults()
             args = bound.args[len(prefix) :]
+        count = len(spec.directions)
+        if count and len(prefix) + len(args) - count < len(params):
+            # f_hvp(x..., v...): the directions follow the primals, whose defaults are filled in
+            try:
+                bound = binder.bind(*prefix, *args[: len(args) - count])
+            except TypeError as err:
+                raise ArgumentError(
+                    f"`{trace_name(fn)}`: {err}",
+                    hint="give its arguments, then one direction per input",
+                ) from None
+            bound.apply_defaults()
+            args = bound.args[len(prefix) :] + args[len(args) - count :]
         key = signature(args)
         run = table.get(key)
         if run is None:

@@ -345,3 +345,16 @@ def test_command_line_prints_the_second_order_code(capsys):
     out = capsys.readouterr().out
     assert out.startswith("# second order (Hessian-vector product)\ndef gaussian_nll_hvp(")
     assert "return mu_bar_dot, s_bar_dot" in out and "# forward mode" not in out
+
+
+def scaled_cubes(x, scale=2.0):
+    return scale * np.sum(x**3)
+
+
+def test_hvp_directions_follow_the_arguments_given_with_defaults_filled_in():
+    """H = diag(6 · scale · x): the direction is the last argument, not the defaulted `scale`."""
+    x, v = np.array([1.0, 2.0]), np.array([1.0, -1.0])
+    np.testing.assert_allclose(s2sad.hvp(scaled_cubes)(x, v), 12.0 * x * v, rtol=1e-15)
+    np.testing.assert_allclose(s2sad.hvp(scaled_cubes)(x, 0.5, v), 3.0 * x * v, rtol=1e-15)
+    with pytest.raises(s2sad.ArgumentError, match="one direction per input"):
+        s2sad.hvp(scaled_cubes)(x)
