@@ -119,7 +119,7 @@ def arranged(blocks: list, structure, single: bool):
     blocks, one per input (for a structured input, the blocks of its leaves in its structure)."""
     tree = output_tree(structure)
     numbers = all(tree_of(b) is None and np.ndim(b) == 0 for row in blocks for b in row)
-    if not keyed(tree) and numbers:
+    if not keyed(tree) and numbers and blocks:  # (no outputs: the empty structure itself)
         matrix = np.array(blocks, dtype=float).reshape(len(blocks), len(blocks[0]))
         matrix = matrix if isinstance(structure, tuple) else matrix[0]
         return matrix[..., 0] if single else matrix

@@ -399,3 +399,12 @@ def test_newton_sample_converges_quadratically_to_the_known_root(capsys):
     x, y, z = root
     by_hand = [[2 * x, 2 * y, 2 * z], [y * z, x * z, x * y], [np.exp(x - 1), 1.0, -1.0]]
     np.testing.assert_allclose(s2sad.jacobian(newton.equations)(root), by_hand, rtol=1e-15)
+
+
+def no_outputs(x):
+    return ()
+
+
+def test_a_function_with_no_outputs_has_an_empty_jacobian():
+    for mode in ("auto", "forward", "reverse"):
+        assert s2sad.jacobian(no_outputs, mode=mode)(np.ones(2)) == ()
