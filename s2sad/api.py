@@ -34,7 +34,7 @@ from .programs import kinds_of, seed_names
 from .traces import DERIVATIVE, trace_of
 from .shapes import params_kinds
 from .jacobians import vjp
-from .ir import several
+from .traversal import several
 from .trees import tree_of, unflatten
 
 # --- traces and source --------------------------------------------------------------------------

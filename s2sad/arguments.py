@@ -9,7 +9,8 @@ import types
 
 from .dispatch import flattened, like, trace_name
 from .errors import ArgumentError, NonScalarOutputError, StructureNeededError
-from .ir import Function, several
+from .ir import Function
+from .traversal import several
 from .pipeline import compiled, Spec
 from .traces import trace_of
 from .trees import Layout, describe_output, flatten, tree_of, unflatten

@@ -33,11 +33,8 @@ from .ir import (
     Pop,
     Push,
     Unpack,
-    defines,
-    stmt_exprs,
-    walk,
-    subexprs,
 )
+from .traversal import defines, stmt_exprs, walk, subexprs
 from .ir import Call as CallExpr
 from .primitives import NOT
 from .printing import MODULE_ALIASES, format_const, format_expr, format_structure

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from .array_rules import runtime_call
 from .arrays import _UNARY
-from .ir import Assign, Call, Function, Var, walk
+from .ir import Assign, Call, Function, Var
+from .traversal import walk
 from .shapes import infer
 
 # Operations whose result is always a new array (never an operand, nor a view of one).

@@ -59,7 +59,7 @@ from .custom import stop_gradient
 from .dispatch import known_structures
 from .errors import ArgumentError, S2SADError, StructureNeededError, user_facing as _user_facing
 from .frontend import Scope
-from .ir import refs_used, several
+from .traversal import refs_used, several
 from .helper_programs import helper_programs
 from .pipeline import programs, Spec
 from .traces import trace_of

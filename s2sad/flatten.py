@@ -22,20 +22,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from .ir import (
-    Assign,
-    Call,
-    Expr,
-    Function,
-    If,
-    Loop,
-    Return,
-    Unpack,
-    Var,
-    assigned,
-    map_structure,
-    reserved_names,
-)
+from .ir import Assign, Call, Expr, Function, If, Loop, Return, Unpack, Var
+from .traversal import assigned, map_structure, reserved_names
 
 
 def flatten(fn: Function) -> Function:

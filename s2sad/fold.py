@@ -25,19 +25,8 @@ from collections import Counter
 from dataclasses import replace
 
 from .algebra import substitute
-from .ir import (
-    Assign,
-    Call,
-    Function,
-    If,
-    Return,
-    assigned,
-    blocks,
-    stmt_exprs,
-    subexprs,
-    variables,
-    walk,
-)
+from .ir import Assign, Call, Function, If, Return
+from .traversal import assigned, blocks, stmt_exprs, subexprs, variables, walk
 from .optimize import rebound
 from .shapes import infer
 

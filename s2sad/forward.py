@@ -36,9 +36,8 @@ from .ir import (
     Return,
     Var,
     fresh_name,
-    map_structure,
-    reserved_names,
 )
+from .traversal import map_structure, reserved_names
 from .primitives import called_function, user_call
 from .shapes import Kinds
 from .vector_mode import Batched, NotVectorizableError, Slopes, vector_tangent

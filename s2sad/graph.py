@@ -40,7 +40,8 @@ from .algebra import const, is_zero, total
 from .api import explain, trace
 from .errors import user_facing as _user_facing
 from .errors import ArgumentError, S2SADError
-from .ir import Assign, Call, If, Loop, Primitive, Var, leaves, variables
+from .ir import Assign, Call, If, Loop, Primitive, Var
+from .traversal import leaves, variables
 from .primitives import called_function
 from .printing import format_expr
 from .custom import is_custom_call

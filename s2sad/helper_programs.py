@@ -10,17 +10,8 @@ from .custom import ROLES, CustomRuleError
 from .errors import (
     NonScalarOutputError,
 )
-from .ir import (
-    Call,
-    Unpack,
-    Function,
-    Return,
-    Var,
-    several,
-    stmt_exprs,
-    subexprs,
-    walk,
-)
+from .ir import Call, Unpack, Function, Return, Var
+from .traversal import several, stmt_exprs, subexprs, walk
 from .primitives import called_function, user_call
 from .trees import describe_output
 

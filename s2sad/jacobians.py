@@ -18,7 +18,7 @@ from .arguments import (
 from .dispatch import flattened, functions, laid_out, like, require_floats, specialised
 from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .custom import missing_rules
-from .ir import leaves, several, walk
+from .traversal import leaves, several, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import compiled, Spec
 from .programs import kinds_of, uses_arrays

@@ -41,7 +41,8 @@ from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
-from .ir import Assign, Call, Const, Function, Ref, Return, Var, check_trace
+from .ir import Assign, Call, Const, Function, Ref, Return, Var
+from .traversal import check_trace
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
 from .records import RecordLowering

@@ -23,25 +23,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .algebra import substitute
-from .ir import (
-    Assign,
-    Call,
-    Const,
-    Effect,
-    If,
-    Loop,
-    Push,
-    Ref,
-    Return,
-    Unpack,
-    Var,
-    assigned,
-    defines,
-    map_structure,
-    stmt_exprs,
-    variables,
-    walk,
-)
+from .ir import Assign, Call, Const, Effect, If, Loop, Push, Ref, Return, Unpack, Var
+from .traversal import assigned, defines, map_structure, stmt_exprs, variables, walk
 from .primitives import RESTRICTED_DOMAIN
 
 

@@ -23,22 +23,13 @@ from .errors import (
 from .flatten import flatten
 from .fold import folded
 from .forward import tangent
-from .ir import (
-    Assign,
-    Loop,
+from .ir import Assign, Loop, Call, Comment, Unpack, Const, Function, Return, Var, fresh_name
+from .traversal import (
+    reserved_names,
     blocks,
-    Call,
-    Comment,
-    Unpack,
-    Const,
-    Function,
-    Return,
-    Var,
     defines,
-    fresh_name,
     leaves,
     map_structure,
-    reserved_names,
     several,
     stmt_exprs,
     subexprs,

@@ -32,27 +32,8 @@ from dataclasses import dataclass, replace
 
 from .activity import active_names, is_active
 from .algebra import apply, assume, is_zero, total
-from .ir import (
-    Assign,
-    Call,
-    Const,
-    Function,
-    If,
-    Loop,
-    Pop,
-    Push,
-    Return,
-    Unpack,
-    Var,
-    assigned,
-    defines,
-    fresh_name,
-    leaves,
-    reserved_names,
-    stmt_exprs,
-    variables,
-    walk,
-)
+from .ir import Assign, Call, Const, Function, If, Loop, Pop, Push, Return, Unpack, Var, fresh_name
+from .traversal import assigned, defines, leaves, stmt_exprs, variables, walk, reserved_names
 from .custom import adjoint_step, is_custom_call
 from .forward import recursive_callee
 from .primitives import NEW_LIST, RANGE, REVERSED, user_call

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ir import Assign, Function, Loop, Var, walk
+from .ir import Assign, Function, Loop, Var
+from .traversal import walk
 from .printing import format_expr
 
 

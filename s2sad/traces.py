@@ -16,9 +16,7 @@ from .errors import (
 )
 from .execute import is_generated, resolution_signature
 from .frontend import require_function
-from .ir import (
-    Function,
-)
+from .ir import Function
 from .lower import lower
 
 _traces: dict = {}

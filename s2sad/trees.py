@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ArgumentError
-from .ir import Built, leaves
+from .ir import Built
+from .traversal import leaves
 
 _MAX_LEAVES = 256  # more leaves than this would be a function with hundreds of parameters
 _NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32})

@@ -16,7 +16,8 @@ and the array of copies is never needed: this pass, run on code compiled for kno
 
 from __future__ import annotations
 
-from .ir import Assign, Call, Const, Function, Var, stmt_exprs, walk
+from .ir import Assign, Call, Const, Function, Var
+from .traversal import stmt_exprs, walk
 from .optimize import eliminate_dead, propagate, rebound
 from .shapes import infer, infer_value
 

@@ -13,7 +13,8 @@ import pytest
 
 from s2sad.dispatch import specialised
 from s2sad.fold import MOST_CALLS, folded
-from s2sad.ir import Assign, Call, Const, Loop, Return, Var, walk
+from s2sad.ir import Assign, Call, Const, Loop, Return, Var
+from s2sad.traversal import walk
 from s2sad.pipeline import Spec
 from s2sad.primitives import PRIMITIVES
 from s2sad.shapes import Kind
