@@ -264,24 +264,21 @@ _POSITIONAL = (
 )
 
 
-def tangent_call(call: Call, out, dots: list, kinds) -> Call:
+def tangent_call(call: Call, out, dots: list, kinds, batched: bool = False) -> Call:
     """``w3_dot = f_tangent(w1, w2, w3, w1_dot, 0.0)`` for ``w3 = f(w1, w2)``: the tangent rule,
-    given a zero tangent for each inactive argument (``dots`` has ``None`` there)."""
-    entry = BY_NAME[call.prim.name]
-    zeros = [dot if dot is not None else _zero(arg, kinds) for arg, dot in zip(call.args, dots)]
-    return Call(entry.rule_primitive("tangent"), (*call.args, out, *zeros))
-
-
-def vector_tangent_call(call: Call, out, dots: list, kinds) -> Call:
-    """In vector mode, ``w3_dot = each_direction(f_tangent, (False, False, True), w1, w3, w1_dot)``:
-    the tangent rule, written for one direction, called once per direction by a runtime helper while
-    the rest of the sweep carries all directions at once."""
+    given a zero tangent for each inactive argument (``dots`` has ``None`` there). In vector mode
+    (``batched``) the rule, written for one direction, is called once per direction by a runtime
+    helper while the rest of the sweep carries all directions at once:
+    ``w3_dot = each_direction(f_tangent, (False, False, False, True, False), w1, w2, w3, w1_dot, 0.0)``.
+    """
     entry = BY_NAME[call.prim.name]
     rule = entry.rule_primitive("tangent")  # refuses a missing rule
     zeros = [dot if dot is not None else _zero(arg, kinds) for arg, dot in zip(call.args, dots)]
-    batched = (False,) * (len(call.args) + 1) + tuple(dot is not None for dot in dots)
-    reference = Ref(rule.symbol, entry.tangent, "value")
-    return runtime_call("each_direction", reference, batched, *call.args, out, *zeros)
+    args = (*call.args, out, *zeros)
+    if not batched:
+        return Call(rule, args)
+    flags = (False,) * (len(call.args) + 1) + tuple(dot is not None for dot in dots)
+    return runtime_call("each_direction", Ref(rule.symbol, entry.tangent, "value"), flags, *args)
 
 
 def _zero(arg, kinds):
@@ -333,5 +330,5 @@ def adjoint_rule_called(value):
     """The adjoint rule ``value`` calls (in a gradient program), or ``None``."""
     if not isinstance(value, Call):
         return None
-    entry, role = ROLES.get(id(value.prim.impl), (None, None))
+    _, role = ROLES.get(id(value.prim.impl), (None, None))
     return value.prim.impl if role == "adjoint" and value.prim.name.startswith("custom ") else None

@@ -122,15 +122,15 @@ def _dispatcher(fn, owner, spec: Spec, params: tuple):
     table = {}
     prefix = (owner,) if owner is not None else ()
     binder = inspect.signature(fn)
+    count = len(spec.directions)  # f_hvp(x..., v...) takes a direction after the arguments
 
     def call(*args, **keywords):
         if keywords:  # by position, as the compiled code is specialised
             bound = binder.bind(*prefix, *args, **keywords)
             bound.apply_defaults()
             args = bound.args[len(prefix) :]
-        count = len(spec.directions)
         if count and len(prefix) + len(args) - count < len(params):
-            # f_hvp(x..., v...): the directions follow the primals, whose defaults are filled in
+            # the arguments left out before the directions take their defaults
             try:
                 bound = binder.bind(*prefix, *args[: len(args) - count])
             except TypeError as err:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .activity import active_names
 from .algebra import is_zero
 from .array_rules import np_call
-from .custom import adjoint_rule_called, is_custom_call, tangent_call, vector_tangent_call
+from .custom import adjoint_rule_called, is_custom_call, tangent_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .ir import (
     Comment,
@@ -211,9 +211,7 @@ def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
     if all(dot is None for dot in arg_dots):
         return None
     if is_custom_call(value):  # the user's tangent rule, called as it is, one direction at a time
-        if isinstance(kinds, Batched):
-            return vector_tangent_call(value, stmt.target, arg_dots, kinds)
-        return tangent_call(value, stmt.target, arg_dots, kinds)
+        return tangent_call(value, stmt.target, arg_dots, kinds, isinstance(kinds, Batched))
     if isinstance(kinds, Batched):
         return vector_tangent(value, stmt.target, kinds)(arg_dots)
     return derivative(value, stmt.target, kinds).tangent(arg_dots)

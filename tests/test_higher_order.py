@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "samples"))
 import control_flow  # noqa: E402
 import likelihood  # noqa: E402
 import networks  # noqa: E402
+from test_numpy import f_write_in_loop  # noqa: E402  (first derivatives tested there)
 
 STEP = 1e-5
 TOLERANCE = dict(rtol=1e-6, atol=1e-6)
@@ -195,16 +196,6 @@ def test_network_hvp_matches_differences_of_the_gradient():
 
 def f_rows(A, x):
     return np.sum(np.sin(A @ x) ** 2) + np.linalg.norm(x) + np.max(A) * np.sum(x)
-
-
-def f_write_in_loop(x):
-    out = np.zeros(x.shape[0])
-    for i in range(len(x)):
-        if x[i] > 0:
-            out[i] = x[i] ** 2
-        else:
-            out[i] = np.sin(x[i])
-    return np.sum(out * out)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad.bench_arrays import hand_seed001 as seed001_backprop  # the notes' backprop
 
 SAMPLES = pathlib.Path(__file__).resolve().parent.parent / "samples"
 
@@ -22,17 +23,6 @@ def load(name):
 
 
 networks = load("networks")
-
-
-def seed001_backprop(x, W1, b1, W2, b2, r, s):
-    """Seed 001 (b), backward: ȳ = y − s, h̄ = r + W2ᵀȳ, z̄ = h̄ ∘ σ'(z), ∂L/∂x = W1ᵀz̄."""
-    z = W1 @ x + b1
-    h = 1 / (1 + np.exp(-z))
-    y = W2 @ h + b2
-    y_bar = y - s
-    h_bar = r + W2.T @ y_bar
-    z_bar = h_bar * h * (1 - h)
-    return W1.T @ z_bar, np.outer(z_bar, x), z_bar, np.outer(y_bar, h), y_bar
 
 
 def seed001_point(N, K, M, seed=0):
