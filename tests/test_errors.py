@@ -29,6 +29,9 @@ from s2sad import (
 THIS_FILE = os.path.abspath(__file__)
 COUNTER = 0.0
 INTERNAL_MODULES = ("lower.py", "frontend.py", "pipeline.py", "traces.py", "programs.py")
+# The package's real folder: a clone may itself be named `s2sad`, so a path containing `/s2sad/` is
+# not enough to tell the package's frames from the tests'.
+PACKAGE_DIR = os.path.dirname(os.path.abspath(s2sad.__file__)) + os.sep
 
 
 # --- functions with unsupported constructs, one each ----------------------------------------------
@@ -289,13 +292,13 @@ def assert_has_hint(err):
 
 def assert_no_internal_frames(err):
     frames = traceback.extract_tb(err.__traceback__)
-    package_frames = [f for f in frames if f"{os.sep}s2sad{os.sep}" in f.filename]
+    package_frames = [f for f in frames if os.path.abspath(f.filename).startswith(PACKAGE_DIR)]
     for frame in package_frames:
         assert not frame.filename.endswith(INTERNAL_MODULES), f"internal frame {frame}"
     assert len(package_frames) <= 1, [f"{f.filename}:{f.lineno}" for f in package_frames]
     formatted = "".join(traceback.format_exception(err))
     for name in INTERNAL_MODULES:
-        assert f"s2sad{os.sep}{name}" not in formatted, formatted
+        assert PACKAGE_DIR + name not in formatted, formatted
 
 
 # --- unsupported constructs ----------------------------------------------------------------------
