@@ -35,13 +35,14 @@ class Source:
     filename: str
     _positions: object
     _first_line: int  # line of the parsed snippet's first line in the file
-    _indent: int  # columns removed from each line before parsing
+    _removed: tuple = ()  # columns removed from each line of the snippet before parsing
 
     def location(self, node: cst.CSTNode) -> Location:
         """Where ``node`` is in the user's file, with the line's text for a caret."""
         span = self._positions[node]
         line = span.start.line + self._first_line - 1
-        column = span.start.column + self._indent
+        index = span.start.line - 1
+        column = span.start.column + (self._removed[index] if index < len(self._removed) else 0)
         text = linecache.getline(self.filename, line).rstrip("\n")
         if span.end.line == span.start.line:
             width = span.end.column - span.start.column
@@ -76,13 +77,32 @@ def load(fn) -> Source:
     filename = inspect.getsourcefile(code) or code.co_filename
     if fn.__name__ == "<lambda>":
         return _load_lambda(fn, filename)
-    indent = len(lines[0]) - len(lines[0].lstrip())
-    text = "".join(line[indent:] if line[:indent].isspace() else line for line in lines)
-    module = _parse(text, filename, first_line)
+    text, removed = dedented(lines)
+    module = _parse(text, filename, first_line, removed)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     node = next(n for n in module.body if isinstance(n, cst.FunctionDef))
-    return Source(fn, node, filename, positions, first_line, indent)
+    return Source(fn, node, filename, positions, first_line, removed)
+
+
+def dedented(lines: list) -> tuple:
+    r"""``(text, removed)``: the lines of a method or nested function with the first line's
+    indentation taken off each line that has it, and the columns taken off each line. Every line
+    stays a line (a blank one keeps its newline), so line numbers in the text match the file's.
+
+    >>> dedented(["    def f(x):\n", "\n", "        return x\n"])
+    ('def f(x):\n\n    return x\n', (4, 0, 4))
+    """
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    kept, removed = [], []
+    for line in lines:
+        if not line.strip():
+            cut = len(line) - len(line.lstrip(" \t"))  # blank: only its newline is kept
+        else:
+            cut = indent if line[:indent].isspace() else 0  # a comment may sit further left
+        kept.append(line[cut:])
+        removed.append(cut)
+    return "".join(kept), tuple(removed)
 
 
 def _load_lambda(fn, filename: str) -> Source:
@@ -106,7 +126,7 @@ def _load_lambda(fn, filename: str) -> Source:
             f"cannot tell which lambda on line {code.co_firstlineno} of {filename} is being differentiated",
             hint="give the function a name with `def`",
         )
-    return Source(fn, candidates[0], filename, positions, 1, 0)
+    return Source(fn, candidates[0], filename, positions, 1)
 
 
 class _LambdaFinder(cst.CSTVisitor):
@@ -117,14 +137,13 @@ class _LambdaFinder(cst.CSTVisitor):
         self.found.append(node)
 
 
-def _parse(text: str, filename: str, first_line: int) -> cst.Module:
+def _parse(text: str, filename: str, first_line: int, removed: tuple = ()) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as err:
         line = err.raw_line + first_line - 1
-        location = Location(
-            filename, line, err.raw_column, linecache.getline(filename, line).rstrip("\n")
-        )
+        column = err.raw_column + (removed[err.raw_line - 1] if err.raw_line <= len(removed) else 0)
+        location = Location(filename, line, column, linecache.getline(filename, line).rstrip("\n"))
         raise UnsupportedSyntaxError(
             "cannot parse this source", location, hint=err.message
         ) from None
