@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .errors import NotDifferentiableError
 from .ir import Assign, Call, Function, If, Loop, Unpack, Var
+from .naming import is_discard
 from .primitives import called_function
 from .derivatives import NO_DERIVATIVE, has_derivative
 
@@ -36,7 +37,7 @@ def _mark_block(body: list, active: set, wrt: tuple) -> None:
             active.add(stmt.target.name)
         elif isinstance(stmt, Unpack) and any(is_active(a, active) for a in stmt.value.args):
             # an adjoint rule's results, in a gradient differentiated again (forward.py)
-            active.update(t.name for t in stmt.targets if t.name != "_")
+            active.update(t.name for t in stmt.targets if not is_discard(t.name))
         elif isinstance(stmt, If):
             _mark_block(stmt.then, active, wrt)
             _mark_block(stmt.orelse, active, wrt)

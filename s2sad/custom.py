@@ -291,9 +291,10 @@ def _zero(arg, kinds):
     return runtime_call("zero_tangent", arg)
 
 
-def adjoint_step(stmt, bar: Var, active: set):
+def adjoint_step(stmt, bar: Var, active: set, names):
     """``(w3_bar_1, _) = f_adjoint(w1, w2, w3, w3_bar)`` for ``w3 = f(w1, w2)``, and the adjoint
     each active argument receives; ``None`` if ``stmt`` does not call a function with a custom rule.
+    ``names`` (a :class:`~s2sad.naming.Names`) allocates the results' variables.
     """
     value = stmt.value
     entry = BY_NAME.get(getattr(getattr(value, "prim", None), "name", None))
@@ -302,10 +303,10 @@ def adjoint_step(stmt, bar: Var, active: set):
     targets, parts = [], []
     for i, arg in enumerate(value.args):
         if isinstance(arg, Var) and arg.name in active:
-            targets.append(Var(f"{stmt.target.name}_bar_{i + 1}"))
+            targets.append(Var(names.fresh(f"{stmt.target.name}_bar_{i + 1}")))
             parts.append((arg, targets[-1]))
         else:
-            targets.append(Var("_"))
+            targets.append(Var(names.discard()))
     call = Call(entry.rule_primitive("adjoint"), (*value.args, stmt.target, bar))
     return Unpack(tuple(targets), call, stmt.loc), parts
 

@@ -19,30 +19,25 @@ computes something therefore becomes a branch of an ``If`` that computes it, fol
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 from .ir import Assign, Call, Expr, Function, If, Loop, Return, Unpack, Var
-from .traversal import assigned, map_structure, reserved_names
+from .naming import Names
+from .traversal import map_structure
 
 
 def flatten(fn: Function) -> Function:
     """``fn`` with one operation per assignment, every loop's initial and next values and every
     returned value a variable or a constant."""
-    taken = reserved_names(fn) | assigned(fn.body)
-    return replace(fn, body=_Flattener(taken).block(fn.body))
+    return replace(fn, body=_Flattener(Names.of(fn)).block(fn.body))
 
 
 class _Flattener:
-    def __init__(self, taken: set):
-        self.taken = taken
+    def __init__(self, names: Names):
+        self.names = names
 
     def fresh(self, stem: str) -> Var:
-        for k in itertools.count(1):
-            name = f"{stem}_{k}"
-            if name not in self.taken:
-                self.taken.add(name)
-                return Var(name)
+        return Var(self.names.numbered(stem))
 
     def block(self, statements: list) -> list:
         out: list = []

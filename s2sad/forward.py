@@ -35,16 +35,12 @@ from .ir import (
     Function,
     Return,
     Var,
-    fresh_name,
 )
-from .traversal import map_structure, reserved_names
+from .naming import Names, is_discard
+from .traversal import map_structure
 from .primitives import called_function, user_call
 from .shapes import Kinds
 from .vector_mode import Batched, NotVectorizableError, Slopes, vector_tangent
-
-
-def dot_name(name: str) -> str:
-    return f"{name}_dot"
 
 
 def tangent(trace: Function, wrt: tuple, kinds: Kinds | None = None) -> Function:
@@ -54,20 +50,22 @@ def tangent(trace: Function, wrt: tuple, kinds: Kinds | None = None) -> Function
     active = active_names(
         trace, wrt
     )  # raises where an active value meets an operation with no rule
-    taken = reserved_names(trace)
-    dots: dict = {name: Var(fresh_name(dot_name(name), taken)) for name in wrt}
+    names = Names.of(trace)
+    dots: dict = {name: Var(names.dot(name)) for name in wrt}
     kinds = kinds or Kinds(arrays=False)
-    slopes = Slopes(kinds, taken) if isinstance(kinds, Batched) else None
-    body = _tangent_block(trace.body, dots, active, kinds, slopes)
+    slopes = Slopes(kinds, names) if isinstance(kinds, Batched) else None
+    body = _tangent_block(trace.body, dots, active, kinds, names, slopes)
     params = trace.params + tuple(dots[name].name for name in wrt)
     return Function(f"{trace.name}_jvp", params, body)
 
 
-def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds, slopes=None) -> list:
+def _tangent_block(
+    statements: list, dots: dict, active: set, kinds: Kinds, names: Names, slopes=None
+) -> list:
     """``statements`` with each active assignment followed by its tangent. ``dots`` maps a variable's
     name to its tangent variable and is shared by nested blocks: a merge after an ``if`` reads the
-    tangents of both branches (lazily, like the values). In vector mode, ``slopes`` factors the
-    elementwise statements (:class:`~s2sad.vector_mode.Slopes`)."""
+    tangents of both branches (lazily, like the values). ``names`` names the tangents. In vector
+    mode, ``slopes`` factors the elementwise statements (:class:`~s2sad.vector_mode.Slopes`)."""
     body: list = []
     for stmt in statements:
         fn = recursive_callee(stmt)
@@ -75,7 +73,7 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds, slop
             if isinstance(kinds, Batched):
                 raise NotVectorizableError(f"`{fn.__name__}` calls itself")
             # y, y_dot = _f_jvp(x..., x_dot...): the tangent program generated for f, for all inputs
-            dot = dots[stmt.target.name] = Var(dot_name(stmt.target.name))
+            dot = dots[stmt.target.name] = Var(names.dot(stmt.target.name))
             args = stmt.value.args
             arg_dots = tuple(dots.get(getattr(a, "name", None), Const(0.0)) for a in args)
             call = Call(user_call(fn, "jvp"), args + arg_dots)
@@ -89,11 +87,11 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds, slop
                 continue
             derivative = _tangent_of(stmt, dots, kinds)
             if derivative is not None and not is_zero(derivative):
-                dot = Var(dot_name(stmt.target.name))
+                dot = Var(names.dot(stmt.target.name))
                 body.append(Assign(dot, derivative, stmt.loc))
                 dots[stmt.target.name] = dot
         elif isinstance(stmt, Unpack) and adjoint_rule_called(stmt.value) is not None:
-            body.append(_adjoint_rule_tangent(stmt, dots, kinds))
+            body.append(_adjoint_rule_tangent(stmt, dots, kinds, names))
         elif isinstance(stmt, (Effect, Comment)):
             body.append(stmt)
         elif isinstance(stmt, Push):  # a tape (of a gradient program) saves tangents beside values
@@ -101,11 +99,13 @@ def _tangent_block(statements: list, dots: dict, active: set, kinds: Kinds, slop
         elif isinstance(stmt, Pop):
             body.append(Pop(stmt.tape, with_tangents(stmt.targets, dots), stmt.loc))
         elif isinstance(stmt, If):
-            then = _tangent_block(stmt.then, dots, active, kinds, slopes and slopes.nested())
-            orelse = _tangent_block(stmt.orelse, dots, active, kinds, slopes and slopes.nested())
+            then = _tangent_block(stmt.then, dots, active, kinds, names, slopes and slopes.nested())
+            orelse = _tangent_block(
+                stmt.orelse, dots, active, kinds, names, slopes and slopes.nested()
+            )
             body.append(If(stmt.cond, then, orelse, stmt.loc))
         elif isinstance(stmt, Loop):
-            body.append(_tangent_loop(stmt, dots, active, kinds, slopes and slopes.nested()))
+            body.append(_tangent_loop(stmt, dots, active, kinds, names, slopes and slopes.nested()))
         elif isinstance(stmt, Return):
             out_dot = map_structure(lambda leaf: _output_dot(leaf, dots, kinds), stmt.value)
             body.append(Return((stmt.value, out_dot), stmt.loc))
@@ -129,12 +129,12 @@ def recursive_callee(stmt):
     return None
 
 
-def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds, slopes) -> Loop:
+def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds, names: Names, slopes) -> Loop:
     """The loop with a tangent carried beside each active carried value."""
     carried = [i for i, header in enumerate(loop.headers) if header.name in active]
     for i in carried:
-        dots[loop.headers[i].name] = Var(dot_name(loop.headers[i].name))
-    body = _tangent_block(loop.body, dots, active, kinds, slopes)
+        dots[loop.headers[i].name] = Var(names.dot(loop.headers[i].name))
+    body = _tangent_block(loop.body, dots, active, kinds, names, slopes)
     target = loop.target
     if target is not None:  # a loop over a tape rebinds the values it saved, and their tangents
         targets = with_tangents(target if isinstance(target, tuple) else (target,), dots)
@@ -159,7 +159,7 @@ def _tangent_loop(loop: Loop, dots: dict, active: set, kinds: Kinds, slopes) -> 
     )
 
 
-def _adjoint_rule_tangent(stmt: Unpack, dots: dict, kinds: Kinds) -> Unpack:
+def _adjoint_rule_tangent(stmt: Unpack, dots: dict, kinds: Kinds, names: Names) -> Unpack:
     """``w3_bar_1, w3_bar_1_dot = _f_adjoint_jvp(w2, w3, w3_bar, w2_dot, w3_dot, w3_bar_dot)``:
     a custom adjoint rule's results and their tangents, in a gradient differentiated again. The
     rule is plain Python, so its tangent program is generated beside the program like any other."""
@@ -172,9 +172,9 @@ def _adjoint_rule_tangent(stmt: Unpack, dots: dict, kinds: Kinds) -> Unpack:
     )
     target_dots = []
     for target in stmt.targets:
-        if target.name != "_":
-            dots[target.name] = Var(dot_name(target.name))
-        target_dots.append(dots.get(target.name, Var("_")))
+        if not is_discard(target.name):
+            dots[target.name] = Var(names.dot(target.name))
+        target_dots.append(dots.get(target.name, Var(names.discard())))
     call = Call(user_call(rule, "jvp"), args + arg_dots)
     return Unpack(stmt.targets + tuple(target_dots), call, stmt.loc)
 

@@ -23,9 +23,9 @@ from .errors import (
 from .flatten import flatten
 from .fold import folded
 from .forward import tangent
-from .ir import Assign, Loop, Call, Comment, Unpack, Const, Function, Return, Var, fresh_name
+from .ir import Assign, Loop, Call, Comment, Unpack, Const, Function, Ref, Return, Var
+from .naming import Names
 from .traversal import (
-    reserved_names,
     blocks,
     defines,
     leaves,
@@ -126,13 +126,13 @@ def gradient_program(
 ) -> Function:
     """``f_grad(x...) -> grads`` (or ``(y, grads)``) for a function with one scalar output."""
     base = _base(trace, teaching)
-    output = base.body[-1].value
     known = kinds_of(base, kinds)
-    sweeps = adjoint(base, wrt, _scalar_seed(base, output, known), known)
+    seed = _scalar_seed(base, base.body[-1].value, known)
+    sweeps = adjoint(base, wrt, seed, known, adjoint_names(base))
     grads = sweeps.grads[0] if single else sweeps.grads
-    result = (output, grads) if with_value else grads
+    result = (sweeps.output, grads) if with_value else grads
     body = sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(result)]
-    keep = _names(sweeps.grads) | _names(leaves(output))
+    keep = _names(sweeps.grads) | _names(leaves(sweeps.output))
     name = f"{trace.name}_value_and_grad" if with_value else f"{trace.name}_grad"
     doc = f"Gradient of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
     body = _optimize(body, keep, teaching)
@@ -226,31 +226,45 @@ def _scalar_seed(base: Function, output, kinds: Kinds):
     return Const(1.0)
 
 
-def seed_names(trace: Function) -> list:
+def seed_names(trace: Function, names: Names | None = None) -> list:
     """Names for the adjoints of the outputs: ``y_bar``, ``y1_bar, y2_bar, …``, or, for a dict or
-    dataclass, after each output's path (``y_loss_bar``)."""
+    dataclass, after each output's path (``y_loss_bar``); allocated by ``names`` (see
+    :func:`adjoint_names`)."""
+    names = names or adjoint_names(trace)
     output = trace.body[-1].value
     count = len(list(leaves(output)))
-    taken = reserved_names(trace) | {f"{p}_bar" for p in trace.params}
-    names = ["y_bar"] if count == 1 else [f"y{i}_bar" for i in range(1, count + 1)]
+    stems = ["y_bar"] if count == 1 else [f"y{i}_bar" for i in range(1, count + 1)]
     if keyed(output_tree(output)):
-        names = [f"{path}_bar" for path in leaf_names("y", output_tree(output), set())]
-    return [fresh_name(name, taken) for name in names]
+        stems = [f"{path}_bar" for path in leaf_names("y", output_tree(output), set())]
+    return [names.fresh(stem) for stem in stems]
 
 
-def _seeds(trace: Function):
-    names = iter(seed_names(trace))
-    return map_structure(lambda _: Var(next(names)), trace.body[-1].value)
+def adjoint_names(trace: Function) -> Names:
+    """The allocator for an adjoint program of ``trace``: the parameters' adjoints are named first,
+    so that the gradients keep their names (``x_bar``) and the seeds give way."""
+    names = Names.of(trace)
+    for param in trace.params:
+        names.bar(param)
+    return names
+
+
+def _seeded(base: Function, trace: Function, wrt: tuple, kinds) -> tuple:
+    """``(seed names, adjoint sweeps)`` of a vector-Jacobian product, named by one allocator."""
+    names = adjoint_names(base)
+    seeds = seed_names(trace, names)
+    seed_vars = iter(Var(name) for name in seeds)
+    structure = map_structure(lambda _: next(seed_vars), trace.body[-1].value)
+    return seeds, adjoint(base, wrt, structure, kinds, names)
 
 
 def vjp_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> Function:
     """``f_vjp(x..., y_bar...) -> grads``: both sweeps in one function, for reading."""
     base = _base(trace, teaching)
-    sweeps = adjoint(base, wrt, _seeds(trace), kinds_of(base, kinds))
+    seeds, sweeps = _seeded(base, trace, wrt, kinds_of(base, kinds))
     body = (
         sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(tuple(sweeps.grads))]
     )
-    params = base.params + tuple(seed_names(trace))
+    params = base.params + tuple(seeds)
     doc = f"Vector-Jacobian product of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
     return Function(
         f"{trace.name}_vjp", params, _optimize(body, _names(sweeps.grads), teaching), (), doc
@@ -264,8 +278,7 @@ def split_vjp_programs(trace: Function, wrt: tuple, kinds=None) -> tuple:
     (one per row of a Jacobian) from the residuals, the primal values it reads.
     """
     base = _base(trace, teaching=False)
-    seeds = seed_names(trace)
-    sweeps = adjoint(base, wrt, _seeds(trace), kinds_of(base, kinds))
+    seeds, sweeps = _seeded(base, trace, wrt, kinds_of(base, kinds))
     reverse = _optimize(sweeps.reverse + [Return(tuple(sweeps.grads))], _names(sweeps.grads), False)
     residuals = [n for n in read_before_written(reverse) if n not in seeds]
     forward_body = sweeps.forward + [Return((sweeps.output, tuple(Var(n) for n in residuals)))]

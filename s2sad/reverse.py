@@ -32,17 +32,23 @@ from dataclasses import dataclass, replace
 
 from .activity import active_names, is_active
 from .algebra import apply, assume, is_zero, total
-from .ir import Assign, Call, Const, Function, If, Loop, Pop, Push, Return, Unpack, Var, fresh_name
-from .traversal import assigned, defines, leaves, stmt_exprs, variables, walk, reserved_names
+from .ir import Assign, Call, Const, Function, If, Loop, Pop, Push, Return, Unpack, Var
+from .naming import Names
+from .traversal import (
+    assigned,
+    defines,
+    leaves,
+    map_structure,
+    several,
+    stmt_exprs,
+    variables,
+    walk,
+)
 from .custom import adjoint_step, is_custom_call
 from .forward import recursive_callee
 from .primitives import NEW_LIST, RANGE, REVERSED, user_call
 from .derivatives import NO_DERIVATIVE, derivative
 from .shapes import Kinds
-
-
-def bar_name(name: str) -> str:
-    return f"{name}_bar"
 
 
 @dataclass
@@ -51,17 +57,21 @@ class Sweeps:
 
     forward: list  # the primal sweep: the trace, saving on the tape what the reverse sweep reads
     reverse: list  # the reverse sweep
-    output: object  # the primal output structure
+    output: object  # the primal output structure, in names the reverse sweep leaves alone
     grads: tuple  # per differentiated parameter, the expression of its adjoint
 
 
-def adjoint(trace: Function, wrt: tuple, seeds, kinds: Kinds | None = None) -> Sweeps:
+def adjoint(
+    trace: Function, wrt: tuple, seeds, kinds: Kinds | None = None, names: Names | None = None
+) -> Sweeps:
     """The adjoint sweeps of ``trace`` with respect to the parameters in ``wrt``.
 
     ``seeds`` has the shape of the output and gives each output's adjoint: ``Const(1.0)`` for a
-    gradient, parameter variables (``y_bar``) for a vector-Jacobian product.
+    gradient, parameter variables (``y_bar``) for a vector-Jacobian product. ``names`` allocates
+    the new variables (by default, from the names ``trace`` uses); pass the one that named the seeds.
     """
-    reverser = _Reverser(active_names(trace, wrt), reserved_names(trace), kinds)
+    names = names or Names.of(trace)
+    reverser = _Reverser(active_names(trace, wrt), names, kinds)
     *statements, ret = trace.body
     assert isinstance(ret, Return)
     contributions: dict = {}
@@ -76,22 +86,44 @@ def adjoint(trace: Function, wrt: tuple, seeds, kinds: Kinds | None = None) -> S
         if len(terms) == 1 and isinstance(terms[0], Var):
             grads.append(terms[0])  # the notes return w1_bar itself for the input copied to w1
         elif terms:
-            bar = Var(fresh_name(bar_name(name), reserved_names(trace)))
+            bar = Var(names.bar(name))
             reverse.append(Assign(bar, total(terms), trace.body[0].loc))
             grads.append(bar)
         else:
             grads.append(total([]))  # the output does not depend on this input: a true zero
     forward = reverser.save_for_reverse(statements, reverse)
-    return Sweeps(forward, reverse, ret.value, tuple(grads))
+    output = _kept_from_reverse(ret, forward, reverse, names)
+    return Sweeps(forward, reverse, output, tuple(grads))
+
+
+def _kept_from_reverse(ret: Return, forward: list, reverse: list, names: Names):
+    """The output, where the reverse sweep rebinds one of its variables (a loop's carried value,
+    restored from the tape to what it was in each iteration) first copied, at the end of the
+    forward sweep, into a name of its own (``y``, or ``y1, y2, …`` as the outputs' adjoints are
+    numbered): a program that returns the value after its reverse sweep returns ``f``'s value."""
+    rebound = assigned(reverse)
+    number = iter(range(1, len(list(leaves(ret.value))) + 1))
+    copies: dict = {}
+
+    def kept(leaf):
+        k = next(number)
+        if not isinstance(leaf, Var) or leaf.name not in rebound:
+            return leaf
+        if leaf.name not in copies:
+            copies[leaf.name] = Var(names.fresh(f"y{k}" if several(ret.value) else "y"))
+            forward.append(Assign(copies[leaf.name], leaf, ret.loc))
+        return copies[leaf.name]
+
+    return map_structure(kept, ret.value)
 
 
 class _Reverser:
     """One reverse transformation: the active names, the tape, and what each block must save."""
 
-    def __init__(self, active: set, taken: set, kinds: Kinds | None):
+    def __init__(self, active: set, names: Names, kinds: Kinds | None):
         self.active = active
         self.kinds = kinds or Kinds(arrays=False)
-        self.taken = taken
+        self.names = names
         self.tape_count = 0
         self.pops: dict = {}  # id of a forward branch block -> the Pop that restores its values
         self.reverse_loops: dict = {}  # id of a forward loop body -> the loop that reverses it
@@ -104,7 +136,7 @@ class _Reverser:
 
     def new_tape(self) -> Var:
         self.tape_count += 1
-        return Var(fresh_name(f"_tape{self.tape_count}", self.taken))
+        return Var(self.names.fresh(f"_tape{self.tape_count}"))
 
     def block(self, statements: list, contributions: dict, in_loop: bool, pop_first=False) -> list:
         """The reverse of ``statements``. ``contributions`` maps a variable to the terms of its
@@ -122,13 +154,13 @@ class _Reverser:
                 reverse.extend(self.loop(stmt, contributions))
             if not isinstance(stmt, Assign) or stmt.target.name not in contributions:
                 continue
-            bar = Var(bar_name(stmt.target.name))
+            bar = Var(self.names.bar(stmt.target.name))
             reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
             callee = recursive_callee(stmt)
             if callee is not None:
                 reverse.append(self.reverse_call(stmt, callee, bar, contributions))
                 continue
-            step = adjoint_step(stmt, bar, self.active)
+            step = adjoint_step(stmt, bar, self.active, self.names)
             if step is not None:  # the user's adjoint rule, called once for all the arguments
                 reverse.append(step[0])
                 for arg, part in step[1]:
@@ -169,7 +201,7 @@ class _Reverser:
         if not any(exits.values()):
             return []  # nothing after the loop depends on what it carries
         before = self._evaluate_before(loop, contributions)
-        bars = {i: Var(bar_name(loop.headers[i].name)) for i in carried}
+        bars = {i: Var(self.names.bar(loop.headers[i].name)) for i in carried}
         inner: dict = {}
         for i in carried:  # the back edge: what the body passed on is the carried value's adjoint
             if is_active(loop.nexts[i], self.active):
@@ -178,12 +210,12 @@ class _Reverser:
         starts = [total(inner.pop(loop.headers[i].name, [])) for i in carried]
         number = next(self.counter)
         outer = sorted(inner)  # defined before the loop: their adjoints sum over the iterations
-        sums = [Var(f"{name}_bar_sum{number}") for name in outer]
+        sums = [Var(self.names.fresh(f"{name}_bar_sum{number}")) for name in outer]
         # Runs the index backwards; once the tape is known, the tape itself (see _saved_block).
         if loop.cond is None and loop.exit is None:
             target, iterable = loop.target, Call(REVERSED, (loop.iterable,))
         else:
-            target, iterable = Var("_"), None
+            target, iterable = Var(self.names.discard()), None
         reverse_loop = Loop(
             [bars[i] for i in carried] + sums,
             [total(exits[i]) for i in carried] + [Const(0.0)] * len(sums),
@@ -214,7 +246,7 @@ class _Reverser:
         for name, terms in contributions.items():
             for k, term in enumerate(terms):
                 if any(v.name in overwritten for v in variables(term)):
-                    part = Var(f"{bar_name(name)}_part{next(self.counter)}")
+                    part = Var(self.names.fresh(f"{name}_bar_part{next(self.counter)}"))
                     evaluated.append(Assign(part, term, loop.loc))
                     terms[k] = part
         return evaluated
@@ -222,9 +254,12 @@ class _Reverser:
     def reverse_call(self, stmt: Assign, callee, bar: Var, contributions: dict) -> Unpack:
         """``x1_bar_k, ... = _f_bwd(residuals, y_bar)`` for a recursive call ``y = f(x1, ...)``; the
         forward sweep calls ``_f_fwd`` instead of ``f`` to keep those residuals."""
-        residuals = self.recursive[stmt.target.name] = Var(f"{stmt.target.name}_res")
+        residuals = Var(self.names.fresh(f"{stmt.target.name}_res"))
+        self.recursive[stmt.target.name] = residuals
         args = stmt.value.args
-        arg_bars = tuple(Var(f"{stmt.target.name}_bar_{i + 1}") for i in range(len(args)))
+        arg_bars = tuple(
+            Var(self.names.fresh(f"{stmt.target.name}_bar_{i + 1}")) for i in range(len(args))
+        )
         for arg, arg_bar in zip(args, arg_bars):
             if is_active(arg, self.active):
                 contributions.setdefault(arg.name, []).append(arg_bar)
@@ -288,7 +323,7 @@ class _Reverser:
         reverse_loop = self.reverse_loops.get(id(original.body))
         if reverse_loop is None or reverse_loop.iterable is not None:
             return
-        trips = Var(fresh_name(f"_trips{next(self.counter)}", self.taken))
+        trips = Var(self.names.fresh(f"_trips{next(self.counter)}"))
         saved.headers = saved.headers + [trips]
         saved.inits = saved.inits + [Const(0)]
         saved.nexts = saved.nexts + [trips + 1]
@@ -329,7 +364,7 @@ class _Reverser:
             loop is None
         ):  # a branch: its reverse reads the tape through an iterator, not by popping,
             # so the reverse sweep can run again (a Jacobian runs it once per output)
-            reader = Var(f"{tape.name}_reader") if tape is not None else None
+            reader = Var(self.names.fresh(f"{tape.name}_reader")) if tape is not None else None
             self.pops[id(block)].tape, self.pops[id(block)].targets = reader, tuple(values)
             if tape is not None:
                 self._readers.append((tape, reader))

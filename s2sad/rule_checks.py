@@ -30,6 +30,7 @@ import types
 import numpy as np
 
 from .custom import ROLES, CustomRule, CustomRuleError, defined_at
+from .naming import is_discard
 
 
 def check_first_calls(functions: tuple, filename: str) -> None:
@@ -48,7 +49,7 @@ def _used(line: str, name: str) -> tuple | None:
     (``_`` stands for an argument not differentiated there); ``None`` for another line."""
     targets = line.split(f"= {name}(")[0].strip().strip("()").split(",")
     if "=" in line and all(t.strip().isidentifier() for t in targets if t.strip()):
-        return tuple(t.strip() != "_" for t in targets if t.strip())
+        return tuple(not is_discard(t.strip()) for t in targets if t.strip())
     return None
 
 

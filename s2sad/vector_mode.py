@@ -32,7 +32,8 @@ from .algebra import apply, is_zero, total
 from .array_rules import ARRAY_VARIANTS, STRUCTURAL, np_call, runtime_call, transposed
 from .arrays import INDEX, SETITEM
 from .errors import S2SADError
-from .ir import Assign, Call, Const, Var, fresh_name
+from .ir import Assign, Call, Const, Var
+from .naming import Names
 from .primitives import PRIMITIVES
 from .rules import partials
 from .shapes import Kinds
@@ -129,7 +130,7 @@ class Slopes:
     >>> from s2sad.ir import Var, Call
     >>> from s2sad.shapes import Kinds, Kind
     >>> kinds = Batched(Kinds({n: Kind((3,)) for n in "rsw"}), size=4)
-    >>> slopes, dots = Slopes(kinds, set()), {"r": Var("r_dot")}
+    >>> slopes, dots = Slopes(kinds, Names({"r", "s", "w"})), {"r": Var("r_dot")}
     >>> def show(statements):
     ...     return [f"{s.target} = {s.value}" for s in statements]
     >>> sine = Assign(Var("s"), Call(PRIMITIVES["np.sin"], (Var("r"),)))
@@ -140,11 +141,11 @@ class Slopes:
     ['dw_dr = r * ds_dr + s', 'w_dot = dw_dr * r_dot']
     """
 
-    def __init__(self, kinds: Batched, taken: set):
-        self.kinds, self.taken, self.of = kinds, taken, {}
+    def __init__(self, kinds: Batched, names: Names):
+        self.kinds, self.names, self.of = kinds, names, {}
 
     def nested(self) -> "Slopes":
-        return Slopes(self.kinds, self.taken)
+        return Slopes(self.kinds, self.names)
 
     def tangent(self, stmt: Assign, dots: dict) -> list | None:
         """``[∂w/∂r = …, ẇ = ∂w/∂r · ṙ]`` for ``stmt``, or ``None`` where it is not elementwise in
@@ -155,12 +156,11 @@ class Slopes:
         root, slope = factored
         body = []
         if not isinstance(slope, (Var, Const)):
-            name = fresh_name(f"d{stmt.target.name}_d{root}", self.taken)
-            self.taken.add(name)
+            name = self.names.fresh(f"d{stmt.target.name}_d{root}")
             body.append(Assign(Var(name), slope, stmt.loc))
             slope = Var(name)
         self.of[stmt.target.name] = root, slope
-        dot = dots[stmt.target.name] = Var(f"{stmt.target.name}_dot")
+        dot = dots[stmt.target.name] = Var(self.names.dot(stmt.target.name))
         return body + [Assign(dot, slope * dots[root], stmt.loc)]
 
     def _slope(self, value, out, dots: dict):
