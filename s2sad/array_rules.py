@@ -78,17 +78,16 @@ def _safe_log(x):
 rule("np.sin")(lambda x, out: cos(x))
 rule("np.cos")(lambda x, out: -sin(x))
 rule("np.tan")(lambda x, out: 1 + out**2)
-rule("np.arcsin")(lambda x, out: 1 / sqrt(1 - x**2))
-rule("np.arccos")(lambda x, out: -1 / sqrt(1 - x**2))
+rule("np.arcsin")(lambda x, out: 1 / sqrt((1 - x) * (1 + x)))  # each as its math twin's rule
+rule("np.arccos")(lambda x, out: -1 / sqrt((1 - x) * (1 + x)))
 rule("np.arctan")(lambda x, out: 1 / (1 + x**2))
 rule("np.sinh")(lambda x, out: cosh(x))
 rule("np.cosh")(lambda x, out: sinh(x))
-rule("np.tanh")(lambda x, out: 1 - out**2)
-rule("np.arcsinh")(lambda x, out: 1 / sqrt(x**2 + 1))
-rule("np.arctanh")(lambda x, out: 1 / (1 - x**2))
+rule("np.arcsinh")(lambda x, out: 1 / np_call("hypot", x, 1.0))
+rule("np.arctanh")(lambda x, out: 1 / ((1 - x) * (1 + x)))
 rule("np.exp")(lambda x, out: out)
 rule("np.exp2")(lambda x, out: out * math.log(2))
-rule("np.expm1")(lambda x, out: out + 1)
+rule("np.expm1")(lambda x, out: exp(x))
 rule("np.log")(lambda x, out: 1 / x)
 rule("np.log2")(lambda x, out: 1 / (x * math.log(2)))
 rule("np.log10")(lambda x, out: 1 / (x * math.log(10)))
@@ -103,8 +102,20 @@ rule("np.positive", "np.copy", "np.astype")(lambda x, *dtype, out: 1)
 rule("np.add")(lambda x, y, out: (1, 1))
 rule("np.subtract")(lambda x, y, out: (1, -1))
 rule("np.multiply")(lambda x, y, out: (y, x))
-rule("np.divide")(lambda x, y, out: (1 / y, -x / y**2))
-rule("np.arctan2")(lambda y, x, out: (x / (x**2 + y**2), -y / (x**2 + y**2)))
+rule("np.divide")(lambda x, y, out: (1 / y, -out / y))
+
+
+@rule("np.tanh")
+def _(x, out):
+    """As for math.tanh: 1 - tanh(x)**2 for |x| < 1, else 4 t / (1 + t)**2 with t = exp(-2|x|)."""
+    t = exp(-2 * np_call("abs", x))
+    return where(apply("lt", np_call("abs", x), 1.0), 1 - out**2, 4 * t / (1 + t) ** 2)
+
+
+@rule("np.arctan2")
+def _(y, x, out):
+    r = np_call("hypot", y, x)
+    return x / r / r, -y / r / r
 
 
 @rule("np.where")

@@ -97,7 +97,9 @@ def _(x, y, out):
 
 @rule("truediv")
 def _(x, y, out):
-    return 1 / y, -x / y**2
+    """-x / y**2 as -(x / y) / y: y**2 overflows (Python raises) or underflows for |y| past 1e154
+    or below 1e-154 where the partial itself is an ordinary number."""
+    return 1 / y, -out / y
 
 
 @rule("mod")
@@ -226,12 +228,13 @@ def _(x, out):
 
 @rule("asin")
 def _(x, out):
-    return 1 / sqrt(1 - x**2)
+    """1 - x**2 as (1 - x) * (1 + x), exact near ±1 where 1 - x**2 loses digits."""
+    return 1 / sqrt((1 - x) * (1 + x))
 
 
 @rule("acos")
 def _(x, out):
-    return -1 / sqrt(1 - x**2)
+    return -1 / sqrt((1 - x) * (1 + x))
 
 
 @rule("atan")
@@ -241,7 +244,10 @@ def _(x, out):
 
 @rule("atan2")
 def _(y, x, out):
-    return x / (x**2 + y**2), -y / (x**2 + y**2)
+    """x / (x**2 + y**2) and -y / (x**2 + y**2), divided by hypot(y, x) twice: the squares overflow
+    past 1e154 and underflow below 1e-154."""
+    r = apply("hypot", y, x)
+    return x / r / r, -y / r / r
 
 
 @rule("sinh")
@@ -265,7 +271,8 @@ def _(x, out):
 
 @rule("asinh")
 def _(x, out):
-    return 1 / sqrt(x**2 + 1)
+    """1 / sqrt(x**2 + 1) as 1 / hypot(x, 1), which does not overflow for |x| past 1e154."""
+    return 1 / apply("hypot", x, 1.0)
 
 
 @rule("acosh")
@@ -275,7 +282,7 @@ def _(x, out):
 
 @rule("atanh")
 def _(x, out):
-    return 1 / (1 - x**2)
+    return 1 / ((1 - x) * (1 + x))
 
 
 @rule("degrees")
