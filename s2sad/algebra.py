@@ -72,13 +72,17 @@ def total(terms: list) -> Expr:
 
 
 def substitute(expr: Expr, mapping: dict) -> Expr:
-    """``expr`` with variables replaced per ``mapping`` (name -> expression), re-simplified."""
+    """``expr`` with variables replaced per ``mapping`` (name -> expression), re-simplified where a
+    value took a variable's place. A variable renamed (``w1`` -> ``x``) changes nothing to simplify:
+    ``w1 ** 0`` of the trace stays ``x ** 0``, which is an array where ``x`` is one, not ``1.0``."""
     if isinstance(expr, Var):
         return mapping.get(expr.name, expr)
     if isinstance(expr, Call):
         args = tuple(substitute(a, mapping) for a in expr.args)
         if all(new is old for new, old in zip(args, expr.args)):
             return expr
+        if all(new is old or isinstance(new, Var) for new, old in zip(args, expr.args)):
+            return Call(expr.prim, args, expr.params)
         return build(expr.prim, args, expr.params)
     return expr
 

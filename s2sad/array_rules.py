@@ -23,10 +23,12 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from . import runtime
 from .algebra import apply, total
 from .arrays import INDEX, SETITEM, TRANSPOSE_ATTR
-from .ir import Call, Const, Expr, Primitive
+from .ir import Call, Const, Expr, Primitive, Ref
 from .primitives import PRIMITIVES
 from .rules import rule
 
@@ -98,7 +100,21 @@ rule("np.square")(lambda x, out: 2 * x)
 rule("np.reciprocal")(lambda x, out: -(out**2))
 rule("np.abs", "np.fabs")(lambda x, out: sign(x))  # abs'(0) = 0, as for the builtin
 rule("np.negative")(lambda x, out: -1)
-rule("np.positive", "np.copy", "np.astype")(lambda x, *dtype, out: 1)
+rule("np.positive", "np.copy")(lambda x, out: 1)
+
+
+@rule("np.astype")
+def _(x, dtype, out):
+    """1 for a cast to a type with fractions; 0 to an integer or ``bool`` type, whose values are
+    piecewise constant in ``x`` (as ``int(x)``)."""
+    known = (
+        dtype.obj if isinstance(dtype, Ref) else dtype.value if isinstance(dtype, Const) else None
+    )
+    if known is None:
+        return runtime_call("cast_slope", dtype)
+    return 1 if np.issubdtype(np.dtype(known), np.inexact) else 0
+
+
 rule("np.add")(lambda x, y, out: (1, 1))
 rule("np.subtract")(lambda x, y, out: (1, -1))
 rule("np.multiply")(lambda x, y, out: (y, x))
@@ -195,7 +211,7 @@ def _zero_or(dot, like):
     return dot if dot is not None else np_call("zeros_like", like)
 
 
-@structural("matmul", "np.matmul", "np.dot")
+@structural("matmul", "np.matmul")
 def _(a, b, out, params, kinds):
     ka, kb = kinds.of(a), kinds.of(b)
     dims = (len(ka.shape), len(kb.shape)) if ka and kb and ka.is_array and kb.is_array else None
@@ -226,6 +242,33 @@ def _(a, b, out, params, kinds):
             lambda g: runtime_call("matmul_adjoint", g, a, b, 1),
         )
     return Linear(tangent, adjoints)
+
+
+@structural("np.dot")
+def _(a, b, out, params, kinds):
+    """``np.dot`` is ``@`` for vectors and matrices. For a number it is a product, and for arrays of
+    more axes a sum over the last axis of ``a`` and the second-to-last of ``b``, which ``@`` does
+    not compute: there both sides use ``np.dot`` itself and :func:`~s2sad.runtime.dot_adjoint`."""
+    if dot_is_matmul(a, b, kinds):
+        return STRUCTURAL["matmul"](a, b, out=out, params=params, kinds=kinds)
+    return Linear(
+        lambda dots: total(
+            ([np_call("dot", dots[0], b)] if dots[0] is not None else [])
+            + ([np_call("dot", a, dots[1])] if dots[1] is not None else [])
+        ),
+        (
+            lambda g: runtime_call("dot_adjoint", g, a, b, 0),
+            lambda g: runtime_call("dot_adjoint", g, a, b, 1),
+        ),
+    )
+
+
+def dot_is_matmul(a, b, kinds) -> bool:
+    """Whether ``np.dot(a, b)`` is ``a @ b``: both are known to be vectors or matrices."""
+    ka, kb = kinds.of(a), kinds.of(b)
+    return bool(
+        ka and kb and ka.is_array and kb.is_array and {len(ka.shape), len(kb.shape)} <= {1, 2}
+    )
 
 
 @structural("np.outer")
@@ -347,12 +390,13 @@ def _(x, out, params, kinds):
 
 @structural("np.linalg.norm")
 def _(x, out, params, kinds):
+    """The helpers take ``ord`` as the code reads it (a module global is read when it runs), and
+    choose the gradient of that norm: see :func:`~s2sad.runtime.norm_gradient`."""
     axis, keepdims = _reduction_params(params)
-    if params.get("ord") not in (None, 2, "fro"):
-        raise ValueError("norm order")
+    order = params.get("ord")
     return Linear(
-        lambda dots: runtime_call("norm_tangent", dots[0], x, out, axis, keepdims),
-        (lambda g: runtime_call("norm_adjoint", g, x, out, axis, keepdims),),
+        lambda dots: runtime_call("norm_tangent", dots[0], x, out, order, axis, keepdims),
+        (lambda g: runtime_call("norm_adjoint", g, x, out, order, axis, keepdims),),
     )
 
 
@@ -375,7 +419,10 @@ def _(array, value, *values, out, params, kinds):
         )
 
     def value_adjoint(g):
-        part = Call(INDEX, (g, *values), tuple(params.items()))
+        if _may_repeat(values, kinds):  # only the value written last to a place counts
+            part = runtime_call("written_adjoint", g, *values, **params)
+        else:
+            part = Call(INDEX, (g, *values), tuple(params.items()))
         return kinds.reduced(part, value, None)
 
     return Linear(
@@ -383,6 +430,16 @@ def _(array, value, *values, out, params, kinds):
         (lambda g: Call(SETITEM, (g, Const(0.0), *values), tuple(params.items())), value_adjoint)
         + (None,) * len(values),
     )
+
+
+def _may_repeat(values, kinds) -> bool:
+    """Whether an index may name a place twice: it has an integer array (or a value whose kind is
+    not known); numbers, slices and boolean masks name each place once."""
+    for value in values:
+        kind = kinds.of(value)
+        if kind is None or kind.is_array and kind.dtype not in ("bool", "|b1"):
+            return True
+    return False
 
 
 @structural("array select")

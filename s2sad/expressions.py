@@ -166,7 +166,10 @@ class ExpressionLowering:
         ):
             return Const(-ast.literal_eval(node.expression.value))  # a negative literal
         if isinstance(node.operator, cst.Minus):
-            return self.emit(UNARY_OPERATORS["-"], (self.expr(node.expression),), node, hint)
+            operand = self.expr(node.expression)
+            if _constant_number(operand):  # -np.inf, -math.pi: a constant too, as an argument
+                return Const(-operand.obj)  # that must be one (an ``ord``, an ``axis``) needs
+            return self.emit(UNARY_OPERATORS["-"], (operand,), node, hint)
         if isinstance(node.operator, cst.Plus):
             return self.emit(UNARY_OPERATORS["+"], (self.expr(node.expression),), node, hint)
         if isinstance(node.operator, cst.Not):
@@ -208,6 +211,17 @@ class ExpressionLowering:
         var = self.fresh()
         self.body.append(Assign(var, Call(FORMAT, tuple(args), params), self.source.location(node)))
         return var
+
+
+def _constant_number(value) -> bool:
+    """Whether ``value`` is a number fixed when the function is lowered (``np.inf``, ``math.pi``),
+    not a module global, which the code reads when it runs."""
+    return (
+        isinstance(value, Ref)
+        and value.origin == "value"
+        and isinstance(value.obj, (int, float))
+        and not isinstance(value.obj, bool)
+    )
 
 
 def _dotted(node) -> str:

@@ -214,7 +214,7 @@ def second_derivative(gradient, wrt, kind: str):
     def second(*args):
         value = args[inner_position]
         tree = tree_of(value)
-        if tree is not None or (isinstance(value, np.ndarray) and np.size(value) != 1):
+        if tree is not None or np.ndim(value) != 0:
             what = f"an array of shape {np.shape(value)}" if tree is None else tree.describe()
             raise NonScalarOutputError(
                 f"{kind} needs a function that returns one number, but the gradient with respect "

@@ -81,15 +81,31 @@ def vjp(fn, *primals):
     )
     flat_primals = layout.flatten(prefix + primals)[len(prefix) :]
     value, residuals = bind(forward, owner)(*flat_primals)
+    residuals = _owned(residuals, list(flat_primals) + leaves_of(value))
     tree = tree_of(value)
     leaf_values = dict(zip(layout.params[len(prefix) :], flat_primals))
 
     def pullback(y_bar):
         seeds = cotangent_leaves(y_bar, tree, trace.name)
         grads = backward(*residuals, *seeds)
-        return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf]))
+        return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf], residuals))
 
     return value, user_facing(pullback)
+
+
+def _owned(residuals: tuple, shared: list) -> tuple:
+    """The residuals, each array among them that may share memory with an array of ``shared`` (the
+    caller's arguments and the value returned to it) copied: a pullback keeps what it read, though
+    the caller writes into its arrays later. (A gradient that is a residual is copied out too.)"""
+    arrays = [a for a in shared if isinstance(a, np.ndarray)]
+    return tuple(
+        (
+            r.copy()
+            if isinstance(r, np.ndarray) and any(np.may_share_memory(r, a) for a in arrays)
+            else r
+        )
+        for r in residuals
+    )
 
 
 @user_facing

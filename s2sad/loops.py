@@ -160,6 +160,13 @@ class LoopLowering:
                 )
         headers = [self.fresh(n) for n in carried]
         inits = [self.env[n] for n in carried]
+        # The loop variable keeps its last value after the loop, which is the value it had before
+        # when the loop runs no iteration: where it had one, it is carried too (its next value is
+        # what the body leaves in it, the target unless the body reassigns it).
+        counter = name is not None and _plain(self.env.get(name))
+        if counter:
+            headers.append(self.fresh(name))
+            inits.append(self.env[name])
         self.sources.update((h.name, i) for h, i in zip(headers, inits))
         if test is not None:
             cond = self.fresh()
@@ -185,6 +192,9 @@ class LoopLowering:
         returned, result = self.env.get(RETURNED, Const(False)), self.env.get(RESULT)
         stop = self._either(self.env.get(BROKE, Const(False)), returned, node)
         nexts = [self.env[n] for n in carried]
+        last = self.env.get(name) if name is not None else None
+        if counter:
+            nexts.append(last)
         if test is not None:  # the condition is evaluated again only if the body did not stop
             value, evaluation = self.lazy(test)
             nexts.append(
@@ -205,7 +215,7 @@ class LoopLowering:
             headers += [returned_header, result_header]
             inits += [Const(False), Const(None)]
             nexts += [returned, result]
-        for carried_name, value in zip(carried, nexts):
+        for carried_name, value in zip(carried + [name] * counter, nexts):
             if isinstance(value, (tuple, Record, Unbound)):
                 raise self.error(node, f"`{carried_name}` does not stay a number in the loop", "")
         inner_env, loop_body, self.body = self.env, self.body, outer_body
@@ -221,9 +231,19 @@ class LoopLowering:
         if returned != Const(False):
             self.env[RETURNED], self.env[RESULT] = returned_header, result_header
         line = self.source.location(node).line
-        if name is not None:
+        if counter:
+            self.env[name] = headers[len(carried)]
+        elif name is not None and last is target:
             self.env[name] = target
             self.loop_targets[target.name] = line  # unbound if the loop ran no iteration
+        elif name is not None:  # reassigned in the body, and unbound where no iteration ran
+            self.env[name] = Unbound(
+                name,
+                self.source.location(node),
+                f"`{name}`, the variable of the loop on line {line}, is reassigned in its body "
+                "and has no value before the loop",
+                "assign it before the loop",
+            )
         for local in assigned_names(body) - set(carried) - {name}:
             if local in inner_env:
                 self.env[local] = Unbound(
@@ -275,6 +295,11 @@ class LoopLowering:
                 "compute the result with the loop running to its end (a flag carried in the loop "
                 "and an `if` on it)",
             )
+
+
+def _plain(value) -> bool:
+    """Whether a name's value before a loop can be carried through it (not a structure, bound)."""
+    return value is not None and not isinstance(value, (tuple, Record, Unbound))
 
 
 def _only_in_loop(name: str, line: int) -> str:

@@ -132,8 +132,10 @@ def _live_loop(loop: Loop, needed: set, keep_domain_checks: bool):
     if loop.cond is not None:
         live.add(loop.cond.name)
     # Values the body computes and code after the loop reads (as the reverse sweep reads a value
-    # that is the same in every iteration, from the last one).
-    read_after = needed & assigned(loop.body)
+    # that is the same in every iteration, from the last one), and the loop variable, whose last
+    # value Python keeps after the loop.
+    targets = loop.target if isinstance(loop.target, tuple) else (loop.target,)
+    read_after = needed & (assigned(loop.body) | {t.name for t in targets if t is not None})
     if loop.exit is not None:
         read_after |= {v.name for v in variables(loop.exit)}
     while True:

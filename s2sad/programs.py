@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .array_rules import runtime_call
 from .shapes import Kinds, infer
 from .conform import conformed
@@ -81,9 +83,13 @@ def kinds_of(base: Function, kinds) -> Kinds:
 
 
 def uses_arrays(fn: Function) -> bool:
-    """Whether ``fn`` calls NumPy (or indexes a value): its values may be arrays."""
+    """Whether ``fn`` calls NumPy (or indexes a value), or reads an array from outside (a module
+    global ``C`` in ``x + C``): its values may be arrays."""
     return any(
-        isinstance(e, Call) and (e.prim.module or e.prim.name.startswith("np."))
+        isinstance(e, Call)
+        and (e.prim.module or e.prim.name.startswith("np."))
+        or isinstance(e, Ref)
+        and isinstance(e.obj, np.ndarray)
         for stmt in walk(fn.body)
         for expr in stmt_exprs(stmt)
         for e in subexprs(expr)
@@ -167,7 +173,7 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
     base = _base(trace, teaching=False)
     output = base.body[-1].value
     kind = kinds_of(base, kinds).of(output)
-    if kind is not None and kind.is_array and math.prod(kind.shape) != 1:
+    if kind is not None and kind.is_array and kind.shape != ():
         raise NonScalarOutputError(
             f"a Hessian needs a function that returns one number, but `{trace.name}` returns an "
             f"array of shape {kind.shape}",
@@ -216,7 +222,7 @@ def _scalar_seed(base: Function, output, kinds: Kinds):
     kind = kinds.of(output)
     if kind is None:
         return runtime_call("scalar_seed", output)
-    if kind.is_array and math.prod(kind.shape) != 1:
+    if kind.is_array and kind.shape != ():  # an array of one element too: a gradient is of a number
         raise NonScalarOutputError(
             f"grad needs a function that returns one number, but `{base.name}` returns an array "
             f"of shape {kind.shape}",

@@ -77,6 +77,19 @@ def setitem(array, value, *values, index):
     return array
 
 
+def written_adjoint(g, *values, index):
+    """``g[...]``, the adjoint of the value ``array[...] = value`` wrote, for an index that may
+    name a place more than once (``y[[0, 0]] = v``): only the element written last to a place stays
+    in the array, so only that one gets the place's adjoint. The same write, replayed with element
+    numbers, tells which."""
+    where = build_index(values, index)
+    part = np.asarray(g)[where]
+    numbers = np.arange(part.size).reshape(part.shape)
+    written = np.full(np.shape(g), -1)
+    written[where] = numbers
+    return np.where(written[where] == numbers, part, 0.0)
+
+
 def reduction_adjoint(g, like, axis, keepdims):
     """``g`` (a reduction of ``like`` over ``axis``) broadcast back to ``like``'s shape."""
     if axis is not None and not keepdims:
@@ -84,22 +97,41 @@ def reduction_adjoint(g, like, axis, keepdims):
     return np.broadcast_to(g, np.shape(like))
 
 
+def reduced_last(x, axis):
+    """``x`` with the axes a reduction over ``axis`` (``None``, an axis or a tuple of axes) runs over
+    moved to the end, in their order, and made one axis: a reduction over several axes is then one
+    over the last axis."""
+    x = np.asarray(x)
+    axes = reduced_axes(np.ndim(x), axis)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    return moved.reshape(moved.shape[: len(kept)] + (-1,))
+
+
+def reduced_axes(ndim, axis) -> tuple:
+    """The axes, counted from 0, that a reduction over ``axis`` runs over."""
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+
+
+def restored(flat, shape, axis):
+    """The inverse of :func:`reduced_last`: ``flat`` back in an array of ``shape``."""
+    axes = reduced_axes(len(shape), axis)
+    kept = [a for a in range(len(shape)) if a not in axes]
+    moved = np.reshape(flat, tuple(shape[a] for a in kept + list(axes)))
+    return np.transpose(moved, np.argsort(kept + list(axes)))
+
+
 def prod_adjoint(g, x, axis, keepdims):
     """The adjoint of ``prod(x, axis)``: each element's partial is the product of the others,
     computed from exclusive cumulative products, so zeros in ``x`` are handled exactly."""
     x = np.asarray(x)
-    if axis is None:
-        return prod_adjoint(g, x.reshape(-1), 0, False).reshape(x.shape)
-    moved = np.moveaxis(x, axis, -1)
-    before = np.cumprod(np.concatenate([np.ones_like(moved[..., :1]), moved[..., :-1]], -1), -1)
-    after = np.flip(
-        np.cumprod(
-            np.concatenate([np.ones_like(moved[..., :1]), np.flip(moved, -1)[..., :-1]], -1), -1
-        ),
-        -1,
-    )
-    others = np.moveaxis(before * after, -1, axis)
-    return reduction_adjoint(g, x, axis, keepdims) * others
+    flat = reduced_last(x, axis)
+    ones = np.ones_like(flat[..., :1])
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+    return reduction_adjoint(g, x, axis, keepdims) * restored(before * after, x.shape, axis)
 
 
 def prod_adjoint_tangent(g, x, x_dot, axis, keepdims):
@@ -108,11 +140,8 @@ def prod_adjoint_tangent(g, x, x_dot, axis, keepdims):
     are carried with their tangents along the axis (the product rule, step by step), so zeros in
     ``x`` are handled exactly, as in :func:`prod_adjoint`."""
     x = np.asarray(x, dtype=float)
-    x_dot = np.broadcast_to(x_dot, x.shape)
-    if axis is None:
-        flat = prod_adjoint_tangent(g, x.reshape(-1), x_dot.reshape(-1), 0, False)
-        return flat.reshape(x.shape)
-    moved, moved_dot = np.moveaxis(x, axis, -1), np.moveaxis(x_dot, axis, -1)
+    moved = reduced_last(x, axis)
+    moved_dot = reduced_last(np.broadcast_to(x_dot, x.shape), axis)
     n = moved.shape[-1]
     sides = []  # the products before each element, then after it, with their tangents
     for order in (range(n), range(n - 1, -1, -1)):
@@ -125,24 +154,26 @@ def prod_adjoint_tangent(g, x, x_dot, axis, keepdims):
             )
         sides.append((p, p_dot))
     (before, before_dot), (after, after_dot) = sides
-    others_dot = np.moveaxis(before_dot * after + before * after_dot, -1, axis)
+    others_dot = restored(before_dot * after + before * after_dot, x.shape, axis)
     return reduction_adjoint(g, x, axis, keepdims) * others_dot
+
+
+def first_hit(hits):
+    """One-hot along the last axis: the first position where ``hits`` is true there (or the first
+    position, where none is)."""
+    first = np.zeros(np.shape(hits), dtype=bool)
+    np.put_along_axis(first, np.argmax(hits, axis=-1)[..., None], True, axis=-1)
+    return first
 
 
 def extreme_adjoint(g, x, out, axis, keepdims):
     """The adjoint of ``max`` or ``min`` of ``x`` over ``axis``: ``g`` goes to the first element
-    equal to the result along the axis (the one Python's ``max`` returns on a tie)."""
+    equal to the result (the one Python's ``max`` returns on a tie), in the order ``x.flat`` reads
+    the reduced axes."""
     x = np.asarray(x)
-    hits = x == reduction_adjoint(out, x, axis, keepdims)
-    if axis is None:
-        first = np.zeros(x.size, dtype=bool)
-        first[np.argmax(hits.reshape(-1))] = True
-        first = first.reshape(x.shape)
-    else:
-        position = np.expand_dims(np.argmax(hits, axis=axis), axis)
-        first = np.zeros(x.shape, dtype=bool)
-        np.put_along_axis(first, position, True, axis=axis)
-    return np.where(first, reduction_adjoint(g, x, axis, keepdims), 0.0)
+    hits = reduced_last(x == reduction_adjoint(out, x, axis, keepdims), axis)
+    picked = restored(first_hit(hits), x.shape, axis)
+    return np.where(picked, reduction_adjoint(g, x, axis, keepdims), 0.0)
 
 
 def extreme_tangent(t, x, out, axis, keepdims):
@@ -162,6 +193,21 @@ def matmul_adjoint(g, a, b, side):
     return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2).reshape(np.shape(b))
 
 
+def dot_adjoint(g, a, b, side):
+    """The adjoint of ``np.dot(a, b)`` for operand ``side``, any dimensions: a product by a number,
+    or a sum over the last axis of ``a`` and the last axis of ``b`` (its second-to-last when it has
+    two or more), the other axes of ``a`` coming first in the result."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * (b if side == 0 else a), a if side == 0 else b)
+    lead, nb = np.ndim(a) - 1, np.ndim(b)  # the axes of g that came from a; then those of b
+    contracted = nb - 2 if nb > 1 else 0  # the axis of b that is summed over
+    if side == 0:
+        b_axes = [i for i in range(nb) if i != contracted]
+        return np.tensordot(g, b, axes=(list(range(lead, np.ndim(g))), b_axes))
+    result = np.tensordot(a, g, axes=(list(range(lead)), list(range(lead))))
+    return np.moveaxis(result, 0, contracted)
+
+
 def inner_adjoint(g, a, b, side):
     """The adjoint of ``np.inner(a, b)`` (a sum over the last axis of both) for operand ``side``."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -178,28 +224,124 @@ def concatenate_adjoint(g, k, axis, *operands):
     return np.split(g, sizes[:-1], axis=axis)[k]
 
 
-def norm_adjoint(g, x, out, axis, keepdims):
-    """The adjoint of the 2-norm (or Frobenius norm): ``x / norm``, and 0 where the norm is 0."""
+def norm_adjoint(g, x, out, ord, axis, keepdims):
+    """The adjoint of ``np.linalg.norm(x, ord, axis, keepdims)``: ``g`` times the gradient of the
+    norm (:func:`norm_gradient`), broadcast back along the axes it reduced."""
+    return reduction_adjoint(g, x, axis, keepdims) * norm_gradient(x, out, ord, axis, keepdims)
+
+
+def norm_tangent(t, x, out, ord, axis, keepdims):
+    """The tangent of ``np.linalg.norm``: the gradient times ``t``, summed over the reduced axes."""
+    gradient = norm_gradient(x, out, ord, axis, keepdims)
+    return np.sum(gradient * t, axis=axis, keepdims=keepdims)
+
+
+def norm_adjoint_tangent(g, x, x_dot, out, ord, axis, keepdims):
+    """The tangent of ``norm_adjoint(g, x, norm(x), ...)`` along ``x_dot`` (``g`` held fixed), for a
+    second derivative. The gradient ``sign(x) (|x| / n)^(p-1)`` of a p-norm changes by
+    ``(p-1) ((|x|/n)^(p-2) ẋ - sign(x) (|x|/n)^(p-1) ṅ) / n``; those of the 1- and inf-norms are
+    piecewise constant. Matrix norms other than Frobenius's raise ``ValueError``."""
+    x = np.asarray(x)
+    x_dot = np.broadcast_to(x_dot, x.shape)
+    axes = norm_axes(x, ord, axis)
+    frobenius = ord is None or ord == "fro"
+    if frobenius or (len(axes) == 1 and ord not in (1, np.inf, -np.inf)):
+        p = 2 if frobenius else ord
+        norm = reduction_adjoint(out, x, axis, keepdims)
+        gradient = norm_gradient(x, out, ord, axis, keepdims)
+        norm_dot = np.sum(gradient * x_dot, axis=axis, keepdims=keepdims)
+        ratio = np.divide(np.abs(x), norm, out=np.zeros(np.shape(x)), where=norm != 0)
+        change = ratio ** (p - 2) * x_dot - np.sign(x) * ratio ** (p - 1) * reduction_adjoint(
+            norm_dot, x, axis, keepdims
+        )
+        gradient_dot = (p - 1) * np.divide(change, norm, out=np.zeros(np.shape(x)), where=norm != 0)
+    elif len(axes) == 1 or ord in (1, -1, np.inf, -np.inf):
+        gradient_dot = np.zeros(np.shape(x))
+    else:
+        raise ValueError(f"second derivatives of np.linalg.norm(x, {ord!r}) are not supported")
+    return reduction_adjoint(g, x, axis, keepdims) * gradient_dot
+
+
+def norm_axes(x, ord, axis):
+    """The axes ``np.linalg.norm(x, ord, axis)`` takes a norm over: one for a vector norm, two for a
+    matrix norm, ``None`` for the 2-norm of all elements (no ``ord``, no ``axis``)."""
+    if axis is None:
+        return None if ord is None else tuple(range(np.ndim(x)))
+    return reduced_axes(np.ndim(x), axis)
+
+
+def norm_gradient(x, out, ord, axis, keepdims):
+    """The gradient of each norm ``np.linalg.norm(x, ord, axis, keepdims)`` computes, shaped like
+    ``x``. At a point where a norm has no derivative, the subgradient of least magnitude when there
+    is one: 0 where the norm is 0, and, on a tie for the largest entry (``ord=inf``) or column (matrix
+    ``ord=1``), the first, as for ``max``. A tie of singular values has none: it raises ``ValueError``.
+    """
+    x = np.asarray(x)
+    axes = norm_axes(x, ord, axis)
     norm = reduction_adjoint(out, x, axis, keepdims)
-    return reduction_adjoint(g, x, axis, keepdims) * np.divide(
-        x, norm, out=np.zeros(np.shape(x)), where=norm != 0
-    )
+    if ord is None or ord == "fro" or (ord == 2 and len(axes) == 1):
+        return np.divide(x, norm, out=np.zeros(np.shape(x)), where=norm != 0)
+    if len(axes) == 1:
+        return _vector_norm_gradient(x, norm, ord, axes[0])
+    return np.moveaxis(_matrix_norm_gradient(np.moveaxis(x, axes, (-2, -1)), ord), (-2, -1), axes)
 
 
-def norm_tangent(t, x, out, axis, keepdims):
-    return np.sum(
-        norm_adjoint(np.ones_like(out), x, out, axis, keepdims) * t, axis=axis, keepdims=keepdims
-    )
+def _vector_norm_gradient(x, norm, ord, axis):
+    """``sign(x) (|x| / norm)^(p-1)`` for a p-norm, ``p >= 1``; the sign of the first largest
+    (``inf``) or smallest (``-inf``) entry for the others."""
+    size, sign = np.abs(x), np.sign(x)
+    if ord in (np.inf, -np.inf):
+        picked = np.moveaxis(first_hit(np.moveaxis(size == norm, axis, -1)), -1, axis)
+        return np.where(picked, sign, 0.0)
+    if not ord >= 1:
+        raise ValueError(f"np.linalg.norm with ord={ord!r} has no derivative here (ord >= 1 has)")
+    ratio = np.divide(size, norm, out=np.zeros(np.shape(x)), where=norm != 0)
+    return sign * ratio ** (ord - 1)
+
+
+def _matrix_norm_gradient(m, ord):
+    """The gradient of a matrix norm of each matrix in the last two axes of ``m``."""
+    if ord in (1, -1, np.inf, -np.inf):  # the largest (smallest) column or row sum of |m|
+        sums_over = -2 if ord in (1, -1) else -1
+        sums = np.sum(np.abs(m), axis=sums_over)
+        pick = np.argmax(sums, axis=-1) if ord > 0 else np.argmin(sums, axis=-1)
+        one_hot = np.arange(sums.shape[-1]) == pick[..., None]
+        return np.sign(m) * np.expand_dims(one_hot, sums_over)
+    u, s, vh = np.linalg.svd(m, full_matrices=False)
+    small = max(m.shape[-2:]) * np.finfo(float).eps * s[..., :1]  # as np.linalg.matrix_rank
+    if ord == "nuc":  # U V^T over the singular values that are not zero
+        return (u * (s > small)[..., None, :]) @ vh
+    if ord not in (2, -2):
+        raise ValueError(f"np.linalg.norm with ord={ord!r} has no derivative for matrices")
+    k = 0 if ord == 2 else -1
+    picked = s[..., k]
+    if s.shape[-1] > 1:
+        gap = s[..., 0] - s[..., 1] if k == 0 else s[..., -2] - s[..., -1]
+        if np.any((gap <= small[..., 0]) & (picked > small[..., 0])):
+            which = "largest" if k == 0 else "smallest"
+            raise ValueError(
+                f"np.linalg.norm(x, {ord}) has no derivative here: the two {which} singular values "
+                "of x are equal, so no single pair of singular vectors gives the gradient"
+            )
+    outer = u[..., :, k, None] * vh[..., None, k, :]
+    return np.where((picked > small[..., 0])[..., None, None], outer, 0.0)
 
 
 def scalar_seed(y):
-    """1.0, the adjoint of a gradient's output, once the output is checked to be one number."""
-    if np.size(y) != 1:
+    """1.0, the adjoint of a gradient's output, once the output is checked to be one number (not an
+    array, even of one element: a gradient is of a number)."""
+    if np.ndim(y) != 0:
         raise ValueError(
             f"grad needs a function that returns one number, not an array of shape {np.shape(y)}; "
             "reduce it (np.sum, np.mean), or use s2sad.vjp or s2sad.jacobian"
         )
     return 1.0
+
+
+def cast_slope(dtype):
+    """The derivative of ``x.astype(dtype)``: 1 for a type with fractions (a float or complex
+    type), 0 for one without (an integer or ``bool``), whose values are piecewise constant."""
+    return 1.0 if np.issubdtype(np.dtype(dtype), np.inexact) else 0.0
 
 
 def zero_tangent(x):
@@ -219,22 +361,34 @@ def each_direction(rule, batched, *arguments):
 
 HELPERS = (
     scalar_seed,
+    cast_slope,
     conform,
     zero_tangent,
     each_direction,
     matmul_adjoint,
+    dot_adjoint,
     inner_adjoint,
     concatenate_adjoint,
     norm_adjoint,
     norm_tangent,
+    norm_adjoint_tangent,
+    norm_axes,
+    norm_gradient,
+    _vector_norm_gradient,
+    _matrix_norm_gradient,
     build_index,
     setitem,
+    written_adjoint,
     unbroadcast,
     broadcast_like,
     index_adjoint,
     reduction_adjoint,
+    reduced_last,
+    reduced_axes,
+    restored,
     prod_adjoint,
     prod_adjoint_tangent,
+    first_hit,
     extreme_adjoint,
     extreme_tangent,
 )

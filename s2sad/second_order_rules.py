@@ -23,7 +23,7 @@ matmul_adjoint(g_dot, a, b, 0) + matmul_adjoint(g, a, b_dot, 0)
 from __future__ import annotations
 
 from .algebra import apply, total
-from .array_rules import RUNTIME, Linear
+from .array_rules import RUNTIME, Linear, np_call
 from .errors import NotDifferentiableError
 from .ir import Call, Const
 from .primitives import PRIMITIVES
@@ -45,7 +45,8 @@ GENERATED_CODE_RULES: dict = {}  # primitive name -> rule, as array_rules.STRUCT
 
 def multilinear(prim, linear, extra=None):
     """Register the tangent rule of ``prim``: linear in the argument positions ``linear(args)``
-    returns; ``extra(args, dots, params)`` gives further terms (for a division by the output)."""
+    returns; ``extra(args, dots, kinds)`` gives further terms (for an operand it is not linear in).
+    """
 
     def rule(*args, out, params, kinds):
         def tangent(dots):
@@ -55,7 +56,7 @@ def multilinear(prim, linear, extra=None):
                 if dots[i] is not None
             ]
             if extra is not None:
-                terms += extra(args, dots, params)
+                terms += extra(args, dots, kinds)
             return total(terms)
 
         return Linear(tangent, (_forward_only,) * len(args))
@@ -96,29 +97,58 @@ multilinear(RUNTIME["matmul_adjoint"], _operand)
 multilinear(RUNTIME["inner_adjoint"], _operand)
 
 
-def _norm_out_term(args, dots, params):
-    """``norm_adjoint(g, x, n) = g · x / n`` (g and n broadcast back along the reduced axes): the
-    tangent of ``1 / n`` adds ``-norm_adjoint(g · ṅ / n, x, n)``."""
-    g, x, out = args[:3]
-    if dots[2] is None:
+def _norm_operand_term(args, dots, kinds):
+    """``norm_adjoint(g, x, n, ord, …)`` is ``g`` times the norm's gradient at ``x``, not linear in
+    ``x``: its tangent along ``ẋ`` (which moves ``n`` too) is a helper of its own. Those of the
+    norms made of singular values are refused."""
+    g, x, out, order, axis, keepdims = args
+    if dots[1] is None:
         return []
-    scaled = apply("truediv", apply("mul", g, dots[2]), out)
-    return [-Call(RUNTIME["norm_adjoint"], (scaled,) + args[1:], tuple(params.items()))]
+    _refuse_singular_values(x, order, axis, kinds)
+    return [Call(RUNTIME["norm_adjoint_tangent"], (g, x, dots[1], out, order, axis, keepdims))]
 
 
-def _norm_tangent_out_term(args, dots, params):
-    """``norm_tangent(t, x, n) = Σ t · x / n``: the tangent of ``1 / n`` adds ``-(Σ t · x / n) ṅ / n``."""
-    if dots[2] is None:
+def _norm_tangent_operand_term(args, dots, kinds):
+    """``norm_tangent(t, x, n, …)`` sums ``t`` times the gradient: along ``ẋ`` it sums ``t`` times
+    the gradient's tangent."""
+    t, x, out, order, axis, keepdims = args
+    if dots[1] is None:
         return []
-    call = Call(RUNTIME["norm_tangent"], args, tuple(params.items()))
-    return [-apply("truediv", apply("mul", call, dots[2]), args[2])]
+    _refuse_singular_values(x, order, axis, kinds)
+    ones = np_call("ones_like", out)
+    change = Call(RUNTIME["norm_adjoint_tangent"], (ones, x, dots[1], out, order, axis, keepdims))
+    summed = {"axis": _static(axis), "keepdims": _static(keepdims)}
+    return [np_call("sum", apply("mul", t, change), **summed)]
 
 
-multilinear(RUNTIME["norm_adjoint"], lambda args: (0, 1), _norm_out_term)
-multilinear(RUNTIME["norm_tangent"], lambda args: (0, 1), _norm_tangent_out_term)
+def _refuse_singular_values(x, order, axis, kinds) -> None:
+    """Second derivatives of the nuclear and spectral norms of a matrix are not supported: refused
+    here where the order is a constant (and the array known to be a matrix), else by the helper."""
+    order, axis = _static(order), _static(axis)
+    kind = kinds.of(x)
+    matrix = (isinstance(axis, tuple) and len(axis) == 2) or (
+        axis is None and kind is not None and kind.is_array and len(kind.shape) == 2
+    )
+    if order in ("nuc", -2) or (order == 2 and matrix):
+        raise NotDifferentiableError(
+            f"second derivatives of np.linalg.norm(x, {order!r}) of a matrix are not supported",
+            hint="use the Frobenius norm (ord=None), or the gradient alone",
+        )
 
 
-def _prod_operand_term(args, dots, params):
+def _static(arg):
+    """A helper's constant argument as a keyword of a NumPy call (a name stays a name)."""
+    return arg.value if isinstance(arg, Const) else arg
+
+
+multilinear(RUNTIME["norm_adjoint"], _first, _norm_operand_term)
+multilinear(RUNTIME["norm_tangent"], _first, _norm_tangent_operand_term)
+multilinear(RUNTIME["written_adjoint"], _first)
+multilinear(RUNTIME["cast_slope"], lambda args: ())
+multilinear(RUNTIME["dot_adjoint"], _operand)
+
+
+def _prod_operand_term(args, dots, kinds):
     """``prod_adjoint(g, x, …)`` is not linear in ``x``: its tangent along ``ẋ`` is a helper of its own."""
     if dots[1] is None:
         return []

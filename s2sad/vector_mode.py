@@ -317,9 +317,15 @@ vector_rule("np.max", "np.min", "np.amax", "np.amin")(
         lambda g, x, out, axis, keep: runtime_call("extreme_adjoint", g, x, out, axis, keep)
     )
 )
-vector_rule("np.linalg.norm")(
-    _weighted_sum(lambda g, x, out, axis, keep: runtime_call("norm_adjoint", g, x, out, axis, keep))
-)
+
+
+@vector_rule("np.linalg.norm")
+def _(x, out, params, kinds):
+    order = params.get("ord")
+    gradient = _weighted_sum(
+        lambda g, x, out, axis, keep: runtime_call("norm_adjoint", g, x, out, order, axis, keep)
+    )
+    return gradient(x, out, params, kinds)
 
 
 def _batched_index(values, layout, kinds: Batched) -> tuple:
