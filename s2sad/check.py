@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import S2SADError, user_facing
-from .trees import flatten, flatten_all, leaf_paths, leaves_of, tree_of, unflatten
+from .trees import Layout, flatten, flatten_all, leaf_paths, leaves_of, tree_of, unflatten
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
 
@@ -93,6 +93,7 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     names, _ = wrt_names(head, wrt)
     positions = [differentiable_params(head).index(n) for n in names]
     point = list(args)
+    Layout(differentiable_params(head), tuple(point))  # refuses complex leaves before stepping them
     trees = [tree_of(point[p]) for p in positions]
     for position, tree in zip(positions, trees):  # differentiated ints are stepped as floats
         leaves = [_floats(leaf) for leaf in flatten(point[position], tree)]

@@ -17,6 +17,7 @@ from .ir import Assign, Call, Const, Expr, Ref, Var
 from .records import Record
 from .sequences import FIXED_CONTAINERS
 from .primitives import ATTRIBUTE, BINARY_OPERATORS, FORMAT, UNARY_OPERATORS
+from .reals import HINT as COMPLEX_HINT
 
 SUPPORTED = (
     "s2sad differentiates assignments (also `+=` and tuple unpacking), arithmetic `+ - * / ** // %`, "
@@ -40,7 +41,6 @@ _UNSUPPORTED_EXPRESSIONS = {
     cst.NamedExpr: "the walrus operator `:=`",
     cst.Await: "`await`",
     cst.Yield: "`yield` (a generator)",
-    cst.Imaginary: "a complex number",
 }
 Value = object  # an Expr, or a tuple of Values (a tuple the program builds)
 
@@ -85,6 +85,8 @@ class ExpressionLowering:
             return self.local_function(node, hint or "lambda")
         if isinstance(node, cst.FormattedString):
             return self.formatted(node)
+        if isinstance(node, cst.Imaginary):
+            raise self.error(node, f"`{node.value}` is a complex number", COMPLEX_HINT)
         what = _UNSUPPORTED_EXPRESSIONS.get(type(node), f"the expression `{type(node).__name__}`")
         raise self.error(node, f"{what} is not supported yet")
 

@@ -45,6 +45,7 @@ from .ir import Assign, Call, Const, Function, Ref, Return, Var
 from .traversal import check_trace
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
+from .reals import HINT, describe, is_complex
 from .records import RecordLowering
 from .sequences import SequenceLowering
 
@@ -197,10 +198,22 @@ class Lowering(
         for arg, arg_node in zip(args, _arg_nodes(node, len(args))):
             if not (isinstance(arg, Ref) and isinstance(arg.obj, type)):  # a dtype: astype(float)
                 self.atom(arg, arg_node)
+            self.require_real(arg, arg_node)
+        for _, value in params:  # dtype=complex
+            self.require_real(value, node)
         var = self.fresh(hint)
         call = self.sources[var.name] = Call(prim, tuple(args), params)
         self.body.append(Assign(var, call, self.source.location(node)))
         return var
+
+    def require_real(self, value, node) -> None:
+        """Refuse a complex constant (a complex global, ``dtype=complex``) at its place: derivative
+        rules are real (see :mod:`s2sad.reals`)."""
+        name = f"`{value.name}`" if isinstance(value, Ref) else "this constant"
+        if isinstance(value, (Ref, Const)):
+            value = value.obj if isinstance(value, Ref) else value.value
+        if is_complex(value):
+            raise self.error(node, f"{name} is {describe(value)}", HINT)
 
     # --- statements -------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from .errors import ArgumentError
 from .ir import Built
+from .reals import require_real
 from .traversal import leaves
 
 _MAX_LEAVES = 256  # more leaves than this would be a function with hundreds of parameters
@@ -155,7 +156,14 @@ def cotangent_leaves(value, tree: Tree | None, name: str) -> list:
             f"got {given}",
             hint="pass one number or array per output, in the output's structure",
         )
+    _require_real_leaves(value, tree, "", f"the cotangent for the output{{}} of `{name}`")
     return flatten(value, tree)
+
+
+def _require_real_leaves(value, tree: Tree | None, name: str, what: str) -> None:
+    """Refuse complex leaves (see :mod:`s2sad.reals`); ``what`` words one, given its path."""
+    for path, leaf in zip(leaf_paths(name, tree), flatten(value, tree)):
+        require_real(leaf, what.format(path))
 
 
 def _conforms(value, tree: Tree | None) -> bool:
@@ -275,8 +283,11 @@ class Layout:
         self.trees = [None] * skip + [tree_of(arg) for arg in primals[skip:]]
         self.trees += [None] * (len(params) - len(self.trees))  # left to their default values
         of = dict(zip(params, zip(self.trees, primals)))
+        for name, arg, tree in list(zip(params, primals, self.trees))[skip:]:
+            _require_real_leaves(arg, tree, name, "`{}`")
         for name, direction in zip(directions, args[len(params) :]):
             _require_like(direction, *of[name], name)
+            _require_real_leaves(direction, of[name][0], name, "the direction for `{}`")
         self.trees += [of[name][0] for name in directions]
         self.structures = tuple((p, t) for p, t in zip(params, self.trees) if t is not None)
         self.leaves = flat_params(params, dict(self.structures))
