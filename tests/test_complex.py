@@ -173,6 +173,20 @@ def test_complex_cotangents_are_refused():
     assert pullback(np.ones(2))[0].tolist() == [2.0, 2.0]  # the pullback still works after
 
 
+def scaled_by_default(x, c=1j):
+    return np.abs(x * c)
+
+
+def test_a_complex_default_is_refused():
+    for call in (
+        lambda: s2sad.grad(scaled_by_default)(1.0),
+        lambda: s2sad.jvp(scaled_by_default, (1.0,), (1.0,)),
+        lambda: s2sad.jacobian(scaled_by_default, mode="reverse")(1.0),
+    ):
+        with pytest.raises(s2sad.S2SADError, match="complex"):
+            call()
+
+
 def test_real_arguments_still_work():
     # d/dx x**3 = 3 x**2, d²/dx² = 6 x
     assert s2sad.grad(cube)(2.0) == 12.0
