@@ -18,7 +18,7 @@ from .errors import NotDifferentiableError
 from .ir import Assign, Call, Function, If, Loop, Unpack, Var
 from .naming import is_discard
 from .primitives import called_function
-from .derivatives import NO_DERIVATIVE, has_derivative
+from .derivatives import NO_DERIVATIVE, dropped_operands, has_derivative
 
 
 def active_names(fn: Function, wrt: tuple) -> set:
@@ -65,6 +65,13 @@ def _is_active_assignment(stmt: Assign, active: set, wrt: tuple) -> bool:
         return False
     if not any(isinstance(a, Var) and a.name in active for a in value.args):
         return False
+    positions, what, hint = dropped_operands(value)
+    if any(is_active(value.args[i], active) for i in positions if i < len(value.args)):
+        raise NotDifferentiableError(
+            f"{what} have no derivative, and here they depend on the input(s) {', '.join(wrt)}",
+            stmt.loc,
+            hint,
+        )
     if value.prim.name in NO_DERIVATIVE:
         return False
     if not has_derivative(value.prim.name) and called_function(value.prim) is None:

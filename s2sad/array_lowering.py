@@ -2,16 +2,36 @@
 
 A call is normalised as :mod:`s2sad.arrays` describes it: operands become arguments, static
 parameters (``axis``, ``keepdims``) become keywords with constant values, and a method becomes the
-function it calls (``x.sum(0)`` is ``np.sum(w1, axis=0)``). Writing into an array
-(``out[i] = v``) is a new value in the trace, ``w5 = np.setitem(w4, i, v)``; it is allowed on arrays
-the function created itself and that no other name refers to, so the write cannot be seen elsewhere.
+function it calls (``x.sum(0)`` is ``np.sum(w1, axis=0)``).
+
+A list or tuple where NumPy reads an array (``np.sum([a, b])``, ``np.dot([x, 1.0], v)``,
+``x[[0, 2]]``) is the array NumPy makes of it, ``w3 = np.array([w1, w2])``, its nested lists made
+arrays first and stacked as rows, so derivatives reach the values in it; where NumPy reads a shape
+(``np.zeros((n, 2))``, ``x.reshape(n, 1)``) it stays a tuple.
+
+Writing into an array (``out[i] = v``) is a new value in the trace, ``w5 = np.setitem(w4, i, v)``;
+it is allowed on arrays the function created itself and that no other name refers to, so the write
+cannot be seen elsewhere.
 """
 
 from __future__ import annotations
 
 import libcst as cst
+import numpy as np
 
-from .arrays import INDEX, INFO, INFO_ATTRIBUTES, OWNING, SETITEM, TRANSPOSE_ATTR, TUPLE, ArrayOp
+from .arrays import (
+    ARRAY_FUNCTIONS,
+    CONCATENATE_INDEX,
+    CONCATENATORS,
+    INDEX,
+    INFO,
+    INFO_ATTRIBUTES,
+    OWNING,
+    SETITEM,
+    TRANSPOSE_ATTR,
+    TUPLE,
+    ArrayOp,
+)
 from .branches import Unbound
 from .loops import assigned_names, names_read
 from .ir import Call, Const, Expr, Ref, Var
@@ -47,6 +67,9 @@ class ArrayLowering:
             if not values or not isinstance(values[0], tuple) or not values[0]:
                 raise self.error(node, f"`{name}` takes a list or tuple of values here", "")
             operands, rest = list(values[0]), values[1:]
+            if name == "np.array":  # its rows: constants as written, else arrays to stack
+                rows = self.operand if _constant(values[0]) else self._rows
+                operands = [rows(v, node) for v in operands]
         elif name == "np.reshape" and len(values) > 2:  # x.reshape(3, 4) is x.reshape((3, 4))
             operands, rest = [values[0], tuple(values[1:])], []
         else:
@@ -66,7 +89,10 @@ class ArrayLowering:
                     f"it takes {', '.join(op.statics + op.keywords) or 'no keywords'}",
                 )
             params.append((key, self._static(self.expr(arg.value), arg.value)))
-        args = tuple(self.operand(value, node) for value in operands)
+        args = tuple(
+            self.operand(value, node) if i in op.shapes else self.array_like(value, node)
+            for i, value in enumerate(operands)
+        )
         return self.emit(op.prim, args, node, hint, tuple(params))
 
     def _static(self, value, node):
@@ -91,6 +117,23 @@ class ArrayLowering:
             return value  # a dtype: x.astype(float)
         return self.atom(value, node)
 
+    def array_like(self, value, node) -> Expr:
+        """An argument NumPy reads as an array: a list or tuple is ``np.array`` of it."""
+        if not isinstance(value, tuple):
+            return self.operand(value, node)
+        if _constant(value):
+            return self.emit(_ARRAY, tuple(self.operand(v, node) for v in value), node)
+        return self._rows(value, node)
+
+    def _rows(self, value, node) -> Expr:
+        """One element of a list holding values: a nested list is an array of its own (a row of
+        the array the list makes, which ``np.array`` stacks), so every row has an array's kind."""
+        if not isinstance(value, tuple):
+            return self.operand(value, node)
+        if not value:
+            raise self.error(node, "an empty list inside an array is not supported", "")
+        return self.emit(_ARRAY, tuple(self._rows(v, node) for v in value), node)
+
     def array_attribute(self, base: Expr, attr: str, node, hint: str):
         if attr == "T":
             return self.emit(TRANSPOSE_ATTR, (base,), node, hint, (("attr", "T"),))
@@ -100,11 +143,14 @@ class ArrayLowering:
 
     def array_index(self, node: cst.Subscript, base: Expr, hint: str = "") -> Var:
         """``x[i]``, ``x[1:n]``, ``x[:, j]``, ``x[mask]``, ``x[idx]``: one ``getitem`` whose layout
-        (which parts are values, which are slices) is static and whose values are arguments."""
-        layout, values = self._index(node)
-        return self.emit(INDEX, (base, *values), node, hint, (("index", layout),))
+        (which parts are values, which are slices) is static and whose values are arguments.
+        ``np.r_[a, b]`` and ``np.c_[a, b]`` concatenate their values: a step of their own."""
+        pieces = isinstance(base, Ref) and isinstance(base.obj, CONCATENATORS)
+        layout, values = self._index(node, pieces)
+        prim = CONCATENATE_INDEX if pieces else INDEX
+        return self.emit(prim, (base, *values), node, hint, (("index", layout),))
 
-    def _index(self, node: cst.Subscript):
+    def _index(self, node: cst.Subscript, pieces: bool = False):
         layout, values = [], []
         for element in node.slice:
             part = element.slice
@@ -122,7 +168,10 @@ class ArrayLowering:
                     layout.append(None)
                     continue
                 layout.append("value")
-                values.append(self.operand(value, part.value))
+                # x[[0, 2]] reads an array of positions; x[(0, 2)] is x[0, 2]
+                array = pieces or isinstance(part.value, cst.List)
+                read = self.array_like if array else self.operand
+                values.append(read(value, part.value))
         return tuple(layout), values
 
     def index_assignment(self, target: cst.Subscript, value, value_node) -> None:
@@ -247,3 +296,13 @@ class ArrayLowering:
         if definition.prim is SELECT:
             return all(isinstance(a, Var) and self._owned(a) for a in definition.args[1:])
         return definition.prim.name in OWNING
+
+
+_ARRAY = ARRAY_FUNCTIONS[id(np.array)].prim
+
+
+def _constant(value) -> bool:
+    """Whether a value the program built (a tuple of values, nested) holds only constants."""
+    if isinstance(value, tuple):
+        return all(_constant(v) for v in value)
+    return isinstance(value, Const)

@@ -20,14 +20,14 @@ elementwise product; shape change: dot product; transpose when necessary". ``mat
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from . import runtime
 from .algebra import apply, total
-from .arrays import INDEX, SETITEM, TRANSPOSE_ATTR
+from .arrays import CONCATENATE_INDEX, INDEX, SETITEM, TRANSPOSE_ATTR
 from .ir import Call, Const, Expr, Primitive, Ref
 from .primitives import PRIMITIVES
 from .rules import rule
@@ -460,14 +460,36 @@ def _(cond, then, other, out, params, kinds):
     )
 
 
+def casts_to_integers(dtype) -> bool:
+    """Whether ``dtype`` (a ``dtype=`` parameter or operand) makes the values integers or
+    booleans: piecewise constant, so their derivative is 0, as for ``int(x)`` and ``astype``."""
+    known = (
+        dtype.obj if isinstance(dtype, Ref) else dtype.value if isinstance(dtype, Const) else dtype
+    )
+    if known is None:
+        return False
+    try:
+        return not np.issubdtype(np.dtype(known), np.inexact)
+    except TypeError:  # not a dtype: NumPy refuses it when the function runs
+        return False
+
+
+def _constant_values(count: int) -> Linear:
+    """No tangent and no adjoints: the values are integers whatever the operands are."""
+    return Linear(lambda dots: None, (None,) * count)
+
+
 def _pieces(name):
     @structural(name)
     def _(*operands, out, params, kinds):
         axis = params.get("axis", 0)
+        if casts_to_integers(params.get("dtype")):
+            return _constant_values(len(operands))
 
-        def tangent(dots):
+        def tangent(dots):  # a tangent of the values' precision, whatever their dtype
             pieces = tuple(_zero_or(d, a) for d, a in zip(dots, operands))
-            return Call(PRIMITIVES[name], pieces, tuple(params.items()))
+            kept = tuple((k, v) for k, v in params.items() if k != "dtype")
+            return Call(PRIMITIVES[name], pieces, kept)
 
         if name == "np.concatenate":
             adjoints = tuple(
@@ -484,3 +506,86 @@ def _pieces(name):
 
 for _name in ("np.concatenate", "np.stack", "np.array"):
     _pieces(_name)
+
+
+def concatenates_values(call: Call) -> bool:
+    """Whether ``np.r_[...]`` (``np.c_``) is given values only: no slices (ranges) or directives."""
+    layout = dict(call.params)["index"]
+    strings = any(isinstance(a, Const) and isinstance(a.value, str) for a in call.args[1:])
+    return all(item == "value" for item in layout) and not strings
+
+
+@structural("np.r_")
+def _(base, *pieces, out, params, kinds):
+    """``np.r_[a, b]`` and ``np.c_[a, b]`` put each piece's elements in a block of the result: the
+    tangent concatenates the pieces' tangents alike; a piece's adjoint is its block, found where
+    the concatenation of ones for that piece and zeros for the others is not 0."""
+
+    def concatenated(parts):
+        return Call(CONCATENATE_INDEX, (base, *parts), tuple(params.items()))
+
+    def adjoint(g, k):
+        marks = [np_call("ones_like" if j == k else "zeros_like", a) for j, a in enumerate(pieces)]
+        block = Call(INDEX, (g, apply("ne", concatenated(marks), 0)), (("index", ("value",)),))
+        if kinds.is_scalar(pieces[k]):
+            return np_call("sum", block)
+        return np_call("reshape", block, kinds.shape(pieces[k]))
+
+    return Linear(
+        lambda dots: concatenated([_zero_or(d, a) for d, a in zip(dots[1:], pieces)]),
+        (None,) + tuple((lambda g, k=k: adjoint(g, k)) for k in range(len(pieces))),
+    )
+
+
+# --- creators whose elements are their arguments' values ------------------------------------------
+
+
+@structural("np.full", "np.full_like")
+def _(like, fill, *dtype, out, params, kinds):
+    """Every element is the fill value (broadcast to the shape): the tangent is filled with its
+    tangent and the adjoint sums back to it. The shape, or the array giving it, has none."""
+    if casts_to_integers(params.get("dtype", dtype[0] if dtype else None)):
+        return _constant_values(2 + len(dtype))
+
+    def tangent(dots):  # none where only the shape's operand is active
+        return np_call("full", kinds.shape(out), dots[1]) if dots[1] is not None else None
+
+    return Linear(tangent, (None, lambda g: kinds.reduced(g, fill, out)) + (None,) * len(dtype))
+
+
+@structural("np.linspace")
+def _(start, stop, *num, out, params, kinds):
+    """``start + (stop - start) * t`` with ``t = i / (num - 1)`` (``i / num`` without the end
+    point), linear in both end points: the tangent is the ``linspace`` of their tangents, and each
+    element's adjoint goes to ``start`` weighed by ``1 - t`` and to ``stop`` by ``t`` (those
+    weights are themselves a ``linspace``, from 1 to 0 and from 0 to 1)."""
+    if casts_to_integers(params.get("dtype")):
+        return _constant_values(2 + len(num))
+    spacing = {k: v for k, v in params.items() if k in ("num", "endpoint")}
+    scalars = kinds.is_scalar(start) and kinds.is_scalar(stop)
+    result = kinds.of(out)
+    element = replace(result, shape=result.shape[1:]) if result and result.is_array else None
+
+    def weights(falling: bool):
+        """Each element's partial: ``1 - t`` (falling, for ``start``) or ``t`` (for ``stop``)."""
+        if scalars:
+            ends = (Const(1.0), Const(0.0))
+        else:  # an element has the broadcast shape of the end points
+            like = apply("add", start, stop)
+            ends = (np_call("ones_like", like), np_call("zeros_like", like))
+        first, last = ends if falling else ends[::-1]
+        return np_call("linspace", first, last, *num, **spacing)
+
+    def adjoint(g, falling: bool, end):
+        if scalars:
+            return np_call("sum", g * weights(falling))
+        return kinds.reduced(np_call("sum", g * weights(falling), axis=0), end, element)
+
+    def tangent(dots):  # none where only the number of elements is active
+        if dots[0] is None and dots[1] is None:
+            return None
+        ends = _zero_or(dots[0], start), _zero_or(dots[1], stop)
+        return np_call("linspace", *ends, *num, **spacing)
+
+    adjoints = (lambda g: adjoint(g, True, start), lambda g: adjoint(g, False, stop))
+    return Linear(tangent, adjoints + (None,) * len(num))

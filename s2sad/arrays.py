@@ -36,6 +36,7 @@ class ArrayOp:
     statics: tuple = ()  # positional parameters after the operands, written as keywords
     keywords: tuple = ()  # further keyword parameters accepted (constants)
     packed: bool = False  # the operands come as one sequence: np.concatenate([a, b])
+    shapes: tuple = ()  # positions of operands that are shapes: a tuple there is not an array
 
 
 ARRAY_FUNCTIONS: dict = {}  # id of a NumPy object -> its ArrayOp
@@ -45,10 +46,12 @@ _KEEP_ALIVE: list = []
 # Attributes of an array that describe it and carry no derivative.
 INFO_ATTRIBUTES = ("shape", "ndim", "size", "dtype")
 
-# Operations whose result is a new constant array (never active).
+# Operations whose result is a new array. Those of FILLED hold their arguments' values (a fill
+# value, end points) and are differentiated; the others are constant (never active).
 CREATORS = (
     "zeros ones empty full eye identity arange linspace zeros_like ones_like empty_like full_like"
 )
+FILLED = ("full", "full_like", "linspace")
 
 
 def _primitive(name: str, impl, symbol: str = "", style: str = "call") -> Primitive:
@@ -92,12 +95,16 @@ _op(
 _op("linalg.norm", statics=("ord", "axis"), keywords=("keepdims",))
 _op("dot matmul outer inner", operands=(2, 2), methods="dot")
 _op("transpose", statics=("axes",), methods="transpose")
-_op("reshape", operands=(1, 2), methods="reshape")  # the shape may be a value (x.reshape(n, 1))
+_op("reshape", operands=(1, 2), methods="reshape", shapes=(1,))  # x.reshape(n, 1): shape a value
 _op("ravel", methods="ravel")
 _op("squeeze", statics=("axis",), methods="squeeze")
 _op("expand_dims", statics=("axis",))
 _op("concatenate stack", operands=(1, 1), statics=("axis",), packed=True)
 _op("copy", methods="copy")
+_op("zeros ones empty", operands=(1, 3), keywords=("dtype",), shapes=(0,))
+_op("full", operands=(2, 3), keywords=("dtype",), shapes=(0,))
+_op("full_like", operands=(2, 3), keywords=("dtype",))
+_op("linspace", operands=(2, 3), keywords=("num", "endpoint", "dtype"))
 _op(CREATORS, operands=(0, 3), keywords=("dtype",))
 ARRAY_METHODS["flatten"] = ARRAY_METHODS["ravel"]  # a copy rather than a view: the same values
 ARRAY_METHODS["astype"] = ArrayOp(_primitive("astype", np.ndarray.astype, style="method"), (2, 2))
@@ -107,6 +114,10 @@ ARRAY_FUNCTIONS[id(np.array)] = ARRAY_FUNCTIONS[id(np.asarray)] = ArrayOp(
 _KEEP_ALIVE += [np.array, np.asarray]
 
 INDEX = _primitive("getitem", runtime.getitem, style="index")
+# np.r_[a, 1.0, b] and np.c_[a, b]: indexing an object that concatenates the values it is given,
+# a step of its own with their derivatives (the values are its operands, after the object).
+CONCATENATORS = (type(np.r_), type(np.c_))
+CONCATENATE_INDEX = _primitive("r_", runtime.getitem, "np.r_[...]", style="index")
 TRANSPOSE_ATTR = Primitive("np.T", lambda x, attr: x.T, "attr", "T", foldable=False)  # x.T
 PRIMITIVES[TRANSPOSE_ATTR.name] = TRANSPOSE_ATTR
 for _name in ("shape", "size", "broadcast_to", "take"):  # used by derivative code only
@@ -127,11 +138,11 @@ PRIMITIVES["len"] = LENGTH
 # Operations whose result is a new array, never a view of an argument: an array the function may
 # write into.
 OWNING = frozenset(
-    {f"np.{name}" for name in (CREATORS + " copy array concatenate stack astype").split()}
+    {f"np.{name}" for name in (CREATORS + " copy array concatenate stack astype r_").split()}
     | {"np.setitem"}
 )
 NO_DERIVATIVE = frozenset(
-    {f"np.{name}" for name in CREATORS.split()}
+    {f"np.{name}" for name in CREATORS.split() if name not in FILLED}
     | {"info", "tuple", "len", "np.sign", "np.shape", "np.size"}
 )
 

@@ -16,7 +16,14 @@ For an operation with partial derivatives ``∂w/∂a`` (:mod:`s2sad.rules`, the
 from __future__ import annotations
 
 from .algebra import total
-from .array_rules import ARRAY_VARIANTS, STRUCTURAL, Linear, np_call, runtime_call
+from .array_rules import (
+    ARRAY_VARIANTS,
+    STRUCTURAL,
+    Linear,
+    concatenates_values,
+    np_call,
+    runtime_call,
+)
 from .arrays import NO_DERIVATIVE as ARRAY_NO_DERIVATIVE
 from .custom import BY_NAME as CUSTOM_RULES
 from .ir import Call
@@ -26,6 +33,19 @@ from .second_order_rules import GENERATED_CODE_RULES
 from .shapes import Kinds
 
 NO_DERIVATIVE = SCALAR_NO_DERIVATIVE | ARRAY_NO_DERIVATIVE
+
+
+def dropped_operands(call: Call) -> tuple:
+    """``(positions, what, hint)``: the operands of ``call`` that change its value as numbers but
+    whose derivative no rule gives, so an active value there is refused rather than given the
+    derivative 0. Shapes, sizes, indices, signs and comparisons carry no derivative at all."""
+    name = call.prim.name
+    if name == "np.arange" and len(call.args) > 1:  # start + i * step; the stop only counts
+        return (0, 2), "the start and step of `np.arange`", "write `start + step * np.arange(n)`"
+    if name == "np.r_" and not concatenates_values(call):
+        what = "the values of `np.r_[...]` or `np.c_[...]` with a slice or a directive"
+        return tuple(range(1, len(call.args))), what, "list values only, or use np.concatenate"
+    return (), "", ""
 
 
 def has_derivative(name: str) -> bool:

@@ -196,7 +196,7 @@ def infer_value(value, known: dict) -> Kind | None:
     if not isinstance(value, Call):
         return None
     args = []
-    for arg in value.args:
+    for position, arg in enumerate(value.args):
         kind = infer_value(arg, known) if not isinstance(arg, (Ref, Const)) else None
         if isinstance(arg, (Ref, Const)):  # known exactly: a shape (3, 4), an index 0
             args.append(arg.obj if isinstance(arg, Ref) else arg.value)
@@ -209,7 +209,7 @@ def infer_value(value, known: dict) -> Kind | None:
             args.append(np.ones(kind.shape, dtype=kind.dtype))
         elif kind.value is not None:
             args.append(kind.value)
-        elif value.prim.name in _VALUE_SHAPED and not _is_index_position(value, arg):
+        elif value.prim.name in _VALUE_SHAPED and not _shape_free(value, arg, position):
             return None
         else:
             args.append(0 if kind.dtype == "int" else 0.5)
@@ -230,6 +230,16 @@ def infer_value(value, known: dict) -> Kind | None:
     if kind is not None and kind.value is not None and not _exact(value, known):
         return Kind(None, kind.dtype)  # a number computed from stand-ins: only its kind is real
     return kind
+
+
+# Operands of those operations that give the elements' values, not the shape.
+_VALUE_OPERANDS = {"np.full": (1,), "np.linspace": (0, 1)}
+
+
+def _shape_free(call: Call, arg, position: int) -> bool:
+    """Whether the shape of ``call``'s result does not depend on the number ``arg`` is: np.full's
+    fill value, np.linspace's end points, an integer position in ``x[i]``."""
+    return position in _VALUE_OPERANDS.get(call.prim.name, ()) or _is_index_position(call, arg)
 
 
 def _is_index_position(call: Call, arg) -> bool:

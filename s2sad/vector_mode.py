@@ -28,8 +28,17 @@ np.sum(t, axis=(1,))
 
 from __future__ import annotations
 
+import numpy as np
+
 from .algebra import apply, is_zero, total
-from .array_rules import ARRAY_VARIANTS, STRUCTURAL, np_call, runtime_call, transposed
+from .array_rules import (
+    ARRAY_VARIANTS,
+    STRUCTURAL,
+    casts_to_integers,
+    np_call,
+    runtime_call,
+    transposed,
+)
 from .arrays import INDEX, SETITEM
 from .errors import S2SADError
 from .ir import Assign, Call, Const, Var
@@ -393,8 +402,10 @@ def _(cond, then, other, out, params, kinds):
 
 def _pieces(name: str, axis_of):
     def rule(*operands, out, params, kinds):
-        if any(isinstance(a, tuple) for a in operands) or params.get("axis", 0) is None:
-            raise NotVectorizableError(f"`{name}` of nested or flattened pieces")
+        if params.get("axis", 0) is None:
+            raise NotVectorizableError(f"`{name}` of flattened pieces")
+        if casts_to_integers(params.get("dtype")):
+            return lambda dots: None
         axis = axis_of(params.get("axis", 0), kinds, out, operands)
         stack = PRIMITIVES["np.concatenate" if name == "np.concatenate" else "np.stack"]
 
@@ -410,3 +421,58 @@ def _pieces(name: str, axis_of):
 _pieces("np.concatenate", lambda axis, kinds, out, ops: axis % kinds.ndim(out) + 1)
 _pieces("np.stack", lambda axis, kinds, out, ops: axis % kinds.ndim(out) + 1)
 _pieces("np.array", lambda axis, kinds, out, ops: 1)  # np.array([a, b]) stacks along axis 0
+
+
+@vector_rule("np.r_")
+def _(base, *pieces, out, params, kinds):
+    """``np.r_`` joins its pieces along their first axis (a number is one element), ``np.c_``
+    along their last, each made a matrix first (a number ``(1, 1)``, a vector a column): each
+    piece's batched tangent takes that shape, and they join along that axis after the batch axis."""
+    columns = isinstance(base.obj, type(np.c_))
+
+    def shaped(dot, piece):
+        shape = kinds.tangent_shape(piece)[1:]
+        if columns:
+            shape = {0: (1, 1), 1: shape + (1,)}.get(len(shape), shape)
+        return np_call("reshape", _zero_or(dot, piece, kinds), (kinds.size,) + (shape or (1,)))
+
+    def tangent(dots):
+        parts = tuple(shaped(dot, piece) for dot, piece in zip(dots[1:], pieces))
+        return Call(PRIMITIVES["np.concatenate"], parts, (("axis", -1 if columns else 1),))
+
+    return tangent
+
+
+@vector_rule("np.full", "np.full_like")
+def _(like, fill, *dtype, out, params, kinds):
+    """Each direction's fill tangent, its axes lined up with the fill value's, fills its slice."""
+    if casts_to_integers(params.get("dtype", dtype[0] if dtype else None)):
+        return lambda dots: None
+    lift = kinds.ndim(out) - kinds.ndim(fill)
+    if lift < 0:
+        raise NotVectorizableError("a fill value with more axes than the array it fills")
+    shape = Const(kinds.tangent_shape(out))
+    return lambda dots: (
+        np_call("full", shape, new_axes(dots[1], lift)) if dots[1] is not None else None
+    )
+
+
+@vector_rule("np.linspace")
+def _(start, stop, *num, out, params, kinds):
+    """The end points' tangents, lined up with one element, spaced along the axis after the
+    batch axis."""
+    if casts_to_integers(params.get("dtype")):
+        return lambda dots: None
+    rank = kinds.ndim(out) - 1
+    spacing = {k: v for k, v in params.items() if k in ("num", "endpoint")}
+
+    def end(dot, arg):
+        return new_axes(_zero_or(dot, arg, kinds), rank - kinds.ndim(arg))
+
+    def tangent(dots):
+        if dots[0] is None and dots[1] is None:
+            return None
+        ends = end(dots[0], start), end(dots[1], stop)
+        return np_call("linspace", *ends, *num, axis=1, **spacing)
+
+    return tangent
