@@ -8,7 +8,8 @@ kinds (numbers, or arrays of given shapes; see :mod:`s2sad.dispatch`) and calls 
 what the derivative's arithmetic costs and a type check per argument. ``.source`` is the code.
 
 Inputs to differentiate (``wrt``) are given by position, as JAX's ``argnums``, or by parameter name. In a
-method, positions count the arguments after ``self``, as the caller writes them.
+method, positions count the arguments after ``self``, as the caller writes them; a function is a method
+when it is reached as one (see :mod:`s2sad.arguments`), not because of what its parameters are called.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import numpy as np
 
 from .arguments import (
     bind,
+    derivative_of,
     differentiable_params,
     example_layout,
     header,
+    is_method,
     require_scalar,
     source_for,
     unwrap,
@@ -123,8 +126,9 @@ def tangent_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     >>> "w3_dot = x2 * x1_dot + x1 * x2_dot" in s2sad.tangent_source(f)
     True
     """
+    method = is_method(fn)
     fn, owner = unwrap(fn)
-    names, _ = wrt_names(header(fn), wrt)
+    names, _ = wrt_names(header(fn), wrt, method)
     return source_for(fn, owner, Spec("tangent", names, teaching), args)
 
 
@@ -146,8 +150,9 @@ def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     >>> "p_a_bar = p_b" in s2sad.adjoint_source(g, args=({"a": 2.0, "b": 3.0},))
     True
     """
+    method = is_method(fn)
     fn, owner = unwrap(fn)
-    names, single = wrt_names(header(fn), wrt)
+    names, single = wrt_names(header(fn), wrt, method)
     structures = None if args is None else known_structures(fn, example_layout(fn, owner, args))
     scalar = not several(trace_of(fn, structures).body[-1].value)
     return source_for(fn, owner, Spec("grad" if scalar else "vjp", names, teaching, single), args)
@@ -162,7 +167,7 @@ def _gradient_function(fn, wrt, kind: str):
     plain, owner = unwrap(fn)
     trace = header(plain)
     require_scalar(trace, "grad" if kind == "grad" else "value_and_grad")
-    names, single = wrt_names(trace, wrt)
+    names, single = wrt_names(trace, wrt, is_method(fn))
     spec = Spec(kind, names, False, single)
     gradient = dispatcher(plain, owner, spec, trace.params)
     return mark_gradient(gradient, fn, names, kind, single)
@@ -182,8 +187,8 @@ def grad(fn=None, wrt=0):
     decorator: ``@s2sad.grad`` or ``@s2sad.grad(wrt=(0, 1))``. The result's ``.source`` is its code.
     """
     if fn is None:
-        return user_facing(lambda f: _gradient_function(f, wrt, "grad"))
-    return _gradient_function(fn, wrt, "grad")
+        return user_facing(lambda f: grad(f, wrt))
+    return derivative_of(fn, lambda f: _gradient_function(f, wrt, "grad"))
 
 
 @user_facing
@@ -197,8 +202,8 @@ def value_and_grad(fn=None, wrt=0):
     (9.0, 6.0)
     """
     if fn is None:
-        return user_facing(lambda f: _gradient_function(f, wrt, "value_and_grad"))
-    return _gradient_function(fn, wrt, "value_and_grad")
+        return user_facing(lambda f: value_and_grad(f, wrt))
+    return derivative_of(fn, lambda f: _gradient_function(f, wrt, "value_and_grad"))
 
 
 def _zero(value):
@@ -227,8 +232,8 @@ def explain(fn, *args, wrt=None, output: int = 0):
 
     plain, owner = unwrap(fn)
     head = header(plain)
-    names, _ = wrt_names(head, wrt)
-    inputs = differentiable_params(head)
+    names, _ = wrt_names(head, wrt, is_method(fn))
+    inputs = differentiable_params(head, is_method(fn))
     if len(args) != len(inputs):
         raise ArgumentError(
             f"explain: `{head.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)})"

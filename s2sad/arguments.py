@@ -1,5 +1,13 @@
 """What the entry points share: reading ``wrt``, unwrapping methods, shaping results, and reporting
-errors from the caller's line."""
+errors from the caller's line.
+
+A function is a method when it is reached as one: a bound method (``s2sad.grad(model.loss)``), or a
+function defined in a class body whose derivative is looked up on an instance (``@s2sad.grad`` on
+``def loss(self, w)``, then ``model.loss(w)``). Its first parameter is then the instance, and
+positions in ``wrt`` count the parameters after it. Whatever the first parameter is called, a
+function reached as a plain function has no instance: ``def f(self, y)`` is differentiated with
+respect to ``self`` at position 0.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ import inspect
 import types
 
 from .dispatch import flattened, like, trace_name
-from .errors import ArgumentError, NonScalarOutputError, StructureNeededError
+from .errors import ArgumentError, NonScalarOutputError, StructureNeededError, S2SADError
 from .ir import Function
 from .traversal import several
 from .pipeline import compiled, Spec
@@ -16,8 +24,23 @@ from .traces import trace_of
 from .trees import Layout, describe_output, flatten, tree_of, unflatten
 
 
+class AsMethod:
+    """A function defined in a class body, differentiated as the method it is once looked up on an
+    instance: its first parameter is the instance, which Python passes to the derivative."""
+
+    def __init__(self, function):
+        self.function = function
+
+
+def is_method(fn) -> bool:
+    """Whether ``fn`` (as handed to an entry point) is reached as a method (see the module doc)."""
+    return inspect.ismethod(fn) or isinstance(fn, AsMethod)
+
+
 def unwrap(fn):
     """The plain function behind ``fn`` and the object a bound method carries (or ``None``)."""
+    if isinstance(fn, AsMethod):
+        return fn.function, None
     if inspect.ismethod(fn):
         return fn.__func__, fn.__self__
     if isinstance(fn, functools.partial):
@@ -29,6 +52,57 @@ def unwrap(fn):
 
 def bind(generated, owner):
     return generated if owner is None else types.MethodType(generated, owner)
+
+
+def derivative_of(fn, build):
+    """What an entry point returning a function returns: ``build(fn)``, or, for a function defined
+    in a class body, a :class:`MethodDerivative` that builds the derivative as it is reached."""
+    if isinstance(fn, types.FunctionType) and _in_class_body(fn):
+        header(fn)  # what is wrong with the function itself is reported now, as for any other
+        return MethodDerivative(fn, build)
+    return build(fn)
+
+
+def _in_class_body(fn) -> bool:
+    """``Model.loss``, not ``loss`` nor ``outer.<locals>.loss``: defined in a class body."""
+    scopes = fn.__qualname__.split(".")
+    return len(scopes) > 1 and scopes[-2] != "<locals>"
+
+
+class MethodDerivative:
+    """The derivative of a function defined in a class body (``@s2sad.grad`` on ``def loss(self,
+    w)``). Looked up on an instance, it is the derivative of the method bound to it, with respect to
+    the arguments after ``self``; reached otherwise (through the class, or as a static method), the
+    derivative of the plain function. Each is built the first time it is needed, once."""
+
+    def __init__(self, fn, build):
+        self._fn, self._build = fn, build
+        self._made: dict = {}
+        self.__wrapped__ = fn
+        self.__doc__ = fn.__doc__
+
+    def _derivative(self, as_method: bool):
+        if as_method not in self._made:
+            try:
+                self._made[as_method] = self._build(AsMethod(self._fn) if as_method else self._fn)
+            except S2SADError as err:  # reported from the caller's line
+                err.__traceback__ = None
+                raise err from None
+        return self._made[as_method]
+
+    def __call__(self, *args, **keywords):
+        return self._derivative(False)(*args, **keywords)
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        return types.MethodType(self._derivative(True), instance)
+
+    def __getattr__(self, name: str):  # .source, __name__: those of the method's derivative
+        own = name in ("_fn", "_build", "_made")  # not set yet: a copy being made, say
+        if own or name.startswith("__") and name not in ("__name__", "__qualname__"):
+            raise AttributeError(name)
+        return getattr(self._derivative(True), name)
 
 
 def header(fn) -> Function:
@@ -63,15 +137,16 @@ def source_for(fn, owner, spec: Spec, args) -> str:
     return generated.source
 
 
-def differentiable_params(trace: Function) -> tuple:
-    """The parameters that can be differentiated: all but a method's ``self`` or ``cls``."""
-    params = trace.params
-    return params[1:] if params and params[0] in ("self", "cls") else params
+def differentiable_params(trace: Function, method: bool) -> tuple:
+    """The parameters that can be differentiated: all but a method's instance (``self``, or
+    ``cls`` for a class method), whatever it is called."""
+    return trace.params[1:] if method else trace.params
 
 
-def wrt_names(trace: Function, wrt) -> tuple:
-    """``(names, single)``: the parameters ``wrt`` selects, and whether it named just one."""
-    inputs = differentiable_params(trace)
+def wrt_names(trace: Function, wrt, method: bool) -> tuple:
+    """``(names, single)``: the parameters ``wrt`` selects, and whether it named just one; positions
+    count after the instance of a ``method``."""
+    inputs = differentiable_params(trace, method)
     known = f"`{trace.name}` has {len(inputs)} parameter(s) to differentiate: {', '.join(inputs) or 'none'}"
     if not inputs:
         raise ArgumentError(f"nothing to differentiate: {known}")

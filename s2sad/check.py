@@ -86,14 +86,14 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     >>> s2sad.check_grad(lambda p: p["a"] * p["b"][0], {"a": 2.0, "b": [5.0]}).inputs
     ('p["a"]', 'p["b"][0]')
     """
-    from .arguments import differentiable_params, header, unwrap, wrt_names
+    from .arguments import differentiable_params, header, is_method, unwrap, wrt_names
     from .jacobians import jacobian
 
     head = header(unwrap(fn)[0])
-    names, _ = wrt_names(head, wrt)
-    positions = [differentiable_params(head).index(n) for n in names]
+    names, _ = wrt_names(head, wrt, is_method(fn))
+    positions = [differentiable_params(head, is_method(fn)).index(n) for n in names]
     point = list(args)
-    Layout(differentiable_params(head), tuple(point))  # refuses complex leaves before stepping them
+    Layout(differentiable_params(head, is_method(fn)), tuple(point))  # refuses complex leaves before stepping them
     trees = [tree_of(point[p]) for p in positions]
     for position, tree in zip(positions, trees):  # differentiated ints are stepped as floats
         leaves = [_floats(leaf) for leaf in flatten(point[position], tree)]

@@ -3,8 +3,9 @@
 Generated code refers to outside objects (``math.cos``, a closure constant, ``math.pi``) by the names a
 :class:`Namespace` chooses: the object's own name (``cos``) unless something in the program already uses
 it, so no name ever shadows another. Module globals keep their names and are read when the code runs,
-as the original function reads them. Each block of code is preceded by a comment quoting the source
-line it comes from.
+as the original function reads them. The generated functions themselves (``f_grad``, a helper
+``_f_jvp`` they call) keep their names too, unless a variable or a global of the code has it. Each
+block of code is preceded by a comment quoting the source line it comes from.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ class Namespace:
         self._names: dict = {}
         refs, prims = [], []
         for fn in functions:
-            self.taken.add(fn.name)
             self.taken.update(fn.params)
             for stmt in walk(fn.body):
                 self.taken.update(var.name for var in defines(stmt))
@@ -72,6 +72,9 @@ class Namespace:
             if ref.origin == "global":
                 self.taken.add(ref.name)
                 self._names[("global", ref.name)] = ref.name
+        self._functions: dict = {}  # a generated function's own name -> the name it is defined by
+        for fn in functions:
+            self._functions[fn.name] = self._free(fn.name)
         for ref in refs:
             if ref.origin == "closure":
                 self._bind(("closure", ref.name), ref.name, "closure", ref.name)
@@ -86,22 +89,30 @@ class Namespace:
             else:
                 self._bind(("object", id(prim.impl)), prim.symbol, "object", prim.impl)
 
-    def _bind(self, key, preferred: str, kind: str, payload) -> None:
-        if key in self._names:
-            return
+    def _free(self, preferred: str) -> str:
+        """``preferred``, or ``preferred_2``, ``preferred_3``…: a name nothing else has; taken now."""
         name, suffix = preferred, 1
         while name in self.taken:
             suffix += 1
             name = f"{preferred}_{suffix}"
         self.taken.add(name)
-        self._names[key] = name
+        return name
+
+    def _bind(self, key, preferred: str, kind: str, payload) -> None:
+        if key in self._names:
+            return
+        self._names[key] = name = self._free(preferred)
         self.bindings.append((name, kind, payload))
+
+    def function_name(self, name: str) -> str:
+        """The name the generated function called ``name`` is defined and called by."""
+        return self._functions.get(name, name)
 
     def name_of(self, thing) -> str:
         """The name a called primitive or a reference goes by in this namespace."""
         if isinstance(thing, Primitive):
-            if thing.impl is None:
-                return thing.symbol
+            if thing.impl is None:  # a function generated beside this one
+                return self.function_name(thing.symbol)
             if thing.module:
                 return f"{self._names[('object', id(sys.modules[thing.module]))]}.{thing.symbol}"
             return self._names[("object", id(thing.impl))]
@@ -119,7 +130,7 @@ def function_source(fn: Function, names: Namespace, comments: bool = True) -> st
         p if i < first_default else f"{p}={format_const(fn.defaults[i - first_default].value)}"
         for i, p in enumerate(fn.params)
     ]
-    lines = [f"def {fn.name}({', '.join(params)}):"]
+    lines = [f"def {names.function_name(fn.name)}({', '.join(params)}):"]
     if fn.doc:
         lines.append(f'    """{fn.doc}"""')
     lines.extend(_block_lines(fn.body, "    ", names, comments, [None]))

@@ -49,6 +49,7 @@ import black
 from .arguments import (
     example_layout as _example_layout,
     header as _header_of,
+    is_method as _is_method,
     require_scalar as _require_scalar,
     unwrap as _unwrap,
     wrt_names as _wrt_names,
@@ -94,17 +95,17 @@ def export_source(
     >>> "def f_grad(p_a, p_b):" in s2sad.export_source(f, args=({"a": 1.0, "b": 2.0},))
     True
     """
-    functions = [
-        _unwrap(fn)[0] for fn in (functions if isinstance(functions, list) else [functions])
-    ]
+    given = functions if isinstance(functions, list) else [functions]
+    methods = [_is_method(fn) for fn in given]
+    functions = [_unwrap(fn)[0] for fn in given]
     if args is not None and len(functions) != 1:
         raise ArgumentError(
             f"args gives the arguments of one function, and {len(functions)} are exported",
             hint="export a function with structured parameters on its own",
         )
     main = []
-    for fn in functions:
-        names, structures = _inputs(fn, wrt, args)
+    for fn, method in zip(functions, methods):
+        names, structures = _inputs(fn, wrt, args, method)
         trace = trace_of(fn, structures)
         main += programs(fn, Spec("tangent", names, teaching, structures=structures))
         if several(trace.body[-1].value):
@@ -119,17 +120,17 @@ def export_source(
     imports = _imports(generated, namespace, functions, module)
     header = _header(functions, origin or os.path.basename(home))
     bindings = "".join(f"{line}\n" for line in imports)
-    entries = ", ".join(f'"{program.name}"' for program in main)
+    entries = ", ".join(f'"{namespace.function_name(program.name)}"' for program in main)
     text = f"{header}{bindings}\n__all__ = [{entries}]\n\n\n{code}"
     return black.format_str(text, mode=black.Mode())
 
 
-def _inputs(fn, wrt, args) -> tuple:
+def _inputs(fn, wrt, args, method: bool) -> tuple:
     """``(names, structures)``: the generated code's parameters to differentiate with respect to,
     and the structures to lower ``fn`` with (those of ``args``, when given)."""
     if args is None:
         try:
-            return _wrt_names(trace_of(fn), wrt)[0], None
+            return _wrt_names(trace_of(fn), wrt, method)[0], None
         except StructureNeededError as err:
             raise StructureNeededError(
                 err.message,
@@ -138,7 +139,7 @@ def _inputs(fn, wrt, args) -> tuple:
                 "s2sad.export_source(f, args=(...)), or s2sad export FILE.py:f --at NAME=VALUE ...",
             ) from None
     layout = _example_layout(fn, None, args)
-    names, _ = _wrt_names(_header_of(fn), wrt)
+    names, _ = _wrt_names(_header_of(fn), wrt, method)
     return layout.leaf_params(names), known_structures(fn, layout)
 
 

@@ -130,7 +130,7 @@ class ExpressionLowering:
             raise self.error(
                 node, f"name `{name}` is not defined", "define it in the module or the function"
             )
-        return Ref(name, obj, self.origin(kind))
+        return Ref(name, obj, self.origin(kind, name))
 
     def attribute(self, node: cst.Attribute, hint: str) -> Value:
         base = self.expr(node.value)

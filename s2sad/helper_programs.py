@@ -11,6 +11,7 @@ from .errors import (
     NonScalarOutputError,
 )
 from .ir import Call, Unpack, Function, Return, Var
+from .naming import Names
 from .traversal import several, stmt_exprs, subexprs, walk
 from .primitives import called_function, user_call
 from .trees import describe_output
@@ -82,7 +83,8 @@ def _recursion_helpers(kind: str, fn) -> list:
     fwd, bwd = split_vjp_programs(trace, inputs)
     residuals = bwd.params[:-1]
     fwd.name, bwd.name = user_call(fn, "fwd").symbol, user_call(fn, "bwd").symbol
-    unpack = [Unpack(tuple(Var(r) for r in residuals), Var("_residuals"))] if residuals else []
-    bwd.params = ("_residuals", bwd.params[-1])
+    packed = Names.of(bwd).fresh("_residuals")
+    unpack = [Unpack(tuple(Var(r) for r in residuals), Var(packed))] if residuals else []
+    bwd.params = (packed, bwd.params[-1])
     bwd.body = unpack + bwd.body
     return [fwd, bwd]

@@ -19,7 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import header, require_scalar, source_for, unwrap, wrt_names
+from .arguments import (
+    derivative_of,
+    header,
+    is_method,
+    require_scalar,
+    source_for,
+    unwrap,
+    wrt_names,
+)
 from .dispatch import dispatcher
 from .errors import NonScalarOutputError, user_facing
 from .pipeline import Spec
@@ -66,8 +74,12 @@ def hvp(fn, wrt=0):
     >>> s2sad.hvp(g)({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.0})  # (2b, 2a)
     {'a': 4.0, 'b': 2.0}
     """
+    return derivative_of(fn, lambda f: _hvp(f, wrt))
+
+
+def _hvp(fn, wrt):
     plain, _ = unwrap(fn)
-    names, single = wrt_names(header(plain), wrt)
+    names, single = wrt_names(header(plain), wrt, is_method(fn))
     function, _, _ = _hvp_function(fn, names, names, single, "hvp")
     return _mark(function, fn, "hvp", names)
 
@@ -91,7 +103,7 @@ def hvp_source(fn, wrt=None, args=None) -> str:
     """
     plain, owner = unwrap(fn)
     trace = header(plain)
-    names, single = wrt_names(trace, wrt)
+    names, single = wrt_names(trace, wrt, is_method(fn))
     require_scalar(trace, "hvp_source")
     return source_for(plain, owner, Spec("hvp", names, single=single, directions=names), args)
 
@@ -115,8 +127,12 @@ def hessian(fn, wrt=0):
     >>> s2sad.hessian(lambda p: p["x"] ** 3 * p["y"])({"x": 2.0, "y": 5.0})
     {'x': {'x': 60.0, 'y': 12.0}, 'y': {'x': 12.0, 'y': 0.0}}
     """
+    return derivative_of(fn, lambda f: _hessian(f, wrt))
+
+
+def _hessian(fn, wrt):
     plain, _ = unwrap(fn)
-    names, single = wrt_names(header(plain), wrt)
+    names, single = wrt_names(header(plain), wrt, is_method(fn))
     product, trace, owner = _hvp_function(fn, names, names, False, "hessian")
     positions = _positions(trace, names, owner)
 
@@ -206,7 +222,7 @@ def second_derivative(gradient, wrt, kind: str):
     fn, (inner,) = marked[1], marked[2]
     plain, owner = unwrap(fn)
     trace = header(plain)
-    names, single = wrt_names(trace, wrt)
+    names, single = wrt_names(trace, wrt, is_method(fn))
     product, _, _ = _hvp_function(fn, (inner,), names, True, kind)
     positions = _positions(trace, names, owner)
     inner_position = _positions(trace, (inner,), owner)[0]

@@ -275,10 +275,3 @@ class Function:
     # NumPy would change an array in place. ``(variable, Location, message, hint)`` each, refused
     # once the variable is known to be an array.
     in_place: tuple = ()
-
-
-def fresh_name(stem: str, taken: set) -> str:
-    """``stem``, or ``stem_``, ``stem__``… if a name in ``taken`` already has that spelling."""
-    while stem in taken:
-        stem += "_"
-    return stem

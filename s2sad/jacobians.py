@@ -9,8 +9,10 @@ import numpy as np
 
 from .arguments import (
     bind,
+    derivative_of,
     differentiable_params,
     header,
+    is_method,
     shaped_like,
     unwrap,
     wrt_names,
@@ -42,7 +44,7 @@ def jvp(fn, primals, tangents):
     """
     plain, owner = unwrap(fn)
     trace = header(plain)
-    inputs = differentiable_params(trace)
+    inputs = differentiable_params(trace, is_method(fn))
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(inputs) or len(tangents) != len(inputs):
         raise ArgumentError(
@@ -74,7 +76,7 @@ def vjp(fn, *primals):
     """
     plain, owner = unwrap(fn)
     trace = header(plain)
-    inputs = differentiable_params(trace)
+    inputs = differentiable_params(trace, is_method(fn))
     prefix = (owner,) if owner is not None else ()
     (forward, backward), layout = flattened(
         plain, Spec("split_vjp", inputs), trace.params, prefix + primals, len(prefix)
@@ -139,9 +141,13 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ArgumentError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
+    return derivative_of(fn, lambda f: _jacobian(f, wrt, mode))
+
+
+def _jacobian(fn, wrt, mode: str):
     plain, owner = unwrap(fn)
     trace = header(plain)
-    names, single = wrt_names(trace, wrt)
+    names, single = wrt_names(trace, wrt, is_method(fn))
     prefix = (owner,) if owner is not None else ()
     positions = [trace.params.index(name) - len(prefix) for name in names]
     missing = missing_rules(walk(trace.body))
@@ -248,7 +254,7 @@ def vector_tangent_source(fn, *args, wrt=0) -> str:
     <BLANKLINE>
     """
     plain, owner = unwrap(fn)
-    names, _ = wrt_names(header(plain), wrt)
+    names, _ = wrt_names(header(plain), wrt, is_method(fn))
     prefix = (owner,) if owner is not None else ()
     return compiled(plain, _Plan(plain, owner, names, prefix + args).spec).source
 
@@ -270,9 +276,13 @@ def elementwise_grad(fn, wrt=0):
     >>> s2sad.elementwise_grad(f)(np.array([1.0, 2.0])).tolist()
     [3.0, 12.0]
     """
+    return derivative_of(fn, lambda f: _elementwise_grad(f, wrt))
+
+
+def _elementwise_grad(fn, wrt):
     plain, owner = unwrap(fn)
     trace = header(plain)
-    names, single = wrt_names(trace, wrt)
+    names, single = wrt_names(trace, wrt, is_method(fn))
     if not single:
         raise ArgumentError(
             f"elementwise_grad takes one input, got wrt={wrt!r}",

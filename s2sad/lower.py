@@ -42,7 +42,7 @@ from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
 from .ir import Assign, Call, Const, Function, Ref, Return, Var
-from .traversal import check_trace
+from .traversal import check_trace, defines, refs_used, walk
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
 from .reals import HINT, describe, is_complex
@@ -75,9 +75,22 @@ _UNSUPPORTED_STATEMENTS = {
 def lower(fn: types.FunctionType, structures=None) -> Function:
     """The SSA trace of ``fn``, checked against the trace invariant. ``structures`` pairs each
     structured parameter with its :class:`~s2sad.trees.Tree`; ``None`` if they are not known yet."""
-    trace = Lowering(load(fn), structures=structures).run()
+    avoid: set = set()
+    while True:
+        trace = Lowering(load(fn), structures=structures, avoid=avoid).run()
+        # A module global an inlined function reads by name may be spelled like one of the trace's
+        # variables (`w2`): lower again with another letter.
+        clash = _globals_named_like_variables(trace)
+        if not clash:
+            break
+        avoid |= clash
     check_trace(trace)
     return trace
+
+
+def _globals_named_like_variables(trace: Function) -> set:
+    read = {ref.name for ref in refs_used(trace) if ref.origin == "global"}
+    return read & ({v.name for s in walk(trace.body) for v in defines(s)} | set(trace.params))
 
 
 class Lowering(
@@ -92,7 +105,9 @@ class Lowering(
 ):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
-    def __init__(self, source: Source, caller: "Lowering | None" = None, key=None, structures=None):
+    def __init__(
+        self, source: Source, caller: "Lowering | None" = None, key=None, structures=None, avoid=()
+    ):
         self.source = source
         self.scope = Scope(source.function)
         self.env: dict[str, Value] = {}
@@ -109,9 +124,11 @@ class Lowering(
             self.arguments: set = set()  # the parameters: the caller's values
             self.body: list = []
             self.count = 0
-            self.prefix = _fresh_prefix(names.all)
+            self.prefix = _fresh_prefix(names.all | set(avoid))
             self.calling: tuple = (source.function.__code__,)
             self.root_globals = source.function.__globals__
+            code = source.function.__code__
+            self.root_params = set(code.co_varnames[: code.co_argcount])
             self.structures = structures
             self.parameter_vars: dict = {}  # variable -> parameter, for those not yet structured
         else:  # an inlined callee: its statements and numbering continue the caller's
@@ -123,16 +140,22 @@ class Lowering(
             self.fresh = caller.fresh
             self.calling = caller.calling + (key,)
             self.root_globals = caller.root_globals
+            self.root_params = caller.root_params
             self.structures = caller.structures
             self.parameter_vars = caller.parameter_vars
 
-    def origin(self, kind: str) -> str:
+    def origin(self, kind: str, name: str) -> str:
         """How generated code reaches an outside name of this function (see ``ir.Ref``). The
         generated code runs with the outermost function's globals, so an inlined function's globals
-        and closure values are bound when the code is loaded."""
+        and closure values are bound when the code is loaded, and so is a global of its module
+        that the outermost function's parameter of the same name would hide."""
         if kind == "builtin":
             return "value"
-        if kind == "global" and self.source.function.__globals__ is self.root_globals:
+        if (
+            kind == "global"
+            and self.source.function.__globals__ is self.root_globals
+            and name not in self.root_params
+        ):
             return "global"
         if kind == "closure" and len(self.calling) == 1:
             return "closure"

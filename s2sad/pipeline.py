@@ -76,7 +76,7 @@ def compiled(fn: types.FunctionType, spec: Spec) -> Compiled:
         functions = main + helper_programs(main)
         home = trace_of(fn, spec.structures).body[-1].loc.filename
         source, names = module_source(functions, comments=spec.kind != "trace", home=home)
-        entries = tuple(f.name for f in main)
+        entries = tuple(names.function_name(f.name) for f in main)
         return compile_source(source, entries, tuple(names.bindings), origin_of(fn))
 
     return cached(fn, spec, build)

@@ -191,8 +191,3 @@ def _check_loop(loop: Loop, defined: set, name: str) -> None:
         for var in variables(expr):
             assert var.name in inner, f"{var.name} read before it is written in {name}"
     defined |= inner
-
-
-def reserved_names(fn: Function) -> set:
-    """Names a transform of ``fn`` must not give its new variables: parameters and module globals."""
-    return set(fn.params) | {ref.name for ref in refs_used(fn) if ref.origin == "global"}
