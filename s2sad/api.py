@@ -28,9 +28,11 @@ from .arguments import (
     unwrap,
     wrt_names,
 )
+from .calling import completed
+from .provenance import current
 from .dispatch import dispatcher, functions, known_structures, laid_out
 from .execute import bound_values
-from .errors import ArgumentError, user_facing
+from .errors import ArgumentError, StaleTraceError, user_facing
 from .higher import mark_gradient, second_derivative
 from .pipeline import compiled, Spec
 from .programs import kinds_of, seed_names
@@ -75,7 +77,15 @@ class Trace:
         return {**self._fn.__globals__, **bound_values(self._compiled, self._fn)}
 
     @user_facing
-    def __call__(self, *args):
+    def __call__(self, *args, **keywords):
+        if not current(self.function.reads, self._fn):
+            raise StaleTraceError(
+                f"this trace of `{self.function.name}` was made before a function or value it is "
+                "built from was rebound; the equations it shows are not what the function computes "
+                "now",
+                hint=f"take s2sad.trace({self._fn.__name__}) again",
+            )
+        args = completed(self._fn, args, keywords)
         if self.function.in_place and any(isinstance(a, np.ndarray) for a in args):
             # `y += 1` where `y` shares an array with another name changes both in Python, but
             # one SSA value only: refused for arrays, as derivatives compiled for them are
@@ -216,6 +226,7 @@ def explain(fn, *args, wrt=None, output: int = 0):
     input that is a number (``ẋ = 1`` for that input) and adjoint (of output ``output``; of its sum
     if it is an array), and the gradient. Arguments may be NumPy arrays, and structures of numbers
     and arrays, which show as their leaves, named as the generated code's parameters (``p_W``).
+    Parameters left out of ``args`` take their defaults; ``wrt`` defaults to the inputs given.
 
     >>> import math, s2sad
     >>> def f(x1, x2):
@@ -232,8 +243,10 @@ def explain(fn, *args, wrt=None, output: int = 0):
 
     plain, owner = unwrap(fn)
     head = header(plain)
-    names, _ = wrt_names(head, wrt, is_method(fn))
     inputs = differentiable_params(head, is_method(fn))
+    # By default, the inputs given: those left out take their defaults, held constant.
+    names, _ = wrt_names(head, inputs[: len(args)] if wrt is None else wrt, is_method(fn))
+    args = completed(plain, args, prefix=(owner,) if owner is not None else ())
     if len(args) != len(inputs):
         raise ArgumentError(
             f"explain: `{head.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)})"

@@ -195,10 +195,9 @@ class CallLowering:
                 UnknownFunctionError,
             ) from None
         callee = type(self)(source, caller=self, key=fn.__code__)
-        params = callee._parameters(source.node.params, fn.__defaults__ or ())
-        defaults = dict(
-            zip(params[len(params) - len(fn.__defaults__ or ()) :], fn.__defaults__ or ())
-        )
+        values = self.scope.attribute(fn, "__defaults__") or ()  # bound into the trace
+        params = callee._parameters(source.node.params, values)
+        defaults = dict(zip(params[len(params) - len(values) :], values))
         arguments = self._bind_arguments(fn.__name__, params, defaults, node)
         return callee.lower_call(arguments)
 

@@ -77,6 +77,7 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     each mismatching component with both values and their difference, if any component disagrees.
     ``eps`` fixes the difference step (by default it adapts to each input). Every element of every
     leaf of a structured argument is checked, its column named by its path (``p["W"][0, 1]``).
+    Parameters left out of ``args`` take their defaults, and are checked only if ``wrt`` names them.
 
     >>> import math, s2sad
     >>> def f(x1, x2):
@@ -87,13 +88,19 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     ('p["a"]', 'p["b"][0]')
     """
     from .arguments import differentiable_params, header, is_method, unwrap, wrt_names
+    from .calling import completed
     from .jacobians import jacobian
 
-    head = header(unwrap(fn)[0])
-    names, _ = wrt_names(head, wrt, is_method(fn))
+    plain, owner = unwrap(fn)
+    head = header(plain)
+    # By default, the inputs given: those left out take their defaults, held constant.
+    given = differentiable_params(head, is_method(fn))[: len(args)]
+    names, _ = wrt_names(head, given if wrt is None else wrt, is_method(fn))
     positions = [differentiable_params(head, is_method(fn)).index(n) for n in names]
-    point = list(args)
-    Layout(differentiable_params(head, is_method(fn)), tuple(point))  # refuses complex leaves before stepping them
+    point = list(completed(plain, args, prefix=(owner,) if owner is not None else ()))
+    Layout(
+        differentiable_params(head, is_method(fn)), tuple(point)
+    )  # refuses complex leaves before stepping them
     trees = [tree_of(point[p]) for p in positions]
     for position, tree in zip(positions, trees):  # differentiated ints are stepped as floats
         leaves = [_floats(leaf) for leaf in flatten(point[position], tree)]

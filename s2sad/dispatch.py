@@ -13,7 +13,6 @@ arrays, say) is passed to the code as its leaves, and its gradient comes back in
 
 from __future__ import annotations
 
-import inspect
 import types
 import weakref
 from dataclasses import replace
@@ -21,8 +20,10 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import ArgumentError, S2SADError, StructureNeededError
-from .execute import load, resolution_signature
+from .calling import completed
+from .execute import load
 from .pipeline import compiled, Spec
+from .provenance import current, guard
 from .programs import uses_arrays
 from .traces import trace_of
 from .shapes import params_kinds, signature
@@ -71,7 +72,12 @@ def flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tupl
     ``args``; they take each structured argument's leaves in its place, as ``layout`` lays them out
     (the first ``skip`` arguments, a method's ``self``, are never taken apart; arguments after
     ``params`` are the directions of ``spec``)."""
-    layout, structures, _ = laid_out(fn, params, args, skip, spec.directions)
+    return _flattened(fn, spec, params, args, skip)[:2]
+
+
+def _flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tuple:
+    """``(functions, layout, trace)``: :func:`flattened`, and the trace the code is built from."""
+    layout, structures, trace = laid_out(fn, params, args, skip, spec.directions)
     flat = replace(
         spec,
         wrt=layout.leaf_params(spec.wrt),
@@ -80,7 +86,7 @@ def flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tupl
     )
     if layout.structures:
         flat = replace(flat, single=False)
-    return specialised(fn, flat, layout.params, layout.flatten(args)), layout
+    return specialised(fn, flat, layout.params, layout.flatten(args)), layout, trace
 
 
 def laid_out(fn, params: tuple, args: tuple, skip: int = 0, directions: tuple = ()) -> tuple:
@@ -106,69 +112,195 @@ def known_structures(fn, layout: Layout) -> tuple | None:
 
 def dispatcher(fn, owner, spec: Spec, params: tuple):
     """A function that runs ``spec``'s code for its arguments' kinds; one per function and spec.
-    Code compiled for arrays returns gradients shaped like their arguments (see :mod:`.conform`)."""
+    Code compiled for arrays returns gradients shaped like their arguments (see :mod:`.conform`).
+    Each call first checks that the code is built from what ``fn`` would use now (its callees,
+    the values bound into it: see :mod:`s2sad.provenance`), and builds it again where not."""
     made = _dispatchers.setdefault(fn, {}) if owner is None else {}
-    key = (spec, resolution_signature(fn))  # a rebound global means new code
-    if key not in made:
-        made[key] = _dispatcher(fn, owner, spec, params)
-    return made[key]
+    if spec not in made:
+        made[spec] = _Dispatcher(fn, owner, spec, params).function
+    return made[spec]
 
 
-def _dispatcher(fn, owner, spec: Spec, params: tuple):
-    try:
-        (generic,) = functions(fn, spec)
-    except StructureNeededError:  # its code depends on its arguments' structures
-        generic = None
-    table = {}
-    prefix = (owner,) if owner is not None else ()
-    binder = inspect.signature(fn)
-    count = len(spec.directions)  # f_hvp(x..., v...) takes a direction after the arguments
+_STATE = "_s2sad_state"  # (code for numbers, the general path, objects the guard compares with...)
 
-    def call(*args, **keywords):
-        if keywords:  # by position, as the compiled code is specialised
-            bound = binder.bind(*prefix, *args, **keywords)
-            bound.apply_defaults()
-            args = bound.args[len(prefix) :]
-        if count and len(prefix) + len(args) - count < len(params):
-            # the arguments left out before the directions take their defaults
-            try:
-                bound = binder.bind(*prefix, *args[: len(args) - count])
-            except TypeError as err:
-                raise ArgumentError(
-                    f"`{trace_name(fn)}`: {err}",
-                    hint="give its arguments, then one direction per input",
-                ) from None
-            bound.apply_defaults()
-            args = bound.args[len(prefix) :] + args[len(args) - count :]
+
+class _Dispatcher:
+    """What a derivative function runs: code for numbers called straight away (for a function
+    that does not use NumPy), else code looked up by the kinds of its arguments (``table``), and
+    the guard that tells whether all of it is still current.
+
+    The function the user holds is generated: it evaluates the guard and tests that its arguments
+    are floats in one expression, then calls the code for numbers; anything else takes
+    :meth:`call`. When the code is built again, the held function gets the new guard as new
+    bytecode over the same closure cells, so the user's reference stays valid."""
+
+    def __init__(self, fn, owner, spec: Spec, params: tuple):
+        self.fn, self.owner, self.spec, self.params = fn, owner, spec, params
+        self.prefix = (owner,) if owner is not None else ()
+        self.count = len(spec.directions)  # f_hvp(x..., v...) takes a direction after the arguments
+        self.function = None
+        self.width = None
+        self._build()
+
+    def _build(self) -> None:
+        """Compile anew: the code for numbers now, code for other kinds as they come."""
+        fn, spec = self.fn, self.spec
+        self.table: dict = {}
+        self.reads: dict = {}
+        try:
+            (generic,) = functions(fn, spec)
+            trace = trace_of(fn)
+        except StructureNeededError:  # its code depends on its arguments' structures
+            generic = trace = None
+        self.generic = generic
+        if trace is not None:
+            self._note(trace.reads)
+        numbers = trace is not None and self.owner is None and not uses_arrays(trace)
+        # Directions after the arguments leave no place for defaults in the held signature.
+        positional = not (self.count and fn.__defaults__)
+        self.fast = generic if numbers and positional and _floats_testable(generic, fn) else None
+        self._install()
+        held = self.function
+        if generic is None:
+            held.source = STRUCTURED_SOURCE
+            held.__name__ = held.__qualname__ = f"{trace_name(fn)}_{spec.kind}"
+            held.__doc__ = None
+        else:
+            held.source = generic.source
+            held.__name__ = held.__qualname__ = generic.__name__
+            held.__doc__ = generic.__doc__
+        held.__wrapped__ = fn
+
+    def _note(self, reads) -> bool:
+        """Add ``reads`` to what the guard checks; whether any is new."""
+        before = len(self.reads)
+        for read in reads:
+            self.reads.setdefault(read.key, read)
+        return len(self.reads) != before
+
+    def _install(self) -> None:
+        """Generate the guard (comparing with the objects the reads resolve to now) and the held
+        function, or give the held function the new code."""
+        fn = self.fn
+        params = _params(self.fast) if self.fast is not None else ()
+        reads = tuple(self.reads.values())
+        if self.width is None:  # the first guard's objects are closure variables, the fastest read
+            self.width = len(guard(reads, fn, str, params)[1])
+        width = self.width
+        slot = lambda i: f"_s2sad_{i}" if i < width else f"{_STATE}[{i - width + 2}]"  # noqa: E731
+        test, values = guard(reads, fn, slot, params)
+        cells = ", ".join([_STATE] + [f"_s2sad_{i}" for i in range(width)])
+        if self.fast is not None:
+            names = ", ".join(params)
+            floats = "".join(f" and type({p}) is float" for p in params)
+            body = (
+                f"        try:\n"
+                f"            _s2sad_ok = {test}\n"
+                f"        except Exception:\n"
+                f"            _s2sad_ok = False\n"
+                f"        if _s2sad_ok{floats}:\n"
+                f"            return {_STATE}[0]({names})\n"
+                f"        return {_STATE}[1]({names})\n"
+            )
+        else:
+            names = "*_s2sad_args, **_s2sad_keywords"
+            body = f"        return {_STATE}[1]({names})\n"
+        source = (
+            f"def _s2sad_dispatch({cells}):\n"
+            f"    def current():\n"
+            f"        try:\n"
+            f"            return {test}\n"
+            f"        except Exception:\n"
+            f"            return False\n"
+            f"    def dispatch({names}):\n"
+            + body
+            + f"        {cells}  # never run: keeps the cells, whatever the guard reads\n"
+            f"    return current, dispatch\n"
+        )
+        namespace: dict = {}
+        exec(compile(source, f"<s2sad: guard of {trace_name(fn)}>", "exec"), namespace)
+        factory = types.FunctionType(namespace["_s2sad_dispatch"].__code__, fn.__globals__)
+        extra = values[width:]
+        padded = values[:width] + [None] * (width - len(values[:width]))
+        self.is_current, made = factory((self.fast, self.call, *extra), *padded)
+        made.__defaults__ = fn.__defaults__ if self.fast is not None and not self.count else None
+        if self.function is None:
+            self.function = made
+            return
+        held = self.function
+        held.__code__ = made.__code__
+        held.__defaults__ = made.__defaults__
+        for cell, fresh in zip(held.__closure__, made.__closure__):
+            cell.cell_contents = fresh.cell_contents
+
+    def _refresh(self) -> None:
+        """After the guard failed: if only values the code reads when it runs moved on (to values
+        of the same kinds), a new guard; else new code."""
+        if current(self.reads.values(), self.fn):
+            self._install()
+        else:
+            self._build()
+
+    def call(self, *args, **keywords):
+        """Run the code for the kinds of ``args``, compiling it the first time."""
+        if not self.is_current():
+            shown = self.function.__defaults__
+            self._refresh()
+            args = _without_stale_defaults(args, shown, self.function.__defaults__)
+        fn, prefix, count = self.fn, self.prefix, self.count
+        if count:  # the arguments left out before the directions take their defaults
+            split = len(args) - count
+            hint = "give its arguments, then one direction per input"
+            args = completed(fn, args[:split], keywords, prefix, hint) + args[split:]
+        else:
+            args = completed(fn, args, keywords, prefix)
         key = signature(args)
-        run = table.get(key)
+        run = self.table.get(key)
         if run is None:
-            try:
-                (run,), layout = flattened(fn, spec, params, prefix + args, len(prefix))
-            except S2SADError as err:  # reported from the caller's line
-                err.__traceback__ = None
-                raise err from None
-            if owner is not None:
-                run = types.MethodType(run, owner)
-            if layout.structures:
-                if generic is None:
-                    dispatch.source = run.source
-                run = _regrouping(run, spec, layout, prefix)
-            table[key] = run
+            run = self.table[key] = self._specialised(args)
         return run(*args)
 
-    dispatch = call
-    if generic is None:
-        dispatch.source = STRUCTURED_SOURCE
-        dispatch.__name__ = dispatch.__qualname__ = f"{trace_name(fn)}_{spec.kind}"
-    else:
-        if owner is None and not uses_arrays(trace_of(fn)):
-            dispatch = _floats_first(generic, call)
-        dispatch.source = generic.source
-        dispatch.__name__ = dispatch.__qualname__ = generic.__name__
-        dispatch.__doc__ = generic.__doc__
-    dispatch.__wrapped__ = fn
-    return dispatch
+    def _specialised(self, args: tuple):
+        fn, spec, prefix = self.fn, self.spec, self.prefix
+        try:
+            (run,), layout, trace = _flattened(fn, spec, self.params, prefix + args, len(prefix))
+        except S2SADError as err:  # reported from the caller's line
+            err.__traceback__ = None
+            raise err from None
+        if self._note(trace.reads):
+            self._install()
+        if self.owner is not None:
+            run = types.MethodType(run, self.owner)
+        if layout.structures:
+            if self.generic is None:
+                self.function.source = run.source
+            run = _regrouping(run, spec, layout, prefix)
+        return run
+
+
+def _without_stale_defaults(args: tuple, shown, now) -> tuple:
+    """``args``, as the held function got them with the defaults ``shown``, with those defaults
+    (the very objects) replaced by the function's defaults ``now``, where they were rebound."""
+    if not shown or shown is now:
+        return args
+    now = now or ()
+    start = len(args) - len(shown)
+    tail = [
+        now[i - len(shown) + len(now)] if arg is shown[i] and i >= len(shown) - len(now) else arg
+        for i, arg in enumerate(args[start:])
+    ]
+    return args[:start] + tuple(tail)
+
+
+def _floats_testable(generic, fn) -> bool:
+    """Whether the held function can test its arguments with ``type(x) is float``: neither name
+    is taken by the function's module or by a parameter."""
+    return not {"type", "float"} & (set(fn.__globals__) | set(_params(generic)))
+
+
+def _params(generated) -> tuple:
+    code = generated.__code__
+    return code.co_varnames[: code.co_argcount]
 
 
 STRUCTURED_SOURCE = (
@@ -198,25 +330,6 @@ def _regrouping(run, spec: Spec, layout: Layout, prefix: tuple):
         return (value, grads) if with_value else grads
 
     return call
-
-
-def _floats_first(fast, slow):
-    """``fast`` (code for numbers) when every argument is a float, else ``slow``: for functions
-    that do not use NumPy, the check costs a few nanoseconds per argument and no lookup."""
-    params = fast.__code__.co_varnames[: fast.__code__.co_argcount]
-    names = ", ".join(params)
-    test = " and ".join(f"type({p}) is float" for p in params) or "True"
-    source = (
-        f"def dispatch({names}):\n"
-        f"    if {test}:\n"
-        f"        return fast({names})\n"
-        f"    return slow({names})\n"
-    )
-    namespace = {"fast": fast, "slow": slow}
-    exec(source, namespace)
-    dispatch = namespace["dispatch"]
-    dispatch.__defaults__ = fast.__defaults__
-    return dispatch
 
 
 def like(gradient, value, args=()):

@@ -89,6 +89,11 @@ class StructureNeededError(S2SADError):
     """A parameter is used as a structure (``params["W1"]``), and no argument says which one."""
 
 
+class StaleTraceError(S2SADError):
+    """A trace is run after a function it inlined (or a value it bound) was rebound: the equations
+    it shows are no longer what the function computes."""
+
+
 def user_facing(fn):
     """Report :class:`S2SADError` from the caller's line, without the compiler's frames."""
 

@@ -6,9 +6,9 @@ closure constant) reach it as closure variables of a small factory, which is als
 CPython looks a name up. The source is registered in :mod:`linecache` under a name like
 ``<s2sad: f_grad from demo.py:3>``, so a traceback inside derivative code shows the generated line.
 
-Compiled code is cached by the function's code object, by what its names resolve to (a rebound global
-function means a new transform) and by the transform requested; a redefined function has a new code
-object and is transformed afresh.
+Compiled code is cached by the trace it was built from and the transform requested; a redefined
+function, or one whose callees were rebound, has a new trace (see :mod:`s2sad.traces`) and is
+transformed afresh.
 """
 
 from __future__ import annotations
@@ -104,28 +104,14 @@ def bound_values(compiled: Compiled, fn: types.FunctionType) -> dict:
     }
 
 
-def cached(fn: types.FunctionType, spec: tuple, build: Callable[[], Compiled]) -> Compiled:
-    """The compiled transform ``spec`` of ``fn``, built by ``build()`` the first time."""
-    # Code objects compare equal across files; the file matters for the comments and error messages.
-    key = (fn.__code__, fn.__code__.co_filename, resolution_signature(fn), spec)
+def cached(trace, spec: tuple, build: Callable[[], Compiled]) -> Compiled:
+    """The compiled transform ``spec`` of ``trace``, built by ``build()`` the first time. Traces are
+    kept (see :mod:`s2sad.traces`), so their identities stay theirs."""
+    key = (id(trace), spec)
     compiled = _cache.get(key)
     if compiled is None:
         compiled = _cache[key] = build()
     return compiled
-
-
-def resolution_signature(fn: types.FunctionType) -> tuple:
-    """What the names ``fn`` reads resolve to now: identities of functions and modules, types of
-    everything else (whose values are read when the code runs, so may change freely), and the
-    default values of its parameters, which the generated signature shows."""
-    scope = Scope(fn)
-    signature = []
-    for name in (*fn.__code__.co_names, *fn.__code__.co_freevars):
-        _, obj = scope.lookup(name)
-        signature.append(
-            id(obj) if callable(obj) or isinstance(obj, types.ModuleType) else type(obj)
-        )
-    return (*signature, fn.__defaults__)
 
 
 def is_generated(fn: types.FunctionType) -> bool:

@@ -140,7 +140,7 @@ class ExpressionLowering:
                 raise self.error(
                     node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling"
                 )
-            return Ref(attr, getattr(base.obj, attr), "value")
+            return Ref(attr, self.scope.attribute(base.obj, attr), "value")
         field = self.record_field(node, base, attr)
         if field is not None:
             return field

@@ -12,7 +12,6 @@ registers each cell in ``linecache``) therefore work like files.
 
 from __future__ import annotations
 
-import builtins
 import inspect
 import linecache
 import types
@@ -22,8 +21,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .errors import Location, SourceNotFoundError, UnsupportedSyntaxError
-
-_MISSING = object()
+from .provenance import FUNCTION, MISSING, ROOT, Read, builtins_of, is_library, is_structural
 
 
 @dataclass
@@ -150,19 +148,34 @@ def _parse(text: str, filename: str, first_line: int, removed: tuple = ()) -> cs
 
 
 class Scope:
-    """Resolves the free names of a function as Python will: closure, then globals, then builtins."""
+    """Resolves the free names of a function as Python will: closure, then globals, then builtins.
 
-    def __init__(self, fn: types.FunctionType):
+    Given ``reads``, a list, each resolution is appended to it as a :class:`~s2sad.provenance.Read`
+    (what code built from it depends on). ``relative``: ``fn`` is the function being differentiated,
+    whose reads are checked against whichever function shares its code; ``live(kind, name)``: the
+    generated code reads the name again when it runs (``kind`` as :meth:`lookup` returns it)."""
+
+    def __init__(self, fn: types.FunctionType, reads: list | None = None, relative=True, live=None):
         self.fn = fn
         code = fn.__code__
         self._cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
         self._globals = fn.__globals__
-        builtins_ = self._globals.get("__builtins__", builtins)
-        self._builtins = builtins_ if isinstance(builtins_, dict) else vars(builtins_)
+        self._builtins = builtins_of(self._globals)
+        self._reads = reads
+        self._relative = relative
+        self._live = live
 
     def lookup(self, name: str):
         """``(kind, object)`` with kind ``"closure"``, ``"global"`` or ``"builtin"``; ``(None, None)``
         if the name is not defined anywhere."""
+        kind, obj = self._lookup(name)
+        if self._reads is not None:
+            where = ROOT if self._relative else self._cells.get(name, self._globals)
+            live = kind is not None and self._live(kind, name) and not is_structural(obj)
+            self._reads.append(Read(where, name, MISSING if kind is None else obj, live))
+        return kind, obj
+
+    def _lookup(self, name: str):
         if name in self._cells:
             try:
                 return "closure", self._cells[name].cell_contents
@@ -175,6 +188,16 @@ class Scope:
         if name in self._builtins:
             return "builtin", self._builtins[name]
         return None, None
+
+    def attribute(self, obj, name: str):
+        """``obj.name`` (a module's attribute, a callee's defaults), recorded as a read unless
+        ``obj`` is a library module the derivative rules are written for (``math.sin``, ``np.sum``:
+        replacing those in their module is not followed)."""
+        value = getattr(obj, name)
+        if self._reads is not None and not is_library(obj):
+            where = FUNCTION if obj is self.fn and self._relative else obj
+            self._reads.append(Read(where, name, value))
+        return value
 
     def closure_value(self, name: str):
         """The current value of a closure variable (read again each time code is loaded)."""

@@ -28,6 +28,7 @@ from .arguments import (
     unwrap,
     wrt_names,
 )
+from .calling import completed
 from .dispatch import dispatcher
 from .errors import NonScalarOutputError, user_facing
 from .pipeline import Spec
@@ -136,7 +137,8 @@ def _hessian(fn, wrt):
     product, trace, owner = _hvp_function(fn, names, names, False, "hessian")
     positions = _positions(trace, names, owner)
 
-    def hessian_at(*args):
+    def hessian_at(*args, **keywords):
+        args = completed(plain, args, keywords, (owner,) if owner is not None else ())
         inputs = [args[p] for p in positions]
         trees = [tree_of(x) for x in inputs]
         flat = flatten_all(inputs, trees)
@@ -227,7 +229,8 @@ def second_derivative(gradient, wrt, kind: str):
     positions = _positions(trace, names, owner)
     inner_position = _positions(trace, (inner,), owner)[0]
 
-    def second(*args):
+    def second(*args, **keywords):
+        args = completed(plain, args, keywords, (owner,) if owner is not None else ())
         value = args[inner_position]
         tree = tree_of(value)
         if tree is not None or np.ndim(value) != 0:

@@ -275,3 +275,6 @@ class Function:
     # NumPy would change an array in place. ``(variable, Location, message, hint)`` each, refused
     # once the variable is known to be an array.
     in_place: tuple = ()
+    # A trace's: each name lowering resolved, as an s2sad.provenance.Read, to tell whether code
+    # built from the trace is still what the function would run.
+    reads: tuple = ()

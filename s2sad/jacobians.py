@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .calling import completed
 from .arguments import (
     bind,
     derivative_of,
@@ -23,6 +24,7 @@ from .custom import missing_rules
 from .traversal import leaves, several, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import compiled, Spec
+from .provenance import current
 from .programs import kinds_of, uses_arrays
 from .shapes import params_kinds, signature
 from .trees import Layout, cotangent_leaves, describe_output, leaves_of, tree_of
@@ -34,7 +36,9 @@ def jvp(fn, primals, tangents):
     """``(fn(*primals), J·tangents)``: the value and the directional derivative, in one forward sweep.
 
     ``primals`` and ``tangents`` give one value per parameter, as ``jax.jvp``; a tangent for a
-    structured parameter (a dict of arrays, say) has the structure of its primal.
+    structured parameter (a dict of arrays, say) has the structure of its primal. Parameters with
+    defaults may be left out at the end of ``primals``, as in a call: they take their defaults and
+    are held constant, so there is one tangent per primal given.
 
     >>> import s2sad
     >>> def f(x1, x2):
@@ -46,24 +50,30 @@ def jvp(fn, primals, tangents):
     trace = header(plain)
     inputs = differentiable_params(trace, is_method(fn))
     primals, tangents = tuple(primals), tuple(tangents)
-    if len(primals) != len(inputs) or len(tangents) != len(inputs):
+    required = len(inputs) - len(plain.__defaults__ or ())
+    if not required <= len(primals) <= len(inputs) or len(tangents) != len(primals):
         raise ArgumentError(
-            f"jvp: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)}); got "
-            f"{len(primals)} primal(s) and {len(tangents)} tangent(s)"
+            f"jvp: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)}), "
+            f"{max(required, 0)} without a default; got {len(primals)} primal(s) and "
+            f"{len(tangents)} tangent(s)",
+            hint="give one tangent per primal",
         )
+    given = inputs[: len(primals)]  # the others take their defaults, held constant
     prefix = (owner,) if owner is not None else ()
+    primals = completed(plain, primals, prefix=prefix)
     (tangent_fn,), _ = flattened(
-        plain, Spec("tangent", inputs), trace.params, prefix + primals, len(prefix)
+        plain, Spec("tangent", given), trace.params, prefix + primals, len(prefix)
     )
     args = prefix + primals + tangents
-    layout = Layout(trace.params, args, len(prefix), inputs)  # tangents shaped like primals
+    layout = Layout(trace.params, args, len(prefix), given)  # tangents shaped like primals
     value, value_dot = bind(tangent_fn, owner)(*layout.flatten(args)[len(prefix) :])
     return value, shaped_like(value_dot, value)
 
 
 @user_facing
 def vjp(fn, *primals):
-    """``(fn(*primals), pullback)``, as ``jax.vjp``: ``pullback(y_bar)`` returns one adjoint per input.
+    """``(fn(*primals), pullback)``, as ``jax.vjp``: ``pullback(y_bar)`` returns one adjoint per
+    primal given (parameters left out take their defaults, held constant).
 
     The forward sweep runs here, once; each ``pullback`` call runs only the reverse sweep.
 
@@ -78,6 +88,8 @@ def vjp(fn, *primals):
     trace = header(plain)
     inputs = differentiable_params(trace, is_method(fn))
     prefix = (owner,) if owner is not None else ()
+    inputs = inputs[: len(primals)]  # the others take their defaults, held constant
+    primals = completed(plain, primals, prefix=prefix)
     (forward, backward), layout = flattened(
         plain, Spec("split_vjp", inputs), trace.params, prefix + primals, len(prefix)
     )
@@ -149,18 +161,13 @@ def _jacobian(fn, wrt, mode: str):
     trace = header(plain)
     names, single = wrt_names(trace, wrt, is_method(fn))
     prefix = (owner,) if owner is not None else ()
-    positions = [trace.params.index(name) - len(prefix) for name in names]
-    missing = missing_rules(walk(trace.body))
     plans: dict = {}
 
-    def jacobian_at(*args):
-        if len(args) <= max(positions):
-            raise ArgumentError(
-                f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
-            )
+    def jacobian_at(*args, **keywords):
+        args = completed(plain, args, keywords, prefix)
         key = (signature(args), tuple(a for a in args if type(a) is int))  # ints may set shapes
         plan = plans.get(key)
-        if plan is None:  # a new structure, or new shapes, gets new code
+        if plan is None or not current(plan.reads, plain):  # new kinds, or rebound callees
             plan = plans[key] = _Plan(plain, owner, names, prefix + args)
         flat = plan.layout.flatten(prefix + args)[len(prefix) :]
         inputs = plan.inputs(flat)
@@ -172,8 +179,8 @@ def _jacobian(fn, wrt, mode: str):
                 swept = plan.reverse()[0](*flat)
                 outputs = sum(np.size(y) for y in leaves_of(swept[0]))
             chosen = "forward" if size < outputs else "reverse"
-            if missing:  # a custom function with one rule: the mode that has it
-                chosen = "reverse" if "tangent" in missing else "forward"
+            if plan.missing:  # a custom function with one rule: the mode that has it
+                chosen = "reverse" if "tangent" in plan.missing else "forward"
         if chosen == "forward":
             blocks = plan.forward(flat, inputs)
         else:
@@ -195,6 +202,8 @@ class _Plan:
         self.fn, self.owner = fn, owner
         skip = 1 if owner is not None else 0
         self.layout, structures, trace = laid_out(fn, header(fn).params, args, skip)
+        self.reads = trace.reads  # what the sweeps are built from
+        self.missing = missing_rules(walk(trace.body))
         self.flat_args = self.layout.flatten(args)
         kinds = params_kinds(self.layout.params, self.flat_args)
         wrt = self.layout.leaf_params(names)
@@ -292,11 +301,8 @@ def _elementwise_grad(fn, wrt):
     prefix = (owner,) if owner is not None else ()
     position = trace.params.index(names[0]) - len(prefix)
 
-    def derivative_at(*args):
-        if len(args) <= position:
-            raise ArgumentError(
-                f"`{trace.name}` takes {len(trace.params) - len(prefix)} argument(s)"
-            )
+    def derivative_at(*args, **keywords):
+        args = completed(plain, args, keywords, prefix)
         layout, structures, lowered = laid_out(plain, trace.params, prefix + args, len(prefix))
         _require_one_output(lowered)  # for a function whose trace needed the structures
         spec = Spec("tangent", layout.leaf_params(names), structures=structures)

@@ -41,6 +41,7 @@ from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
+from .provenance import distinct
 from .ir import Assign, Call, Const, Function, Ref, Return, Var
 from .traversal import check_trace, defines, refs_used, walk
 from .loops import LoopLowering
@@ -109,7 +110,6 @@ class Lowering(
         self, source: Source, caller: "Lowering | None" = None, key=None, structures=None, avoid=()
     ):
         self.source = source
-        self.scope = Scope(source.function)
         self.env: dict[str, Value] = {}
         names = _NameCollector()
         source.node.visit(names)
@@ -131,6 +131,7 @@ class Lowering(
             self.root_params = set(code.co_varnames[: code.co_argcount])
             self.structures = structures
             self.parameter_vars: dict = {}  # variable -> parameter, for those not yet structured
+            self.reads: list = []  # see Function.reads
         else:  # an inlined callee: its statements and numbering continue the caller's
             self.body = caller.body
             self.sources = caller.sources
@@ -143,6 +144,12 @@ class Lowering(
             self.root_params = caller.root_params
             self.structures = caller.structures
             self.parameter_vars = caller.parameter_vars
+            self.reads = caller.reads
+        # What this function's names resolve to is recorded; the generated code reads again
+        # when it runs those `origin` does not bind as values.
+        relative = source.function.__code__ is self.calling[0]
+        live = lambda kind, name: self.origin(kind, name) != "value"  # noqa: E731
+        self.scope = Scope(source.function, self.reads, relative, live)
 
     def origin(self, kind: str, name: str) -> str:
         """How generated code reaches an outside name of this function (see ``ir.Ref``). The
@@ -173,7 +180,9 @@ class Lowering(
     def run(self) -> Function:
         node = self.source.node
         fn = self.source.function
-        params = self.bind_parameters(self._parameters(node.params, fn.__defaults__ or ()), node)
+        # The entry points fill in left-out arguments, so a default may be any value.
+        names = self._parameters(node.params, ())
+        params = self.bind_parameters(names, node)
         self.return_loc = self.source.location(node)
         if isinstance(node, cst.Lambda):
             self.env[RETURNED], self.env[RESULT] = Const(True), self.expr(node.body)
@@ -185,8 +194,25 @@ class Lowering(
         result = self.output(merged_result(self, node), node)
         self.body.append(Return(result, self.return_loc))
         name = fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
-        defaults = tuple(Const(v) for v in (fn.__defaults__ or ()))
-        return Function(name, tuple(params), self.body, defaults, in_place=tuple(self.in_place))
+        return Function(
+            name,
+            tuple(params),
+            self.body,
+            self._shown_defaults(names),
+            in_place=tuple(self.in_place),
+            reads=distinct(self.reads),
+        )
+
+    def _shown_defaults(self, params: list) -> tuple:
+        """The defaults the generated signatures show (``k=2.0``), where each is a number, a string
+        or None, of a parameter not taken apart as a structure; else none."""
+        fn = self.source.function
+        values = self.scope.attribute(fn, "__defaults__") if fn.__defaults__ else ()
+        named = params[len(params) - len(values) :] if values else []
+        literal = all(type(v) in (int, float, complex, bool, str, type(None)) for v in values)
+        if not literal or set(named) & set(dict(self.structures or ())):
+            return ()
+        return tuple(Const(v) for v in values)
 
     def _parameters(self, params: cst.Parameters, defaults: tuple) -> list:
         for extra, what in (

@@ -79,4 +79,4 @@ def compiled(fn: types.FunctionType, spec: Spec) -> Compiled:
         entries = tuple(names.function_name(f.name) for f in main)
         return compile_source(source, entries, tuple(names.bindings), origin_of(fn))
 
-    return cached(fn, spec, build)
+    return cached(trace_of(fn, spec.structures), spec, build)

@@ -1,4 +1,6 @@
-"""The SSA trace of a Python function, lowered once per definition and kept.
+"""The SSA trace of a Python function, lowered once per definition and kept while what it was built
+from is current (see :mod:`s2sad.provenance`): rebinding a function it inlined, or a value it bound,
+lowers it again.
 
 >>> import math
 >>> def f(x1, x2):
@@ -14,12 +16,13 @@ import types
 from .errors import (
     SourceNotFoundError,
 )
-from .execute import is_generated, resolution_signature
+from .execute import is_generated
 from .frontend import require_function
 from .ir import Function
 from .lower import lower
+from .provenance import current
 
-_traces: dict = {}
+_traces: dict = {}  # (code, file, structures) -> the traces lowered, newest first
 
 # The attribute a function s2sad returns carries to say what it is the derivative of (see higher).
 DERIVATIVE = "_s2sad_derivative"
@@ -37,8 +40,11 @@ def trace_of(fn: types.FunctionType, structures=None) -> Function:
             hint="differentiate the original function: s2sad.hessian and s2sad.hvp give its "
             "second derivatives",
         )
-    key = (fn.__code__, fn.__code__.co_filename, resolution_signature(fn), structures)
-    trace = _traces.get(key)
-    if trace is None:
-        trace = _traces[key] = lower(fn, structures)
+    # Code objects compare equal across files; the file matters for the comments and error messages.
+    known = _traces.setdefault((fn.__code__, fn.__code__.co_filename, structures), [])
+    for trace in known:
+        if current(trace.reads, fn):
+            return trace
+    trace = lower(fn, structures)
+    known.insert(0, trace)
     return trace
