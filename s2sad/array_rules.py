@@ -106,13 +106,11 @@ rule("np.positive", "np.copy")(lambda x, out: 1)
 @rule("np.astype")
 def _(x, dtype, out):
     """1 for a cast to a type with fractions; 0 to an integer or ``bool`` type, whose values are
-    piecewise constant in ``x`` (as ``int(x)``)."""
-    known = (
-        dtype.obj if isinstance(dtype, Ref) else dtype.value if isinstance(dtype, Const) else None
-    )
-    if known is None:
-        return runtime_call("cast_slope", dtype)
-    return 1 if np.issubdtype(np.dtype(known), np.inexact) else 0
+    piecewise constant in ``x`` (as ``int(x)``). A dtype the code reads when it runs (a value, a
+    global or a closure's) decides there."""
+    if isinstance(dtype, Const) or isinstance(dtype, Ref) and dtype.origin == "value":
+        return 0 if casts_to_integers(dtype) else 1
+    return runtime_call("cast_slope", dtype)
 
 
 rule("np.add")(lambda x, y, out: (1, 1))
@@ -398,6 +396,18 @@ def _(x, out, params, kinds):
         lambda dots: runtime_call("norm_tangent", dots[0], x, out, order, axis, keepdims),
         (lambda g: runtime_call("norm_adjoint", g, x, out, order, axis, keepdims),),
     )
+
+
+NORM_ORDERS = "None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf, and for vectors any p >= 1"
+
+
+def norm_order_differentiable(call: Call) -> bool:
+    """Whether ``np.linalg.norm`` with this ``ord`` has a derivative (a name, as a module global,
+    is checked when the derivative runs)."""
+    order = dict(call.params).get("ord")
+    if isinstance(order, Expr) or order in (None, "fro", "nuc", -1, -2, -math.inf):
+        return True
+    return isinstance(order, (int, float)) and not isinstance(order, bool) and order >= 1
 
 
 @structural("np.getitem")

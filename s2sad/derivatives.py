@@ -18,9 +18,11 @@ from __future__ import annotations
 from .algebra import total
 from .array_rules import (
     ARRAY_VARIANTS,
+    NORM_ORDERS,
     STRUCTURAL,
     Linear,
     concatenates_values,
+    norm_order_differentiable,
     np_call,
     runtime_call,
 )
@@ -45,6 +47,9 @@ def dropped_operands(call: Call) -> tuple:
     if name == "np.r_" and not concatenates_values(call):
         what = "the values of `np.r_[...]` or `np.c_[...]` with a slice or a directive"
         return tuple(range(1, len(call.args))), what, "list values only, or use np.concatenate"
+    if name == "np.linalg.norm" and not norm_order_differentiable(call):
+        what = f"the norms `np.linalg.norm` computes with ord={dict(call.params)['ord']!r}"
+        return (0,), what, f"use an order that has one: {NORM_ORDERS}"
     return (), "", ""
 
 

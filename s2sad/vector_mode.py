@@ -220,7 +220,9 @@ def _(a, b, out, params, kinds):
     ``b`` is a matrix, and is written ``ḃ @ a.T`` when ``b`` is a vector."""
     na, nb = kinds.ndim(a), kinds.ndim(b)
     if not (1 <= na <= 2 and 1 <= nb <= 2):
-        raise NotVectorizableError("`@` of arrays with more than two axes")
+        raise NotVectorizableError(
+            "`@` or `np.dot` of a number, or of arrays of more than two axes"
+        )
 
     def tangent(dots):
         da, db = dots

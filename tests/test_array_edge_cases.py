@@ -75,7 +75,19 @@ def read_twice_squared(x):
     return np.sum(x[np.array([0, 0, 1])] ** 2)
 
 
+def read_listed(x):
+    return np.sum(x[[0, 0, 1]])
+
+
+def write_listed(x):
+    y = np.zeros(3)
+    y[[0, 0]] = x
+    return np.sum(y)
+
+
 def test_a_repeated_index_read_adds_up():
+    close(s2sad.grad(read_listed)(np.array([1.0, 2.0, 3.0])), [2.0, 1.0, 0.0])
+    assert s2sad.grad(write_listed)(1.0) == 1.0
     x = np.array([1.0, 2.0, 3.0])
     # each read contributes: x[0] is read with weights 1 and 2, x[1] with 3
     close(s2sad.grad(read_twice)(x), [3.0, 3.0, 0.0])
@@ -413,6 +425,41 @@ def test_second_derivatives_of_norms_of_singular_values_are_refused(fn):
     # an order known only when the code runs (a closure's) is refused when it runs
     with pytest.raises(ValueError, match="second derivatives"):
         s2sad.hessian(vector_norm(2))(np.diag([3.0, 1.0]))
+
+
+def zeroth_norm(x):
+    return np.linalg.norm(x, 0)
+
+
+def half_norm(x):
+    return np.linalg.norm(x, 0.5)
+
+
+def negative_norm(x):
+    return np.linalg.norm(x, -3)
+
+
+@pytest.mark.parametrize("fn", [zeroth_norm, half_norm, negative_norm])
+def test_norms_without_a_derivative_are_refused_where_they_are_written(fn):
+    x = np.array([1.0, 2.0])
+    for call in (
+        lambda: s2sad.grad(fn)(x),
+        lambda: s2sad.jvp(fn, (x,), (x,)),
+        lambda: s2sad.jacobian(fn, mode="forward")(x),
+    ):
+        with pytest.raises(s2sad.NotDifferentiableError, match="have no derivative") as info:
+            call()
+        assert "return np.linalg.norm(x, " in str(info.value)  # the line, quoted
+        assert info.value.location.line == fn.__code__.co_firstlineno + 1
+
+
+def scaled_by_count(x, c):
+    return x * np.linalg.norm(c, 0)
+
+
+def test_a_norm_without_a_derivative_of_a_constant_is_not_refused():
+    # the number of nonzero entries of c does not depend on x
+    assert s2sad.grad(scaled_by_count)(2.0, np.array([1.0, 0.0, 3.0])) == 2.0
 
 
 # --- casts ---------------------------------------------------------------------------------------
