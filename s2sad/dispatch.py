@@ -3,7 +3,15 @@
 Code for numbers differs from code for arrays, and code for arrays from code for arrays of other shapes
 (where NumPy broadcasts, an adjoint sums back). A derivative function is therefore a small dispatcher:
 it looks up the code compiled for its arguments' kinds (numbers, or arrays of a shape and dtype),
-compiling it the first time, and calls it. For numbers alone the lookup is one dictionary access.
+compiling it the first time, and calls it. For a function that does not use NumPy, called with
+floats, it calls the code for numbers straight away.
+
+Before running anything, it checks that the code is built from what the function uses now: the
+functions it inlined, the values bound into it and the kinds of the values it reads when it runs
+(:mod:`s2sad.provenance`). The check is one generated expression, a few nanoseconds per name; where
+it fails, the code is built again, so a derivative always agrees with calling the function now.
+Arguments may be given by name, and those left out take the function's defaults
+(:mod:`s2sad.calling`).
 
 Gradients of arrays come back as arrays of their argument's shape and dtype (float32 in, float32 out),
 writable, even where the math gives a broadcast view or a plain zero. A structured argument (a dict of
@@ -121,7 +129,9 @@ def dispatcher(fn, owner, spec: Spec, params: tuple):
     return made[spec]
 
 
-_STATE = "_s2sad_state"  # (code for numbers, the general path, objects the guard compares with...)
+# (code for numbers, the general path, the table of code by kinds, the key of arguments in it,
+# objects the guard compares with...)
+_STATE = "_s2sad_state"
 
 
 class _Dispatcher:
@@ -138,6 +148,7 @@ class _Dispatcher:
         self.fn, self.owner, self.spec, self.params = fn, owner, spec, params
         self.prefix = (owner,) if owner is not None else ()
         self.count = len(spec.directions)  # f_hvp(x..., v...) takes a direction after the arguments
+        self.arity = fn.__code__.co_argcount - len(self.prefix) + self.count  # all given
         self.function = None
         self.width = None
         self._build()
@@ -145,14 +156,12 @@ class _Dispatcher:
     def _build(self) -> None:
         """Compile anew: the code for numbers now, code for other kinds as they come."""
         fn, spec = self.fn, self.spec
-        self.table: dict = {}
-        self.reads: dict = {}
-        try:
+        try:  # (an error leaves the state as it was: the guard still fails)
             (generic,) = functions(fn, spec)
             trace = trace_of(fn)
         except StructureNeededError:  # its code depends on its arguments' structures
             generic = trace = None
-        self.generic = generic
+        self.generic, self.table, self.reads = generic, {}, {}
         if trace is not None:
             self._note(trace.reads)
         numbers = trace is not None and self.owner is None and not uses_arrays(trace)
@@ -187,24 +196,33 @@ class _Dispatcher:
         if self.width is None:  # the first guard's objects are closure variables, the fastest read
             self.width = len(guard(reads, fn, str, params)[1])
         width = self.width
-        slot = lambda i: f"_s2sad_{i}" if i < width else f"{_STATE}[{i - width + 2}]"  # noqa: E731
+        slot = lambda i: f"_s2sad_{i}" if i < width else f"{_STATE}[{i - width + 4}]"  # noqa: E731
         test, values = guard(reads, fn, slot, params)
         cells = ", ".join([_STATE] + [f"_s2sad_{i}" for i in range(width)])
-        if self.fast is not None:
+        checked = (  # a name that is gone fails the guard
+            f"        try:\n"
+            f"            _s2sad_ok = {test}\n"
+            f"        except Exception:\n"
+            f"            _s2sad_ok = False\n"
+        )
+        if self.fast is not None:  # numbers: straight to their code
             names = ", ".join(params)
-            floats = "".join(f" and type({p}) is float" for p in params)
+            tests = (["_s2sad_ok"] if reads else []) + [f"type({p}) is float" for p in params]
             body = (
-                f"        try:\n"
-                f"            _s2sad_ok = {test}\n"
-                f"        except Exception:\n"
-                f"            _s2sad_ok = False\n"
-                f"        if _s2sad_ok{floats}:\n"
+                (checked if reads else "") + f"        if {' and '.join(tests) or 'True'}:\n"
                 f"            return {_STATE}[0]({names})\n"
                 f"        return {_STATE}[1]({names})\n"
             )
-        else:
+        else:  # the code compiled for these kinds of arguments, if there is some yet
             names = "*_s2sad_args, **_s2sad_keywords"
-            body = f"        return {_STATE}[1]({names})\n"
+            body = (
+                checked
+                + f"        if _s2sad_ok and not _s2sad_keywords and len(_s2sad_args) == {self.arity}:\n"
+                f"            run = {_STATE}[2].get({_STATE}[3](_s2sad_args))\n"
+                f"            if run is not None:\n"
+                f"                return run(*_s2sad_args)\n"
+                f"        return {_STATE}[1]({names})\n"
+            )
         source = (
             f"def _s2sad_dispatch({cells}):\n"
             f"    def current():\n"
@@ -220,9 +238,9 @@ class _Dispatcher:
         namespace: dict = {}
         exec(compile(source, f"<s2sad: guard of {trace_name(fn)}>", "exec"), namespace)
         factory = types.FunctionType(namespace["_s2sad_dispatch"].__code__, fn.__globals__)
-        extra = values[width:]
-        padded = values[:width] + [None] * (width - len(values[:width]))
-        self.is_current, made = factory((self.fast, self.call, *extra), *padded)
+        own = values[:width] + [None] * (width - len(values[:width]))  # unused cells hold None
+        state = (self.fast, self.call, self.table, signature, *values[width:])
+        self.is_current, made = factory(state, *own)
         made.__defaults__ = fn.__defaults__ if self.fast is not None and not self.count else None
         if self.function is None:
             self.function = made
@@ -247,18 +265,22 @@ class _Dispatcher:
             shown = self.function.__defaults__
             self._refresh()
             args = _without_stale_defaults(args, shown, self.function.__defaults__)
-        fn, prefix, count = self.fn, self.prefix, self.count
-        if count:  # the arguments left out before the directions take their defaults
-            split = len(args) - count
-            hint = "give its arguments, then one direction per input"
-            args = completed(fn, args[:split], keywords, prefix, hint) + args[split:]
-        else:
-            args = completed(fn, args, keywords, prefix)
+        if keywords or len(args) != self.arity:
+            args = self._completed(args, keywords)
         key = signature(args)
         run = self.table.get(key)
         if run is None:
             run = self.table[key] = self._specialised(args)
         return run(*args)
+
+    def _completed(self, args: tuple, keywords: dict) -> tuple:
+        """Every argument by position, defaults filled in (see :mod:`s2sad.calling`)."""
+        fn, prefix, count = self.fn, self.prefix, self.count
+        if not count:
+            return completed(fn, args, keywords, prefix)
+        split = len(args) - count  # the arguments left out before the directions take defaults
+        hint = "give its arguments, then one direction per input"
+        return completed(fn, args[:split], keywords, prefix, hint) + args[split:]
 
     def _specialised(self, args: tuple):
         fn, spec, prefix = self.fn, self.spec, self.prefix

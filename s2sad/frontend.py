@@ -151,7 +151,8 @@ class Scope:
     """Resolves the free names of a function as Python will: closure, then globals, then builtins.
 
     Given ``reads``, a list, each resolution is appended to it as a :class:`~s2sad.provenance.Read`
-    (what code built from it depends on). ``relative``: ``fn`` is the function being differentiated,
+    (what code built from it depends on), except for the library modules the rules are written
+    for and their functions (see :mod:`s2sad.provenance`). ``relative``: ``fn`` is the function being differentiated,
     whose reads are checked against whichever function shares its code; ``live(kind, name)``: the
     generated code reads the name again when it runs (``kind`` as :meth:`lookup` returns it)."""
 
@@ -169,7 +170,7 @@ class Scope:
         """``(kind, object)`` with kind ``"closure"``, ``"global"`` or ``"builtin"``; ``(None, None)``
         if the name is not defined anywhere."""
         kind, obj = self._lookup(name)
-        if self._reads is not None:
+        if self._reads is not None and not is_library(obj):
             where = ROOT if self._relative else self._cells.get(name, self._globals)
             live = kind is not None and self._live(kind, name) and not is_structural(obj)
             self._reads.append(Read(where, name, MISSING if kind is None else obj, live))

@@ -6,8 +6,9 @@ compiled for. Each resolution is a :class:`Read`. Code built from a trace is cur
 read of the trace resolves as it did: a function or module (and any value bound into the code) to
 the very same object, a value the code reads again when it runs (a global number, an array) to one
 of the same *kind* (a float for a float, an array of the same shape and dtype for an array, the
-same integer where an integer can set a shape). Functions of the libraries the rules are written
-for (``math.sin``, ``np.sum``) are not reads: replacing them in their modules is not followed.
+same integer where an integer can set a shape). The libraries the rules are written for and
+their functions (``np``, ``math.sin``, ``np.sum``) are not reads: the rules are matched to them
+once, and rebinding ``np`` or replacing ``np.sum`` afterwards is not followed.
 
 Reads of the differentiated function's own names are kept relative to it (:data:`ROOT`), so the
 closures one ``def`` makes share a trace, each checked against its own cells; reads made while

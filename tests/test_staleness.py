@@ -327,3 +327,13 @@ def test_a_closure_value_read_by_the_function_and_by_a_function_defined_in_it():
     assert g(1.5) == 2 * 2.0 * 1.5 + 2.0  # f = k x² + k x
     k = 3.0
     assert g(1.5) == 2 * 3.0 * 1.5 + 3.0
+
+
+def test_a_helper_deleted_then_defined_anew(monkeypatch):
+    g = s2sad.grad(uses_helper)
+    assert g(2.0) == 4.0
+    monkeypatch.delattr(THIS, "helper")
+    with pytest.raises(s2sad.S2SADError):
+        g(2.0)
+    monkeypatch.setattr(THIS, "helper", cube, raising=False)
+    assert g(2.0) == 12.0
