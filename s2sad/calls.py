@@ -15,6 +15,7 @@ import types
 from dataclasses import dataclass, replace
 
 import libcst as cst
+import numpy as np
 
 from .branches import merged_result
 from .constructors import Constructor
@@ -197,7 +198,7 @@ class CallLowering:
         callee = type(self)(source, caller=self, key=fn.__code__)
         values = self.scope.attribute(fn, "__defaults__") or ()  # bound into the trace
         params = callee._parameters(source.node.params, values)
-        defaults = dict(zip(params[len(params) - len(values) :], values))
+        defaults = dict(zip(params[len(params) - len(values) :], map(lowered_default, values)))
         arguments = self._bind_arguments(fn.__name__, params, defaults, node)
         return callee.lower_call(arguments)
 
@@ -332,6 +333,19 @@ class CallLowering:
         self.body.append(
             Effect(Call(PRINT, tuple(args), tuple(params)), self.source.location(node))
         )
+
+
+def lowered_default(value):
+    """An inlined function's default value as lowering binds it: a constant, a tuple of them (a
+    list or tuple of numbers), or an array bound into the code; ``None`` if it cannot be."""
+    if isinstance(value, (list, tuple)):
+        items = [lowered_default(v) for v in value]
+        return None if any(item is None for item in items) else tuple(items)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return Ref("default", value, "value")
+    if type(value) in (int, float, bool, str, type(None)):
+        return Const(value)
+    return None
 
 
 def _arity(name: str) -> tuple:

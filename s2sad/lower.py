@@ -36,7 +36,7 @@ from .branches import (
     merged_result,
 )
 from .array_lowering import ArrayLowering
-from .calls import CallLowering
+from .calls import CallLowering, lowered_default
 from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
@@ -230,12 +230,12 @@ class Lowering(
                 "make them positional",
             )
         for default in defaults:
-            if not isinstance(default, (int, float, str, type(None))):
+            if lowered_default(default) is None:
                 param = [p for p in params.params if p.default is not None][0]
                 raise self.error(
                     param,
-                    f"a default value of type {type(default).__name__} is not supported",
-                    "use a number, a string or None as the default",
+                    f"a default value of type {type(default).__name__} is not supported here",
+                    "use a number, a string, None, an array, or a list or tuple of numbers",
                 )
         return [p.name.value for p in (*params.posonly_params, *params.params)]
 

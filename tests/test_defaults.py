@@ -212,3 +212,55 @@ def test_generated_signatures_show_defaults_that_are_literals():
     assert s2sad.grad(decay, wrt=1).source.startswith("def decay_grad(t, x, k=2.0):")
     assert s2sad.grad(with_string).source.startswith('def with_string_grad(x, label="quadratic"):')
     assert s2sad.grad(with_list).source.startswith("def with_list_grad(x, c):")  # not a literal
+
+
+# --- defaults of the functions a function calls ----------------------------------------------------
+
+
+def affine_list(x, c=[2.0, 1.0]):  # noqa: B006
+    return x * c[0] + c[1]
+
+
+def affine_tuple(x, c=(2.0, 1.0)):
+    return x * c[0] + c[1]
+
+
+def affine_array(x, c=np.array([2.0, 1.0])):  # noqa: B008
+    return x * c[0] + c[1]
+
+
+def affine_dict(x, c={"a": 2.0}):  # noqa: B006
+    return x * c["a"]
+
+
+def squares_list(x):
+    return affine_list(x) * x  # 2x² + x
+
+
+def squares_tuple(x):
+    return affine_tuple(x) * x
+
+
+def squares_array(x):
+    return affine_array(x) * x
+
+
+def squares_dict(x):
+    return affine_dict(x) * x
+
+
+@pytest.mark.parametrize(
+    "fn", [squares_list, squares_tuple, squares_array], ids=lambda f: f.__name__
+)
+def test_a_callee_default_that_is_a_list_a_tuple_or_an_array(fn):
+    x = 1.5
+    assert s2sad.grad(fn)(x) == approx(4 * x + 1.0, rel=1e-14)
+    assert s2sad.jvp(fn, (x,), (1.0,))[1] == approx(4 * x + 1.0, rel=1e-14)
+    assert s2sad.jacobian(fn, mode="forward")(x) == approx(4 * x + 1.0, rel=1e-14)
+    assert s2sad.hessian(fn)(x) == approx(4.0, rel=1e-14)
+
+
+def test_a_callee_default_that_is_a_dict_is_refused_at_its_parameter():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="type dict") as info:
+        s2sad.grad(squares_dict)(1.5)
+    assert "def affine_dict" in str(info.value)
