@@ -15,6 +15,7 @@ import functools
 import inspect
 import types
 
+from .calling import completed
 from .dispatch import flattened, like, trace_name
 from .errors import ArgumentError, NonScalarOutputError, StructureNeededError, S2SADError
 from .ir import Function
@@ -114,26 +115,28 @@ def header(fn) -> Function:
         return Function(trace_name(fn), tuple(inspect.signature(fn).parameters), [])
 
 
-def example_layout(fn, owner, args) -> Layout:
-    """How example arguments (``args=`` of the source functions) lay out, once checked."""
+def example_arguments(fn, owner, args) -> tuple:
+    """Example arguments (``args=`` of the source functions), checked, and with the parameters
+    they leave out given their defaults."""
     if not isinstance(args, (tuple, list)):
         raise ArgumentError(f"args={args!r}: give the example arguments as a tuple")
-    params = header(fn).params
     prefix = (owner,) if owner is not None else ()
-    if len(prefix) + len(args) != len(params):
-        raise ArgumentError(
-            f"`{trace_name(fn)}` takes {len(params) - len(prefix)} argument(s); args has {len(args)}"
-        )
-    return Layout(params, prefix + tuple(args), len(prefix))
+    return prefix + completed(fn, tuple(args), prefix=prefix)
+
+
+def example_layout(fn, owner, args) -> Layout:
+    """How example arguments lay out (see :func:`example_arguments`)."""
+    skip = 1 if owner is not None else 0
+    return Layout(header(fn).params, example_arguments(fn, owner, args), skip)
 
 
 def source_for(fn, owner, spec: Spec, args) -> str:
     """The source of ``spec``, or, given example arguments, of its code compiled for them."""
     if args is None:
         return compiled(fn, spec).source
-    example_layout(fn, owner, args)  # checks them
+    args = example_arguments(fn, owner, args)
     prefix = (owner,) if owner is not None else ()
-    (generated, *_), _ = flattened(fn, spec, header(fn).params, prefix + tuple(args), len(prefix))
+    (generated, *_), _ = flattened(fn, spec, header(fn).params, args, len(prefix))
     return generated.source
 
 

@@ -264,3 +264,12 @@ def test_a_callee_default_that_is_a_dict_is_refused_at_its_parameter():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="type dict") as info:
         s2sad.grad(squares_dict)(1.5)
     assert "def affine_dict" in str(info.value)
+
+
+def test_source_functions_fill_in_left_out_example_arguments():
+    assert s2sad.tangent_source(decay, args=(T, X)).startswith("def decay_jvp(t, x, k,")
+    assert s2sad.adjoint_source(decay, args=(T, X)).startswith("def decay_grad(t, x, k=2.0):")
+    assert "def with_list_grad(x, c_0, c_1):" in s2sad.adjoint_source(with_list, args=(3.0,))
+    assert "def with_list_jvp(" in s2sad.export_source(with_list, args=(3.0,))
+    with pytest.raises(s2sad.ArgumentError, match="missing"):
+        s2sad.hvp_source(decay, args=(T,))
