@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import s2sad
 
 
@@ -79,3 +81,84 @@ def test_closure_variables_are_read_as_the_function_reads_them():
     set_k(5.0)
     assert f(1.0) == 5.0
     assert gradient(1.0) == 5.0
+
+
+# --- a parameter named self is an ordinary parameter ------------------------------------------------
+
+
+def first_self(self, y):
+    return self * y
+
+
+def first_cls(cls, y):
+    return cls * y * y
+
+
+def test_a_plain_function_whose_first_parameter_is_self_is_not_a_method():
+    assert s2sad.grad(first_self)(2.0, 3.0) == 3.0  # ∂/∂self
+    assert s2sad.grad(first_self, wrt=1)(2.0, 3.0) == 2.0
+    assert s2sad.grad(first_cls, wrt=(0, 1))(2.0, 3.0) == (9.0, 12.0)
+    assert s2sad.jvp(first_self, (2.0, 3.0), (1.0, 0.0)) == (6.0, 3.0)
+    assert s2sad.vjp(first_self, 2.0, 3.0)[1](1.0) == (3.0, 2.0)
+    np.testing.assert_array_equal(s2sad.jacobian(first_self, wrt=(0, 1))(2.0, 3.0), [3.0, 2.0])
+    assert s2sad.hessian(first_self, wrt=(0, 1))(2.0, 3.0) == ((0.0, 1.0), (1.0, 0.0))
+
+
+class Scaled:
+    def __init__(self, k):
+        self.k = k
+
+    @s2sad.grad
+    def loss(this, w):  # the instance, whatever it is called
+        return this.k * w * w
+
+    @s2sad.jacobian
+    def pair(self, w):
+        return self.k * w, w * w
+
+    @staticmethod
+    @s2sad.grad
+    def static(x, y):
+        return x * y * y
+
+    def energy(self, q):
+        return self.k * q * q * q
+
+
+def test_a_method_is_one_when_it_is_reached_as_one():
+    model = Scaled(3.0)
+    assert model.loss(2.0) == 12.0  # looked up on an instance: with respect to w
+    np.testing.assert_array_equal(model.pair(2.0), [3.0, 4.0])
+    assert Scaled.static(2.0, 3.0) == 9.0 and model.static(2.0, 3.0) == 9.0
+    assert s2sad.grad(model.energy)(2.0) == 36.0  # a bound method
+    assert Scaled.loss.__name__ == "loss_grad"
+
+
+# --- names the generated code gives its own functions, and globals it reads -----------------------
+
+lookalike_grad = 2.0  # a module global spelled like the gradient of `lookalike`
+SCALE = 3.0
+
+
+def lookalike(x):
+    return x * x * lookalike_grad
+
+
+def _scaled(z):
+    return z * SCALE
+
+
+def hides_a_global(x, SCALE):
+    return _scaled(x) * SCALE  # the helper reads the module's SCALE, not this parameter
+
+
+def test_a_generated_function_gives_way_to_a_global_of_its_name():
+    assert s2sad.grad(lookalike)(3.0) == 12.0
+    assert s2sad.value_and_grad(lookalike)(3.0) == (18.0, 12.0)
+    assert "def lookalike_grad_2(x):" in s2sad.grad(lookalike).source
+
+
+def test_a_parameter_does_not_hide_the_global_an_inlined_function_reads():
+    # f = 3 x S: ∂f/∂x = 3 S, ∂f/∂S = 3 x
+    assert s2sad.grad(hides_a_global, wrt=(0, 1))(2.0, 5.0) == (15.0, 6.0)
+    assert s2sad.jvp(hides_a_global, (2.0, 5.0), (1.0, 0.0)) == (30.0, 15.0)
