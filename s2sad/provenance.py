@@ -65,22 +65,16 @@ def builtins_of(namespace: dict) -> dict:
     return found if isinstance(found, dict) else vars(found)
 
 
-def resolve(read: Read, fn: types.FunctionType, cells: dict | None = None):
-    """What ``read.name`` resolves to now, for ``fn`` (the function the code differentiates, whose
-    closure cells by name are ``cells``), or :data:`MISSING`."""
-    return _resolve(read.name, _container(read, fn, cells))
-
-
-def _container(read: Read, fn: types.FunctionType, cells: dict | None = None):
-    """Where ``read.name`` is looked up for ``fn``: a globals dict, a cell or an object."""
+def _container(read: Read, fn: types.FunctionType, cells: dict):
+    """Where ``read.name`` is looked up for ``fn`` (whose closure cells by name are ``cells``): a
+    globals dict, a cell or an object."""
     if read.where is ROOT:
-        if cells is None:
-            cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         return cells.get(read.name, fn.__globals__)
     return fn if read.where is FUNCTION else read.where
 
 
 def _resolve(name: str, where):
+    """What ``name`` resolves to now in ``where``, or :data:`MISSING`."""
     if isinstance(where, dict):
         if name in where:
             return where[name]
