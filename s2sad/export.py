@@ -185,10 +185,18 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
         line = _binding(name, obj, home, importable, from_imports)
         if line:
             lines.append(line)
+    copied = {"np", *(fn.__name__ for fn in runtime.HELPERS)} if helpers else set()
+    copied_numpy = runtime.np
     for fn in generated:
         for ref in refs_used(fn):
             if ref.origin == "global":
                 _require_importable(importable, f"the module global `{ref.name}`")
+                if ref.name in copied and ref.obj is not copied_numpy:  # a name the copy takes
+                    raise ExportError(
+                        f"cannot export: the derivative reads the module global `{ref.name}`, "
+                        "and the exported module defines a NumPy helper of that name",
+                        hint=f"rename the global `{ref.name}`",
+                    )
                 from_imports.setdefault(importable, set()).add((ref.name, ref.name))
     statements = []
     for source in sorted(from_imports):

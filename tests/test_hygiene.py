@@ -252,3 +252,23 @@ def _check_exported(f, args, expected):
         assert y == f(*args)
         total = sum(np.sum(g) for g in expected)
         np.testing.assert_allclose(np.sum(y_dot), total, rtol=1e-6, atol=1e-6)
+
+
+HELPER_GLOBAL = """
+import numpy
+
+unbroadcast = 2.0
+
+
+def f(x, a):
+    return numpy.sum(x * a) * unbroadcast
+"""
+
+
+def test_an_export_that_would_hide_a_global_under_a_copied_helper_is_refused(folder):
+    (folder / "hygiene_helper_global.py").write_text(HELPER_GLOBAL)
+    f = importlib.import_module("hygiene_helper_global").f
+    x = np.array([1.0, 2.0])
+    close(s2sad.grad(f, wrt=(0, 1))(x, 3.0), ([6.0, 6.0], 6.0))  # in s2sad, it is bound apart
+    with pytest.raises(s2sad.ExportError, match="module global `unbroadcast`"):
+        s2sad.export_source(f)
