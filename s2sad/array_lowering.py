@@ -7,7 +7,9 @@ function it calls (``x.sum(0)`` is ``np.sum(w1, axis=0)``).
 A list or tuple where NumPy reads an array (``np.sum([a, b])``, ``np.dot([x, 1.0], v)``,
 ``x[[0, 2]]``) is the array NumPy makes of it, ``w3 = np.array([w1, w2])``, its nested lists made
 arrays first and stacked as rows, so derivatives reach the values in it; where NumPy reads a shape
-(``np.zeros((n, 2))``, ``x.reshape(n, 1)``) it stays a tuple.
+(``np.zeros((n, 2))``, ``x.reshape(n, 1)``) it stays a tuple. In an index, a list (written there,
+or held in a name: ``idx = [0, 2]; x[idx]``) is an array of positions, a tuple one position per
+axis.
 
 Writing into an array (``out[i] = v``) is a new value in the trace, ``w5 = np.setitem(w4, i, v)``;
 it is allowed on arrays the function created itself and that no other name refers to, so the write
@@ -34,7 +36,7 @@ from .arrays import (
 )
 from .branches import Unbound
 from .loops import assigned_names, names_read
-from .ir import Call, Const, Expr, Ref, Var
+from .ir import Call, Const, Expr, ListValue, Ref, Var
 from .primitives import SELECT
 from .records import READ_ONLY, Record
 
@@ -164,15 +166,29 @@ class ArrayLowering:
                 layout.append(None)
             else:
                 value = self.expr(part.value)
-                if isinstance(value, Ref) and value.obj is None:  # np.newaxis
-                    layout.append(None)
-                    continue
-                layout.append("value")
-                # x[[0, 2]] reads an array of positions; x[(0, 2)] is x[0, 2]
-                array = pieces or isinstance(part.value, cst.List)
-                read = self.array_like if array else self.operand
-                values.append(read(value, part.value))
+                whole = len(node.slice) == 1 and not pieces
+                if whole and isinstance(value, tuple) and not isinstance(value, ListValue):
+                    for item in value:  # x[p] with p = (0, 2) is x[0, 2]: a part per axis
+                        self._index_part(item, part.value, layout, values)
+                elif pieces:
+                    layout.append("value")
+                    values.append(self.array_like(value, part.value))
+                else:
+                    self._index_part(value, part.value, layout, values)
         return tuple(layout), values
+
+    def _index_part(self, value, node, layout: list, values: list) -> None:
+        """One part of an index, as NumPy reads it: ``np.newaxis``, a number, or an array of
+        positions, which a list or tuple there is (``x[idx]`` with ``idx = [0, 2]`` reads two
+        elements, as ``x[[0, 2]]`` does)."""
+        if isinstance(value, Ref) and value.obj is None:  # np.newaxis
+            layout.append(None)
+            return
+        if isinstance(value, tuple) and not value:
+            raise self.error(node, "an empty list or tuple inside an index is not supported", "")
+        layout.append("value")
+        read = self.array_like if isinstance(value, tuple) else self.operand
+        values.append(read(value, node))
 
     def index_assignment(self, target: cst.Subscript, value, value_node) -> None:
         """``out[i] = v``: a new array value bound to ``out``, for an array nothing else sees."""

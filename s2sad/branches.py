@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from .errors import Location
-from .ir import Const, Expr, If, Var
+from .ir import Const, Expr, If, ListValue, Var
 from .primitives import COMPARISONS, NOT, SELECT
 from .records import FieldTuple, Record, field_tuple
 
@@ -64,7 +64,7 @@ def _placeholder(value):
     if isinstance(value, FieldTuple):
         return field_tuple(_placeholder(tuple(value)), value.tree, value.name, value.cls)
     if isinstance(value, tuple):
-        return tuple(_placeholder(v) for v in value)
+        return type(value)(_placeholder(v) for v in value)  # a tuple or a ListValue
     return Const(None)
 
 
@@ -218,22 +218,26 @@ class BranchLowering:
         return None
 
     def _merge_values(self, cond: Expr, then, other, node):
-        if then == other:
-            return then
+        if then == other and isinstance(then, ListValue) == isinstance(other, ListValue):
+            return then  # (a list equals a tuple of the same values, but is not one)
         if isinstance(then, Unbound) or isinstance(other, Unbound):
             return then if isinstance(then, Unbound) else other
         if isinstance(then, (Record, FieldTuple)) or isinstance(other, (Record, FieldTuple)):
             return self.merged_records(cond, then, other, node)
         if isinstance(then, tuple) or isinstance(other, tuple):
             if not (
-                isinstance(then, tuple) and isinstance(other, tuple) and len(then) == len(other)
+                isinstance(then, tuple)
+                and isinstance(other, tuple)
+                and len(then) == len(other)
+                and isinstance(then, ListValue) == isinstance(other, ListValue)
             ):
                 raise self.error(
                     node,
                     "the branches of this `if` leave a name bound to values of different shapes",
-                    "return or assign tuples of the same length in both branches",
+                    "return or assign tuples (or lists) of the same length in both branches",
                 )
-            return tuple(self._merge_values(cond, a, b, node) for a, b in zip(then, other))
+            merged = (self._merge_values(cond, a, b, node) for a, b in zip(then, other))
+            return ListValue(merged) if isinstance(then, ListValue) else tuple(merged)
         return self.emit(SELECT, (cond, then, other), node)
 
     # --- expressions that branch ----------------------------------------------------------

@@ -24,7 +24,7 @@ from .errors import S2SADError, UnknownFunctionError
 from .arrays import ARRAY_METHODS, LENGTH, ArrayOp, array_function, supported_array_functions
 from .expressions import SUPPORTED, Value, _dotted, _is_module
 from .frontend import load
-from .ir import Call, Const, Effect, Expr, Ref
+from .ir import Call, Const, Effect, Expr, ListValue, Ref
 from .primitives import PRINT, VARIADIC, primitive_for, supported_callables, user_call
 from .records import Entries
 from .rules import RULES
@@ -336,11 +336,14 @@ class CallLowering:
 
 
 def lowered_default(value):
-    """An inlined function's default value as lowering binds it: a constant, a tuple of them (a
-    list or tuple of numbers), or an array bound into the code; ``None`` if it cannot be."""
+    """An inlined function's default value as lowering binds it: a constant, a tuple or a list of
+    them (a :class:`~s2sad.ir.ListValue`), or an array bound into the code; ``None`` if it cannot
+    be."""
     if isinstance(value, (list, tuple)):
         items = [lowered_default(v) for v in value]
-        return None if any(item is None for item in items) else tuple(items)
+        if any(item is None for item in items):
+            return None
+        return ListValue(items) if isinstance(value, list) else tuple(items)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return Ref("default", value, "value")
     if type(value) in (int, float, bool, str, type(None)):

@@ -2,10 +2,12 @@
 
 Generated code refers to outside objects (``math.cos``, a closure constant, ``math.pi``) by the names a
 :class:`Namespace` chooses: the object's own name (``cos``) unless something in the program already uses
-it, so no name ever shadows another. Module globals keep their names and are read when the code runs,
-as the original function reads them. The generated functions themselves (``f_grad``, a helper
-``_f_jvp`` they call) keep their names too, unless a variable or a global of the code has it. Each
-block of code is preceded by a comment quoting the source line it comes from.
+it, so no name ever shadows another. What the function reached in NumPy goes by the name NumPy users
+write, functions and objects alike (``np.sum``, ``np.pi``, ``np.r_``). Module globals keep their
+names and are read when the code runs, as the original function reads them. The generated functions
+themselves (``f_grad``, a helper ``_f_jvp`` they call) keep their names too, unless a variable or a
+global of the code has it. Each block of code is preceded by a comment quoting the source line it
+comes from.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class Namespace:
         for ref in refs:
             if ref.origin == "closure":
                 self._bind(("closure", ref.name), ref.name, "closure", ref.name)
+            elif ref.origin == "value" and ref.module in MODULE_ALIASES:  # np.pi, np.r_
+                module = sys.modules[ref.module]
+                self._bind(("object", id(module)), MODULE_ALIASES[ref.module], "object", module)
             elif ref.origin == "value":
                 self._bind(("object", id(ref.obj)), ref.name, "object", ref.obj)
         for prim in prims:
@@ -120,6 +125,8 @@ class Namespace:
             return thing.name
         if thing.origin == "closure":
             return self._names[("closure", thing.name)]
+        if thing.module in MODULE_ALIASES:
+            return f"{self._names[('object', id(sys.modules[thing.module]))]}.{thing.name}"
         return self._names[("object", id(thing.obj))]
 
 

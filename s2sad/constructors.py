@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from .ir import Built, Const, Ref
+from .ir import Built, Const, ListValue, Ref
 from .records import FieldTuple, Record, field_tuple
 from .trees import Tree, field_names
 
@@ -73,7 +73,8 @@ def _tree_of_value(value) -> Tree | None:
     if isinstance(value, (Record, FieldTuple)):
         return value.tree
     if isinstance(value, tuple):
-        return Tree("tuple", tuple(range(len(value))), tuple(map(_tree_of_value, value)))
+        kind = "list" if isinstance(value, ListValue) else "tuple"
+        return Tree(kind, tuple(range(len(value))), tuple(map(_tree_of_value, value)))
     return None
 
 
@@ -213,8 +214,9 @@ class ConstructorLowering:
         return key.value
 
     def output(self, value, node):
-        """A returned value as an output structure: expressions, tuples, and the dicts, dataclasses
-        and named tuples the function built or was given, built again by the generated code."""
+        """A returned value as an output structure: expressions, tuples, lists, and the dicts,
+        dataclasses and named tuples the function built or was given, built again by the generated
+        code."""
         if isinstance(value, (Record, FieldTuple)):
             entries = value.values if isinstance(value, Record) else tuple(value)
             items = tuple(self.output(item, node) for item in entries)
@@ -223,7 +225,8 @@ class ConstructorLowering:
             cls = value.cls or Ref(value.tree.cls.__name__, value.tree.cls)  # an argument's class
             return Built(value.tree.keys, items, cls)
         if isinstance(value, tuple):
-            return tuple(self.output(item, node) for item in value)
+            items = (self.output(item, node) for item in value)
+            return ListValue(items) if isinstance(value, ListValue) else tuple(items)
         return self.atom(value, node)
 
     def merged_records(self, cond, then, other, node):

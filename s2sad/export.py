@@ -10,7 +10,9 @@ Generated code inside s2sad reaches the objects it calls through closure variabl
 :mod:`s2sad.execute`). An exported module binds them by import statements instead:
 
 - functions and modules that can be imported by name (``math.cos``, ``numpy.exp``, the builtins,
-  which need no import at all) are imported: ``from math import cos, sin``;
+  which need no import at all) are imported: ``from math import cos, sin``; what the function reads
+  as an attribute of NumPy (``np.sum``, ``np.r_``, ``np.float32``) is read from ``import numpy as
+  np``, and an object NumPy exports under the name the code uses (``r_``) is imported from it;
 - numbers, strings and tuples of them (``math.pi``, a closure constant) are written as literals;
 - module globals the function reads (``SCALE``) and recursive functions it calls are imported from
   the function's own module (``from lecture import SCALE``), which must then be importable where the
@@ -227,6 +229,10 @@ def _binding(name: str, obj, home: str, importable: str, from_imports: dict) -> 
         return f"{name} = {_literal(obj)}"
     source = getattr(obj, "__module__", None)
     attr = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if attr is None and source:  # an instance (`from numpy import r_`): its class's module says
+        package = source.split(".")[0]  # only where the class is; the package may export it
+        if _found(package, name, obj):
+            source, attr = package, name
     if source == "builtins" and getattr(builtins, attr, None) is obj:
         if name == attr:
             return None

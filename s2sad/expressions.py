@@ -13,7 +13,7 @@ import types
 import libcst as cst
 
 from .branches import Unbound
-from .ir import Assign, Call, Const, Expr, Ref, Var
+from .ir import Assign, Call, Const, Expr, ListValue, Ref, Var
 from .records import Record
 from .sequences import FIXED_CONTAINERS
 from .primitives import ATTRIBUTE, BINARY_OPERATORS, FORMAT, UNARY_OPERATORS
@@ -93,8 +93,9 @@ class ExpressionLowering:
     def atom(self, value: Value, node) -> Expr:
         """``value`` as one operand: not a tuple, not a module or function."""
         if isinstance(value, tuple):
+            what = "list" if isinstance(value, ListValue) else "tuple"
             raise self.error(
-                node, "a tuple cannot be used as a number here", "unpack it or index it first"
+                node, f"a {what} cannot be used as a number here", "unpack it or index it first"
             )
         if isinstance(value, Record):
             raise self.error(
@@ -140,7 +141,8 @@ class ExpressionLowering:
                 raise self.error(
                     node, f"module `{base.name}` has no attribute `{attr}`", "check the spelling"
                 )
-            return Ref(attr, self.scope.attribute(base.obj, attr), "value")
+            obj = self.scope.attribute(base.obj, attr)
+            return Ref(attr, obj, "value", base.obj.__name__)
         field = self.record_field(node, base, attr)
         if field is not None:
             return field
@@ -160,6 +162,8 @@ class ExpressionLowering:
             raise self.error(node, f"the operator `{op}` is not supported yet", SUPPORTED)
         left = self.expr(node.left)
         right = self.expr(node.right)
+        if isinstance(left, tuple) or isinstance(right, tuple):  # [a] + [b], (a,) * 2
+            return self.sequence_arithmetic(node, symbol, left, right)
         return self.emit(BINARY_OPERATORS[symbol], (left, right), node, hint)
 
     def unary(self, node: cst.UnaryOperation, hint: str) -> Value:

@@ -11,7 +11,7 @@ A program is a :class:`Function`: parameters and a body of statements. Expressio
 
 Statements are :class:`Assign` (``target = value``), :class:`Effect` (a call run for its side
 effect, like ``print``), :class:`Return` and :class:`Comment`. A function returns an expression, a
-tuple of outputs, or a :class:`Built` dict, dataclass or named tuple of them.
+tuple or :class:`ListValue` of outputs, or a :class:`Built` dict, dataclass or named tuple of them.
 
 The invariant of a *trace* (what :mod:`s2sad.lower` produces, checked by
 :func:`s2sad.traversal.check_trace`): every ``Assign`` binds a fresh name, and its value is a
@@ -134,11 +134,15 @@ class Ref(Expr):
     ``origin`` says how generated code reaches it: ``"global"`` reads the module global when the code
     runs (so a rebinding is seen, as the original function would see it); ``"closure"`` reads the
     closure cell when the code is loaded; ``"value"`` binds ``obj`` itself (``math.pi``).
+    ``module`` names the module it was reached as an attribute of (``"numpy"`` for ``np.r_``), so
+    that code can name it as the function did, as it names that module's functions (see
+    ``Primitive.module``).
     """
 
     name: str
     obj: object = field(compare=False, hash=False)
     origin: str = "value"
+    module: str = ""
 
     def __repr__(self) -> str:
         return self.name
@@ -167,6 +171,17 @@ class Built:
     keys: tuple
     items: tuple
     cls: Ref | None = None
+
+
+class ListValue(tuple):
+    """A list: a tuple of values that Python would hold in a list. While lowering, a list the
+    function builds (``[a, b]``, a list comprehension, ``list(...)``) is one, so that indexing an
+    array with it reads the positions it holds (``x[idx]`` with ``idx = [0, 2]`` is ``x[[0, 2]]``,
+    not ``x[0, 2]``) and a function returning it returns a list; as an output structure it is
+    built as a list (``return [w3, w4]``)."""
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 Structure = Union[Expr, tuple, Built]  # an output: an expression, or a (nested) structure of them

@@ -42,7 +42,7 @@ from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
 from .frontend import Scope, Source, load
 from .provenance import distinct
-from .ir import Assign, Call, Const, Function, Ref, Return, Var
+from .ir import Assign, Call, Const, Function, ListValue, Ref, Return, Var
 from .traversal import check_trace, defines, refs_used, walk
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
@@ -342,6 +342,16 @@ class Lowering(
         name = node.target.value
         current = self.name(node.target)
         rhs = self.expr(node.value)
+        if isinstance(current, ListValue):
+            raise self.error(
+                node,
+                f"`{name} {symbol}= ...` changes the list `{name}` in place, which every other "
+                "name for it would see",
+                f"build a new list: `{name} = {name} {symbol} ...`",
+            )
+        if isinstance(current, tuple) or isinstance(rhs, tuple):  # t += (v,): a new tuple
+            self.env[name] = self.sequence_arithmetic(node, symbol, current, rhs)
+            return
         if isinstance(current, Var):
             self.note_in_place(current, name, node)
         self.env[name] = self.emit(BINARY_OPERATORS[symbol], (current, rhs), node, name)

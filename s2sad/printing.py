@@ -15,6 +15,7 @@ from typing import Callable
 
 from .ir import (
     Built,
+    ListValue,
     PREC_ATOM,
     PREC_COMPARE,
     PREC_NOT,
@@ -57,7 +58,8 @@ MODULE_ALIASES = {"numpy": "np"}  # the names modules go by in generated code, a
 
 def _preferred_name(thing) -> str:
     if not isinstance(thing, Primitive):
-        return thing.name
+        alias = MODULE_ALIASES.get(thing.module)
+        return f"{alias}.{thing.name}" if alias else thing.name
     return f"{MODULE_ALIASES[thing.module]}.{thing.symbol}" if thing.module else thing.symbol
 
 
@@ -190,10 +192,10 @@ def _format_fstring(expr: Call, name_of) -> str:
 
 def format_structure(value: Structure, name_of=None) -> str:
     """Source for an output: ``w5``; ``w5, w8`` for a tuple; nested tuples and 1-tuples in
-    parentheses; ``{"a": w5}`` for a dict, ``Out(y=w5)`` for a dataclass or named tuple (fields by
-    name, in the class's order, so the reader need not count them)."""
+    parentheses; ``[w5, w8]`` for a list; ``{"a": w5}`` for a dict, ``Out(y=w5)`` for a dataclass
+    or named tuple (fields by name, in the class's order, so the reader need not count them)."""
     name_of = name_of or _preferred_name
-    if isinstance(value, tuple) and len(value) > 1:
+    if isinstance(value, tuple) and not isinstance(value, ListValue) and len(value) > 1:
         return ", ".join(_format_item(item, name_of) for item in value)
     return _format_item(value, name_of)
 
@@ -208,6 +210,8 @@ def _format_item(value: Structure, name_of) -> str:
         return f"{name_of(value.cls)}({arguments})"
     if not isinstance(value, tuple):
         return format_expr(value, name_of)
+    if isinstance(value, ListValue):
+        return "[" + ", ".join(_format_item(item, name_of) for item in value) + "]"
     if len(value) == 1:
         return f"({_format_item(value[0], name_of)},)"
     return "(" + ", ".join(_format_item(item, name_of) for item in value) + ")"

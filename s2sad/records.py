@@ -2,10 +2,10 @@
 
 The code is compiled for the structure of the arguments (see :mod:`s2sad.trees`), so while lowering,
 a structured parameter is a structure of known shape whose leaves are parameters of the generated
-function: a tuple or list is a tuple of values (the sequence machinery indexes, unpacks and unrolls
-it), a named tuple is a :class:`FieldTuple`, and a dict or dataclass is a :class:`Record`. Reading an
-entry by a constant key (``params["W1"]``) or a field (``p.W1``) is then just the leaf's variable, and
-costs nothing in the generated code. Structures are read-only: writing into one is refused. The
+function: a tuple is a tuple of values and a list a :class:`~s2sad.ir.ListValue` of them (the
+sequence machinery indexes, unpacks and unrolls them), a named tuple is a :class:`FieldTuple`, and a
+dict or dataclass is a :class:`Record`. Reading an entry by a constant key (``params["W1"]``) or a
+field (``p.W1``) is then just the leaf's variable, and costs nothing in the generated code. Structures are read-only: writing into one is refused. The
 dicts, dataclasses and named tuples a function builds itself are the same kinds of values (see
 :mod:`s2sad.constructors`).
 
@@ -32,7 +32,7 @@ import libcst as cst
 
 from .arrays import ARRAY_METHODS
 from .errors import StructureNeededError
-from .ir import Assign, Const, Ref, Var
+from .ir import Assign, Const, ListValue, Ref, Var
 from .trees import Tree, flat_params
 
 _NUMBER_ATTRIBUTES = frozenset(dir(0.0)) | {"T", "shape", "ndim", "size", "dtype"}
@@ -110,7 +110,9 @@ class RecordLowering:
             self._bound(child, names, f"{path}[{key!r}]", node)
             for key, child in zip(tree.keys, tree.children)
         )
-        if tree.kind in ("tuple", "list"):
+        if tree.kind == "list":
+            return ListValue(values)
+        if tree.kind == "tuple":
             return values
         if tree.kind == "fields" and issubclass(tree.cls, tuple):
             return field_tuple(values, tree, path)

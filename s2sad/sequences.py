@@ -2,10 +2,12 @@
 and generator expressions, and the builtins that consume them.
 
 A list or tuple the function builds (``xs = [a, b]``, ``[f(v) for v in xs]``) has a length known when
-the function is lowered, so it lowers to a tuple of values, each its own SSA variable. Indexing with a
-constant picks the value; ``sum``, ``min``, ``max``, ``len``, ``tuple`` and ``list`` fold over the
-values; a comprehension or a loop over such a sequence is unrolled. Lists are never mutated:
-``append`` and item assignment are refused.
+the function is lowered, so it lowers to a tuple of values, each its own SSA variable; a list is a
+:class:`~s2sad.ir.ListValue`, so that it keeps the meaning Python gives it where a tuple's differs
+(an array indexed with it, a result). Indexing with a constant picks the value; ``sum``, ``min``,
+``max``, ``len``, ``tuple`` and ``list`` fold over the values; ``+`` joins two lists or two tuples
+and ``*`` repeats one a known number of times; a comprehension or a loop over such a sequence is
+unrolled. Lists are never mutated: ``append``, ``+=`` and item assignment are refused.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import builtins
 
 import libcst as cst
 
-from .ir import Const
+from .ir import Const, ListValue
 from .records import is_dict_method
 from .primitives import PRIMITIVES
 
@@ -90,11 +92,12 @@ class SequenceLowering:
             raise self.error(
                 node, "starred elements are not supported", "list the elements one by one"
             )
-        return tuple(self.expr(e.value) for e in node.elements)
+        return ListValue(self.expr(e.value) for e in node.elements)
 
     def comprehension(self, node, element=None) -> tuple:
-        """``[elt for target in seq if cond ...]``, unrolled over known sequences, as a tuple;
-        ``element()`` lowers what each iteration gives (by default ``elt``)."""
+        """``[elt for target in seq if cond ...]``, unrolled over known sequences, as a list (a
+        tuple for a generator expression); ``element()`` lowers what each iteration gives (by
+        default ``elt``)."""
         results: list = []
         outer_env = dict(self.env)
         try:
@@ -103,7 +106,8 @@ class SequenceLowering:
             )
         finally:
             self.env = outer_env  # the comprehension's names do not leak, as in Python 3
-        return self._limited(node, tuple(results))
+        kind = ListValue if isinstance(node, cst.ListComp) else tuple
+        return self._limited(node, kind(results))
 
     def _unroll_comprehension(self, clause: cst.CompFor, element, results: list) -> None:
         values = self.known_sequence(clause.iter)
@@ -149,8 +153,10 @@ class SequenceLowering:
             )
         if function is builtins.len:
             return Const(len(values))
-        if function is not builtins.sum:
-            return values
+        if function is builtins.list:
+            return ListValue(values)
+        if function is builtins.tuple:
+            return tuple(values)
         start = self.expr(node.args[1].value) if len(node.args) > 1 else None
         return self.fold(
             PRIMITIVES["add"],
@@ -171,6 +177,44 @@ class SequenceLowering:
             result = self.emit(prim, (result, value), node, hint)
         return result
 
+    def sequence_arithmetic(self, node, symbol: str, left, right):
+        """``left + right`` or ``left * right`` where one of them is a list or tuple, as Python
+        computes it: two lists (or two tuples) joined, a sequence repeated a known number of times.
+        Anything else with a sequence is refused: Python raises, or (a sequence and an array) NumPy
+        would compute elementwise with an array whose kind is not known here."""
+        sequences = [isinstance(v, tuple) for v in (left, right)]
+        if symbol == "+" and all(sequences):
+            if isinstance(left, ListValue) != isinstance(right, ListValue):
+                kinds = [_kind(v) for v in (left, right)]
+                raise self.error(
+                    node,
+                    f"`+` of a {kinds[0]} and a {kinds[1]}: Python joins only two lists or two "
+                    "tuples",
+                    "convert one of them with list(...) or tuple(...)",
+                )
+            joined = tuple(left) + tuple(right)
+            return self._limited(node, ListValue(joined) if isinstance(left, ListValue) else joined)
+        if symbol == "*" and sequences.count(True) == 1:
+            sequence, count = (left, right) if sequences[0] else (right, left)
+            if isinstance(count, Const) and isinstance(count.value, int):
+                repeated = tuple(sequence) * count.value
+                kind = ListValue if isinstance(sequence, ListValue) else tuple
+                return self._limited(node, kind(repeated))
+            raise self.error(
+                node,
+                f"a {_kind(sequence)} repeated by `*` needs a count known when the function is "
+                "lowered (an integer constant)",
+                "write the count as an integer literal, or build an array with np.array(...) to "
+                "multiply its elements",
+            )
+        what = _kind(left if sequences[0] else right)
+        raise self.error(
+            node,
+            f"`{symbol}` of a {what} and a value: a {what} takes part in arithmetic only as "
+            f"`{what} + {what}` and `{what} * count`",
+            "make an array of it first (np.array(...)) to compute elementwise",
+        )
+
     def index(self, node: cst.Subscript, base: tuple):
         """``seq[i]`` or ``seq[a:b:c]`` with constants."""
         if len(node.slice) != 1:
@@ -182,7 +226,8 @@ class SequenceLowering:
                 for part in (element.lower, element.upper, element.step)
             ]
             if all(b is None or isinstance(b, Const) and isinstance(b.value, int) for b in bounds):
-                return base[slice(*(None if b is None else b.value for b in bounds))]
+                part = base[slice(*(None if b is None else b.value for b in bounds))]
+                return ListValue(part) if isinstance(base, ListValue) else tuple(part)
         else:
             position = self.expr(element.value)
             if isinstance(position, Const) and isinstance(position.value, int):
@@ -196,6 +241,10 @@ class SequenceLowering:
             "a list or tuple can be indexed only with a constant here",
             "loop over the sequence itself, or over range(...) with constant bounds",
         )
+
+
+def _kind(value: tuple) -> str:
+    return "list" if isinstance(value, ListValue) else "tuple"
 
 
 def indexed_with(body: list, name: str) -> list:

@@ -20,6 +20,7 @@ from .ir import (
     Expr,
     Function,
     If,
+    ListValue,
     Loop,
     Pop,
     Push,
@@ -46,7 +47,8 @@ def leaves(value: Structure) -> Iterator[Expr]:
 def map_structure(fn: Callable[[Expr], object], value: Structure):
     """Apply ``fn`` to every expression of an output structure, keeping its shape."""
     if isinstance(value, tuple):
-        return tuple(map_structure(fn, item) for item in value)
+        items = (map_structure(fn, item) for item in value)
+        return ListValue(items) if isinstance(value, ListValue) else tuple(items)
     if isinstance(value, Built):
         return Built(value.keys, map_structure(fn, value.items), value.cls)
     return fn(value)

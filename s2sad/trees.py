@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ArgumentError
-from .ir import Built
+from .ir import Built, ListValue
 from .reals import require_real
 from .traversal import leaves
 
@@ -102,9 +102,11 @@ def field_names(cls) -> tuple | None:
 
 
 def output_tree(structure) -> Tree | None:
-    """The Tree of an output structure of the IR (tuples and :class:`~s2sad.ir.Built` values)."""
+    """The Tree of an output structure of the IR (tuples, lists and :class:`~s2sad.ir.Built`
+    values)."""
     if isinstance(structure, tuple):
-        return Tree("tuple", tuple(range(len(structure))), tuple(map(output_tree, structure)))
+        kind = "list" if isinstance(structure, ListValue) else "tuple"
+        return Tree(kind, tuple(range(len(structure))), tuple(map(output_tree, structure)))
     if isinstance(structure, Built):
         children = tuple(map(output_tree, structure.items))
         if structure.cls is None:

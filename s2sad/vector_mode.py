@@ -41,7 +41,7 @@ from .array_rules import (
 )
 from .arrays import INDEX, SETITEM
 from .errors import S2SADError
-from .ir import Assign, Call, Const, Var
+from .ir import Assign, Call, Const, Ref, Var
 from .naming import Names
 from .primitives import PRIMITIVES
 from .rules import partials
@@ -342,6 +342,9 @@ def _(x, out, params, kinds):
 def _batched_index(values, layout, kinds: Batched) -> tuple:
     """``layout`` with ``:`` in front for the batch axis. NumPy moves the axes of array indices to
     the front when something separates them (``x[i, :, j]``), so those are refused."""
+    if any(isinstance(v, Ref) and isinstance(v.obj, tuple) for v in values):
+        # x[PAIR], with PAIR = (0, 2) read when the code runs, is x[0, 2]; x_dot[:, PAIR] is not
+        raise NotVectorizableError("an index that is a tuple read when the code runs")
     positions = [p for p, item in enumerate(layout) if item == "value"]
     arrays = [v for v in values if kinds.of(v) is None or kinds.of(v).is_array]
     if arrays and positions and positions[-1] - positions[0] + 1 != len(positions):

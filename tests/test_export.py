@@ -217,3 +217,102 @@ def test_exported_numpy_code_runs_without_s2sad(tmp_path):
     expected = s2sad.grad(networks.seed001_loss, wrt=tuple(range(7)))(*args)
     for ours, theirs in zip(json.loads(result.stdout), expected):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+# --- objects of NumPy that are not functions: np.r_, np.c_, np.pi, np.inf, np.float64 ---------
+
+
+def numpy_objects(a):
+    joined = np.r_[a, 2.0 * a]
+    rows = np.c_[a, a * a]
+    column = a.astype(np.float64)[:, np.newaxis]
+    return np.sum(joined * np.pi) + np.sum(rows**2) + np.sum(np.minimum(column, np.inf))
+
+
+def numpy_objects_gradient(a):
+    """By hand: π (a + 2a) + (a² + a⁴) + min(a, ∞) = a, summed."""
+    return 3 * np.pi + 2 * a + 4 * a**3 + 1
+
+
+ARRAY_RUNNER = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import numpy as np
+module = __import__(sys.argv[3])
+x = np.array(json.loads(sys.argv[4]))
+gradient = getattr(module, sys.argv[5] + "_grad")(x)
+value, tangent = getattr(module, sys.argv[5] + "_jvp")(x, np.ones_like(x))
+print(json.dumps([np.asarray(gradient).tolist(), float(value), float(tangent)]))
+assert "s2sad" not in sys.modules
+"""
+
+
+def run_exported(folder: Path, module: str, function: str, x: np.ndarray) -> list:
+    """The exported gradient and tangent of ``function`` at ``x``, run where s2sad is hidden."""
+    hidden = folder / "hidden"
+    (hidden / "s2sad").mkdir(parents=True, exist_ok=True)
+    (hidden / "s2sad" / "__init__.py").write_text("raise ImportError('s2sad is not installed')\n")
+    arguments = [str(hidden), str(folder), module, json.dumps(x.tolist()), function]
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", ARRAY_RUNNER, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_numpy_objects_are_exported_by_their_module_path(tmp_path):
+    source = s2sad.export_source(numpy_objects)
+    assert "np.r_[" in source and "np.c_[" in source and "np.pi" in source
+    (tmp_path / "numpy_objects_grad.py").write_text(source)
+    x = np.array([0.5, -1.2, 2.0])
+    gradient, value, tangent = run_exported(tmp_path, "numpy_objects_grad", "numpy_objects", x)
+    np.testing.assert_allclose(gradient, numpy_objects_gradient(x), rtol=1e-12)
+    np.testing.assert_allclose(gradient, s2sad.grad(numpy_objects)(x), rtol=1e-12)
+    assert value == numpy_objects(x)
+    np.testing.assert_allclose(tangent, np.sum(numpy_objects_gradient(x)), rtol=1e-12)
+
+
+PIECES = """\
+from numpy import r_
+
+
+def doubled(a):
+    return r_[a, 2.0 * a]
+"""
+
+PIECES_USER = """\
+import numpy as np
+from pieces_lib import doubled
+
+
+def joined_squares(a):
+    return np.sum(doubled(a) ** 2)
+"""
+
+
+def test_a_numpy_object_imported_by_name_in_a_helper_is_imported_from_numpy(tmp_path):
+    (tmp_path / "pieces_lib.py").write_text(PIECES)
+    (tmp_path / "pieces_user.py").write_text(PIECES_USER)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pieces_user
+    finally:
+        sys.path.remove(str(tmp_path))
+    source = s2sad.export_source(pieces_user.joined_squares)
+    assert "from numpy import r_" in source
+    (tmp_path / "joined_squares_grad.py").write_text(source)
+    x = np.array([0.5, -1.2, 2.0])
+    gradient, value, tangent = run_exported(tmp_path, "joined_squares_grad", "joined_squares", x)
+    np.testing.assert_allclose(gradient, 10 * x, rtol=1e-12)  # d/da (a² + 4a²), by hand
+    assert value == pieces_user.joined_squares(x)
+    np.testing.assert_allclose(tangent, np.sum(10 * x), rtol=1e-12)
+
+
+def test_numpy_objects_print_as_numpy_names_in_traces():
+    text = str(s2sad.trace(numpy_objects))
+    assert "= np.r_[w1, w2]" in text and "= np.c_[w1, " in text
+    assert "* np.pi" in text and "np.float64" in text and "np.inf)" in text
+    assert "np.r_[" in s2sad.adjoint_source(numpy_objects)
