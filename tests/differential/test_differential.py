@@ -9,12 +9,18 @@ Knobs:
 
 - ``S2SAD_DIFF_PROGRAMS=N`` runs N programs instead of ``DEFAULT_PROGRAMS`` (``--slow``: 1000);
   ``S2SAD_DIFF_SEED=S`` starts from seed S (default 0), for a hunt over fresh programs;
-- ``S2SAD_DIFF_PENDING=1`` also generates the families in ``PENDING`` and runs the checks in
-  ``PENDING_CHECKS``;
+- ``S2SAD_DIFF_PENDING=1`` also generates the families in ``PENDING``, runs the checks in
+  ``PENDING_CHECKS`` and fails on the failures ``KNOWN`` matches: what is left of the known
+  defects;
 - ``S2SAD_DIFF_LOG=path`` appends one JSON line per program (seed, features, failures, refusals).
 
 A long hunt: ``S2SAD_DIFF_PROGRAMS=2000 S2SAD_DIFF_SEED=100000 python -m pytest tests/differential
--n 2 -q``.
+-n 2 -q``. The program of a seed depends on the families allowed: a report says which were left
+out, and pinning by source (``PINNED``) survives a change of ``PENDING``.
+
+The summary at the end of the run (tests/conftest.py) counts the programs, the failures by check
+(known ones marked) and the refusals (``S2SADError``) by message: a construct the generator makes
+that s2sad refuses is a gap in what it covers.
 """
 
 from __future__ import annotations
