@@ -288,7 +288,7 @@ def _zero(arg, kinds):
         return Const(0.0)
     if kind is not None:
         return np_call("zeros_like", arg)
-    return runtime_call("zero_tangent", arg)
+    return runtime_call("zero_like", arg)
 
 
 def adjoint_step(stmt, bar: Var, active: set, names):

@@ -35,6 +35,11 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     branch or a loop body holds wherever the name is read. Carried values change every iteration and
     are never substituted, nor copied into another name: ``a = w4`` read after a loop that rebinds
     ``w4`` means the old ``w4``.
+
+    A caller may seed ``mapping`` with replacements of its own (name -> expression). Each one's
+    definition is dropped, and the expression takes the substitutions made before that definition:
+    ``a_bar -> s_bar`` where ``s_bar = w6_bar`` and ``w6_bar = 1.0`` are propagated becomes
+    ``a_bar -> 1.0``, not a read of a name that is gone.
     """
     if mapping is None:
         mapping = {}
@@ -46,6 +51,9 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     result = []
     for stmt in body:
         if isinstance(stmt, Assign):
+            if stmt.target.name in mapping:  # seeded by the caller
+                mapping[stmt.target.name] = sub(mapping[stmt.target.name])
+                continue
             value = sub(stmt.value)
             copies_rebound = isinstance(value, Var) and value.name in keep
             if (

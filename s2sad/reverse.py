@@ -14,6 +14,12 @@ would be overwritten by the next iteration, so the forward sweep saves exactly t
 at the end of their block, and the reverse sweep pops them at the start of the mirrored block: memory
 grows by a few values per iteration, and a loop whose reverse reads nothing from it saves nothing.
 
+A value that no code on the path taken reads has the adjoint zero there: the structural zero ``0.0``
+in a branch that does not read it, in the sum over a loop that ran no iteration, in the adjoint a loop
+carries for a value the next iteration does not read. Rules such as ``matmul``, ``reshape`` and
+indexing read the shape of the adjoint they are given, so where the value may be an array, such a
+zero is made zeros of its shape before anything reads it.
+
 >>> from s2sad.ir import Var, Call, Assign, Function, Return, Const
 >>> from s2sad.primitives import PRIMITIVES
 >>> body = [Assign(Var("w1"), Var("x")), Assign(Var("w2"), Call(PRIMITIVES["sin"], (Var("w1"),))),
@@ -30,9 +36,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from .activity import active_names, is_active
 from .algebra import apply, assume, is_zero, total
-from .ir import Assign, Call, Const, Function, If, Loop, Pop, Push, Return, Unpack, Var
+from .array_rules import np_call, runtime_call
+from .ir import Assign, Call, Const, Expr, Function, If, Loop, Pop, Push, Return, Unpack, Var
 from .naming import Names
 from .traversal import (
     assigned,
@@ -155,7 +164,8 @@ class _Reverser:
             if not isinstance(stmt, Assign) or stmt.target.name not in contributions:
                 continue
             bar = Var(self.names.bar(stmt.target.name))
-            reverse.append(Assign(bar, total(contributions.pop(stmt.target.name)), stmt.loc))
+            value = self.shaped(total(contributions.pop(stmt.target.name)), stmt.target)
+            reverse.append(Assign(bar, value, stmt.loc))
             callee = recursive_callee(stmt)
             if callee is not None:
                 reverse.append(self.reverse_call(stmt, callee, bar, contributions))
@@ -207,7 +217,10 @@ class _Reverser:
             if is_active(loop.nexts[i], self.active):
                 inner.setdefault(loop.nexts[i].name, []).append(bars[i])
         body = self.block(loop.body, inner, in_loop=True)
-        starts = [total(inner.pop(loop.headers[i].name, [])) for i in carried]
+        starts = [
+            self.shaped(total(inner.pop(loop.headers[i].name, [])), loop.headers[i])
+            for i in carried
+        ]
         number = next(self.counter)
         outer = sorted(inner)  # defined before the loop: their adjoints sum over the iterations
         sums = [Var(self.names.fresh(f"{name}_bar_sum{number}")) for name in outer]
@@ -218,7 +231,8 @@ class _Reverser:
             target, iterable = Var(self.names.discard()), None
         reverse_loop = Loop(
             [bars[i] for i in carried] + sums,
-            [total(exits[i]) for i in carried] + [Const(0.0)] * len(sums),
+            [self.shaped(total(exits[i]), loop.headers[i]) for i in carried]
+            + [self.zero(Var(name)) for name in outer],
             body,
             starts + [s + total(inner[name]) for s, name in zip(sums, outer)],
             target,
@@ -277,6 +291,27 @@ class _Reverser:
             return []
         adjoints = derivative(value, stmt.target, self.kinds).adjoints
         return [(arg, adjoints[i](bar)) for i, arg in used if adjoints[i] is not None]
+
+    def zero(self, var: Var) -> Expr:
+        """The zero adjoint of ``var``: ``0.0`` for a number, else zeros of its shape (its shape
+        as known while compiling, so the reverse sweep need not keep ``var`` for it, or else read
+        when the code runs)."""
+        kind = self.kinds.of(var)
+        if kind is None:
+            return runtime_call("zero_like", var)
+        if not kind.is_array:
+            return Const(0.0)
+        dtype = np.dtype(kind.dtype)
+        if np.issubdtype(dtype, np.floating) and dtype != np.float64:
+            return np_call("zeros", Const(kind.shape), dtype=dtype.str)
+        return np_call("zeros", Const(kind.shape))
+
+    def shaped(self, adjoint: Expr, var: Var) -> Expr:
+        """``adjoint`` (of ``var``) with the structural zero it is on a path where nothing reads
+        ``var`` made the zeros of ``var``'s shape, unless ``var`` is a number."""
+        if self.kinds.is_scalar(var) or not _may_vanish(adjoint):
+            return adjoint
+        return _filled(adjoint, self.zero(var))
 
     # --- the tape ---------------------------------------------------------------------------
 
@@ -434,6 +469,32 @@ def _drop_empty_pops(body: list) -> None:
         if not (isinstance(s, Pop) and not s.targets)
         and not (isinstance(s, If) and not s.then and not s.orelse)
     ]
+
+
+def _may_vanish(expr) -> bool:
+    """Whether ``expr`` is the structural zero on some path through the selects in it."""
+    if is_zero(expr):
+        return True
+    if not isinstance(expr, Call):
+        return False
+    if expr.prim.name == "select":
+        return _may_vanish(expr.args[1]) or _may_vanish(expr.args[2])
+    if expr.prim.name in ("add", "sub"):
+        return all(_may_vanish(arg) for arg in expr.args)
+    return False
+
+
+def _filled(expr, zero: Expr):
+    """``expr`` with its structural zeros replaced by ``zero``: in a select, each branch that may
+    vanish; in a sum, the first term (the other broadcasts against it)."""
+    if is_zero(expr):
+        return zero
+    if expr.prim.name == "select":
+        cond, *branches = expr.args
+        branches = [_filled(b, zero) if _may_vanish(b) else b for b in branches]
+        return Call(expr.prim, (cond, *branches), expr.params)
+    first, second = expr.args
+    return Call(expr.prim, (_filled(first, zero), second), expr.params)
 
 
 def _select(cond, then, other):

@@ -344,9 +344,10 @@ def cast_slope(dtype):
     return 1.0 if np.issubdtype(np.dtype(dtype), np.inexact) else 0.0
 
 
-def zero_tangent(x):
+def zero_like(x):
     """0.0 for a number, zeros of its shape for an array: the tangent a custom tangent rule gets
-    for an inactive argument whose kind was not known while compiling."""
+    for an inactive argument, or the adjoint of a value nothing read on the path taken, whose kind
+    was not known while compiling."""
     return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
 
 
@@ -363,7 +364,7 @@ HELPERS = (
     scalar_seed,
     cast_slope,
     conform,
-    zero_tangent,
+    zero_like,
     each_direction,
     matmul_adjoint,
     dot_adjoint,

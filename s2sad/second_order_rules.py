@@ -160,3 +160,5 @@ multilinear(RUNTIME["prod_adjoint"], _first, _prod_operand_term)
 
 # 1.0 once the output is checked to be one number: constant, so its tangent is zero.
 multilinear(RUNTIME["scalar_seed"], lambda args: ())
+# Zeros shaped like a value: constant, so their tangent is zero.
+multilinear(RUNTIME["zero_like"], lambda args: ())

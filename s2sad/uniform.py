@@ -37,7 +37,11 @@ def scalar_broadcasts_removed(body: list, params: dict) -> list:
         if all(
             _broadcasts_anyway(use, stmt.target, shape, known) for use in _uses(body, stmt.target)
         ):
-            mapping[stmt.target.name] = stmt.value.args[0]
+            number = stmt.value.args[0]
+            mapping[stmt.target.name] = number
+            # A number now: it no longer gives the shape to the operations it meets, so it cannot
+            # be the array another broadcast counts on (``b1 + b2`` keeps one of them).
+            known[stmt.target.name] = infer_value(number, known)
     if not mapping:
         return body
     substituted = propagate(body, carried, mapping)
