@@ -356,6 +356,11 @@ class Subject:
             values.extend(leaf[()] if leaf.ndim == 0 else leaf for leaf in _leaf_values(value))
         return values
 
+    @property
+    def source_wrt(self):
+        """``wrt`` for the source functions: names, one bare as grad's position is."""
+        return self.names[0] if self.single else self.names
+
     def source_args(self):
         return self.args if self.program.sources_take_args else None
 
@@ -570,8 +575,8 @@ def check_teaching(s: Subject) -> None:
     """The teaching forms of the tangent and adjoint programs, executed in f's globals (with the
     math functions and the runtime helpers generated code names), compute what jvp and vjp do."""
     args = s.source_args()
-    tangent = _load_source(s, s2sad.tangent_source(s.f, wrt=s.names, teaching=True, args=args))
-    adjoint = _load_source(s, s2sad.adjoint_source(s.f, wrt=s.names, teaching=True, args=args))
+    tangent = _load_source(s, s2sad.tangent_source(s.f, wrt=s.source_wrt, teaching=True, args=args))
+    adjoint = _load_source(s, s2sad.adjoint_source(s.f, wrt=s.source_wrt, teaching=True, args=args))
     _compare_programs(s, "teaching", tangent, adjoint)
 
 
@@ -678,7 +683,7 @@ def _gradient_row(s: Subject, result, what: str) -> np.ndarray:
 
 def check_export(s: Subject) -> None:
     """The module export_source writes, imported, computes what jvp and vjp do."""
-    source = s2sad.export_source(s.f, wrt=s.names, args=s.source_args())
+    source = s2sad.export_source(s.f, wrt=s.source_wrt, args=s.source_args())
     name = f"{s.module.__name__}_derivatives"
     path = s.workdir / f"{name}.py"
     path.write_text(source)
