@@ -76,11 +76,25 @@ def load(fn) -> Source:
     if fn.__name__ == "<lambda>":
         return _load_lambda(fn, filename)
     text, removed = dedented(lines)
-    module = _parse(text, filename, first_line, removed)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    node = next(n for n in module.body if isinstance(n, cst.FunctionDef))
+    node, positions = _parsed_function(text, filename, first_line, removed)
     return Source(fn, node, filename, positions, first_line, removed)
+
+
+_parsed: dict = {}  # (text, filename, first line) -> (FunctionDef node, positions)
+
+
+def _parsed_function(text: str, filename: str, first_line: int, removed: tuple) -> tuple:
+    """The ``def`` in ``text`` and its nodes' positions, parsed once per text: libcst's parse and
+    position metadata cost more than the rest of lowering, and every derivative of one function,
+    and every closure one ``def`` makes, reads the same text."""
+    key = (text, filename, first_line)
+    found = _parsed.get(key)
+    if found is None:
+        module = _parse(text, filename, first_line, removed)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        node = next(n for n in module.body if isinstance(n, cst.FunctionDef))
+        found = _parsed[key] = (node, positions)
+    return found
 
 
 def dedented(lines: list) -> tuple:

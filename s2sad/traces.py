@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import types
 
-from .errors import (
-    SourceNotFoundError,
-)
+from .errors import SourceNotFoundError, StructureNeededError
 from .execute import is_generated
 from .frontend import require_function
 from .ir import Function
@@ -23,6 +21,18 @@ from .lower import lower
 from .provenance import current
 
 _traces: dict = {}  # (code, file, structures) -> the traces lowered, newest first
+
+# Lowerings refused for want of the arguments' structures, by known_key.
+_needs_structure: dict = {}
+
+
+def known_key(fn: types.FunctionType, structures) -> tuple:
+    """The function's definition and structures, and what the globals its code names are now."""
+    names = fn.__code__.co_names
+    return (fn.__code__, fn.__code__.co_filename, structures) + tuple(
+        id(fn.__globals__.get(name)) for name in names
+    )
+
 
 # The attribute a function s2sad returns carries to say what it is the derivative of (see higher).
 DERIVATIVE = "_s2sad_derivative"
@@ -42,9 +52,18 @@ def trace_of(fn: types.FunctionType, structures=None) -> Function:
         )
     # Code objects compare equal across files; the file matters for the comments and error messages.
     known = _traces.setdefault((fn.__code__, fn.__code__.co_filename, structures), [])
+    refused = _needs_structure.get(known_key(fn, structures))
+    if refused is not None:
+        raise refused.with_traceback(None)
     for trace in known:
         if current(trace.reads, fn):
             return trace
-    trace = lower(fn, structures)
+    try:
+        trace = lower(fn, structures)
+    except StructureNeededError as err:
+        # Callers ask first without structures, then with the arguments' (dispatch, export): the
+        # failed lowering is kept for the first question, until a global the code names changes.
+        _needs_structure[known_key(fn, structures)] = err
+        raise
     known.insert(0, trace)
     return trace
