@@ -599,6 +599,15 @@ def _compare_programs(s: Subject, what: str, tangent: dict, adjoint: dict) -> No
         dots = [d[()] if d.ndim == 0 else d for piece in pieces for d in _leaf_values(piece)]
         y, y_dot = _call(s, jvp_fn, leaves_ + dots, f"{what} f_jvp")
         s.same_value(y, f"{what} f_jvp")
+        if np.ndim(y_dot) == 0 and not isinstance(y_dot, tuple) and np.ndim(s.value) and y_dot == 0:
+            s.findings.append(
+                Finding(
+                    "source_shapes",
+                    f"{what}: the tangent of an array of shape {np.shape(s.value)} is the number "
+                    f"{y_dot!r}, not an array of that shape",
+                )
+            )
+            y_dot = np.zeros(np.shape(s.value))
         forward.append(flatten_like(y_dot, s.value, f"{what} f_jvp tangent"))
     forward = np.array(forward).T.reshape(s.m, -1)
     s.against_fd(f"{what} f_jvp", forward, side="right")
@@ -793,7 +802,7 @@ CHECKS = {
 # Findings some checks report under names of their own, besides the names of CHECKS.
 FINDINGS = {
     "source_names": "printed source reads a name bound only inside s2sad",
-    "source_shapes": "printed source returns the number 0 as the gradient of an array",
+    "source_shapes": "printed source returns the number 0 as the gradient or tangent of an array",
     "source_vjp": "printed adjoint of a function returning an array is a gradient",
 }
 
