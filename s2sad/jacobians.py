@@ -22,7 +22,12 @@ from .dispatch import flattened, functions, laid_out, like, require_floats, spec
 from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .custom import missing_rules
 from .traversal import leaves, several, walk
-from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
+from .jacobian_sweeps import (
+    arranged,
+    directionwise_blocks,
+    forward_blocks,
+    reverse_blocks,
+)
 from .pipeline import compiled, Spec
 from .provenance import current
 from .programs import kinds_of, uses_arrays
@@ -65,7 +70,9 @@ def jvp(fn, primals, tangents):
         plain, Spec("tangent", given), trace.params, prefix + primals, len(prefix)
     )
     args = prefix + primals + tangents
-    layout = Layout(trace.params, args, len(prefix), given)  # tangents shaped like primals
+    layout = Layout(
+        trace.params, args, len(prefix), given
+    )  # tangents shaped like primals
     value, value_dot = bind(tangent_fn, owner)(*layout.flatten(args)[len(prefix) :])
     return value, shaped_like(value_dot, value)
 
@@ -102,7 +109,9 @@ def vjp(fn, *primals):
     def pullback(y_bar):
         seeds = cotangent_leaves(y_bar, tree, trace.name)
         grads = backward(*residuals, *seeds)
-        return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf], residuals))
+        return layout.group(
+            inputs, grads, lambda g, leaf: like(g, leaf_values[leaf], residuals)
+        )
 
     return value, user_facing(pullback)
 
@@ -110,16 +119,21 @@ def vjp(fn, *primals):
 def _owned(residuals: tuple, shared: list) -> tuple:
     """The residuals, each array among them that may share memory with an array of ``shared`` (the
     caller's arguments and the value returned to it) copied: a pullback keeps what it read, though
-    the caller writes into its arrays later. (A gradient that is a residual is copied out too.)"""
+    the caller writes into its arrays later. (A gradient that is a residual is copied out too.)
+    """
     arrays = [a for a in shared if isinstance(a, np.ndarray)]
-    return tuple(
-        (
-            r.copy()
-            if isinstance(r, np.ndarray) and any(np.may_share_memory(r, a) for a in arrays)
-            else r
-        )
-        for r in residuals
-    )
+
+    def owned(r):
+        if isinstance(r, np.ndarray) and any(np.may_share_memory(r, a) for a in arrays):
+            return r.copy()
+        if type(r) in (
+            list,
+            tuple,
+        ):  # a loop's tape holds the values each iteration saved
+            return type(r)(owned(item) for item in r)
+        return r
+
+    return tuple(owned(r) for r in residuals)
 
 
 @user_facing
@@ -165,9 +179,14 @@ def _jacobian(fn, wrt, mode: str):
 
     def jacobian_at(*args, **keywords):
         args = completed(plain, args, keywords, prefix)
-        key = (signature(args), tuple(a for a in args if type(a) is int))  # ints may set shapes
+        key = (
+            signature(args),
+            tuple(a for a in args if type(a) is int),
+        )  # ints may set shapes
         plan = plans.get(key)
-        if plan is None or not current(plan.reads, plain):  # new kinds, or rebound callees
+        if plan is None or not current(
+            plan.reads, plain
+        ):  # new kinds, or rebound callees
             plan = plans[key] = _Plan(plain, owner, names, prefix + args)
         flat = plan.layout.flatten(prefix + args)[len(prefix) :]
         inputs = plan.inputs(flat)
@@ -186,7 +205,9 @@ def _jacobian(fn, wrt, mode: str):
         else:
             blocks = reverse_blocks(*plan.reverse(), flat, inputs, swept)
         if plan.layout.structures:  # each input's blocks in its structure
-            blocks = [plan.layout.group(names, row, lambda block, _: block) for row in blocks]
+            blocks = [
+                plan.layout.group(names, row, lambda block, _: block) for row in blocks
+            ]
         return arranged(blocks, plan.output, single)
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"
@@ -209,14 +230,18 @@ class _Plan:
         wrt = self.layout.leaf_params(names)
         require_floats(wrt, kinds)
         self.positions = [self.layout.params.index(leaf) - skip for leaf in wrt]
-        self.spec = Spec("vector_tangent", wrt, kinds=tuple(kinds.items()), structures=structures)
+        self.spec = Spec(
+            "vector_tangent", wrt, kinds=tuple(kinds.items()), structures=structures
+        )
         self.output = trace.body[-1].value
         arrays = uses_arrays(trace) or any(kind.is_array for kind in kinds.values())
         known = kinds_of(trace, self.spec.kinds if arrays else None)
         sizes = [known.of(leaf) for leaf in leaves(self.output)]
         self.output_size = None
         if all(kind is not None for kind in sizes):
-            self.output_size = sum(math.prod(k.shape) if k.is_array else 1 for k in sizes)
+            self.output_size = sum(
+                math.prod(k.shape) if k.is_array else 1 for k in sizes
+            )
         self._vector = self._reverse = None
 
     def inputs(self, flat: tuple) -> list:
@@ -303,13 +328,17 @@ def _elementwise_grad(fn, wrt):
 
     def derivative_at(*args, **keywords):
         args = completed(plain, args, keywords, prefix)
-        layout, structures, lowered = laid_out(plain, trace.params, prefix + args, len(prefix))
+        layout, structures, lowered = laid_out(
+            plain, trace.params, prefix + args, len(prefix)
+        )
         _require_one_output(lowered)  # for a function whose trace needed the structures
         spec = Spec("tangent", layout.leaf_params(names), structures=structures)
         flat = layout.flatten(prefix + args)
         (tangent_fn,) = specialised(plain, spec, layout.params, flat)
         x = args[position]
-        ones = [np.ones_like(v) if isinstance(v, np.ndarray) else 1.0 for v in leaves_of(x)]
+        ones = [
+            np.ones_like(v) if isinstance(v, np.ndarray) else 1.0 for v in leaves_of(x)
+        ]
         y, y_dot = bind(tangent_fn, owner)(*flat[len(prefix) :], *ones)
         return like(y_dot, y)
 

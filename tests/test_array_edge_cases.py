@@ -146,7 +146,14 @@ def sum_over_two(x):
 
 @pytest.mark.parametrize(
     "fn",
-    [max_over_two, min_over_two_kept, prod_over_two, prod_of_all_kept, mean_over_two, sum_over_two],
+    [
+        max_over_two,
+        min_over_two_kept,
+        prod_over_two,
+        prod_of_all_kept,
+        mean_over_two,
+        sum_over_two,
+    ],
 )
 def test_reductions_over_a_tuple_of_axes(fn):
     x = RNG.normal(size=(2, 3, 2)) + 2.0  # no ties, no zeros
@@ -201,7 +208,10 @@ def test_dot_of_numbers_and_of_arrays_of_three_axes(fn, shape):
 
 def test_dot_of_a_number_analytically():
     close(s2sad.grad(lambda x: np.sum(np.dot(2.0, x)))(np.ones(3)), [2.0, 2.0, 2.0])
-    close(s2sad.grad(lambda x: np.sum(np.dot(x, 1.5)))(np.ones((2, 2))), np.full((2, 2), 1.5))
+    close(
+        s2sad.grad(lambda x: np.sum(np.dot(x, 1.5)))(np.ones((2, 2))),
+        np.full((2, 2), 1.5),
+    )
 
 
 # --- x ** 0 at 0 -----------------------------------------------------------------------------------
@@ -290,7 +300,9 @@ def test_a_loop_that_runs_no_iteration_leaves_the_variable_as_it_was():
 
 
 def test_a_loop_variable_reassigned_in_the_body_with_no_value_before_is_refused():
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="reassigned in its body") as info:
+    with pytest.raises(
+        s2sad.UnsupportedSyntaxError, match="reassigned in its body"
+    ) as info:
         s2sad.grad(counter_reassigned_unbound)(1.0)
     assert "return x * i" in str(info.value)
 
@@ -447,7 +459,9 @@ def test_norms_without_a_derivative_are_refused_where_they_are_written(fn):
         lambda: s2sad.jvp(fn, (x,), (x,)),
         lambda: s2sad.jacobian(fn, mode="forward")(x),
     ):
-        with pytest.raises(s2sad.NotDifferentiableError, match="have no derivative") as info:
+        with pytest.raises(
+            s2sad.NotDifferentiableError, match="have no derivative"
+        ) as info:
             call()
         assert "return np.linalg.norm(x, " in str(info.value)  # the line, quoted
         assert info.value.location.line == fn.__code__.co_firstlineno + 1
@@ -530,6 +544,22 @@ def test_a_pullback_does_not_see_later_writes_into_the_value():
     close(pullback(np.ones(2))[0], np.exp([0.0, 1.0]))
 
 
+def carried_through_loops(x, v):
+    for _ in range(2):
+        for _ in range(0):  # never runs: the carried value is the caller's array itself
+            v = np.tanh(v)
+        x = x + np.sum(np.sin(v))
+    return np.sum(v**2) + x
+
+
+def test_a_pullback_does_not_see_later_writes_into_an_array_a_loop_saved():
+    v = np.array([0.3, -0.5, 0.2, 0.7])
+    expected = central_jacobian(lambda w: carried_through_loops(0.4, w), v)
+    _, pullback = s2sad.vjp(carried_through_loops, 0.4, v)
+    v += 0.37  # the tape of the loop held `v` itself
+    close(pullback(1.0)[1], expected)
+
+
 # --- outputs that are not one number ------------------------------------------------------------
 
 
@@ -590,7 +620,9 @@ def test_the_adjoint_of_a_number_broadcast_into_an_array_is_a_number(op, number_
     def of_x(x):
         return fn(x, y)
 
-    expected = central_jacobian(of_x, 1.7)  # shape (4,): one derivative per output element
+    expected = central_jacobian(
+        of_x, 1.7
+    )  # shape (4,): one derivative per output element
     _, pullback = s2sad.vjp(fn, 1.7, y)
     x_bar = pullback(WEIGHTS)[0]
     assert np.ndim(x_bar) == 0
@@ -742,6 +774,8 @@ def test_ties_of_maximum_and_minimum_go_to_the_first_argument_in_every_mode(fn):
 def test_ties_of_the_builtin_max_go_to_the_first_argument_as_the_readme_says():
     assert s2sad.grad(builtin_larger, wrt=(0, 1, 2))(1.0, 1.0, 1.0) == (1.0, 0.0, 0.0)
     for mode in ("forward", "reverse"):
-        jacobian = s2sad.jacobian(builtin_larger, wrt=(0, 1, 2), mode=mode)(1.0, 1.0, 1.0)
+        jacobian = s2sad.jacobian(builtin_larger, wrt=(0, 1, 2), mode=mode)(
+            1.0, 1.0, 1.0
+        )
         close(jacobian, [1.0, 0.0, 0.0])
     close(s2sad.jvp(builtin_larger, (1.0, 1.0, 1.0), (0.0, 1.0, 1.0))[1], 0.0)
