@@ -42,7 +42,6 @@ PENDING = set()
 # Checks (and findings, see checks.FINDINGS) the default run leaves out, likewise each a known
 # open defect.
 PENDING_CHECKS = {
-    "vjp_buffers",  # through a loop, the pullback reads the caller's array from its tape
     "source_shapes",  # printed gradients return 0.0 for an unused array parameter
     "source_vjp",  # adjoint_source without args of a function returning an array is a gradient
     "source_names",  # printed source calls cos_1, an alias bound only inside s2sad
