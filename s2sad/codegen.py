@@ -1,10 +1,15 @@
 """Print IR functions as Python source, formatted with black.
 
 Generated code refers to outside objects (``math.cos``, a closure constant, ``math.pi``) by the names a
-:class:`Namespace` chooses: the object's own name (``cos``) unless something in the program already uses
-it, so no name ever shadows another. What the function reached in NumPy goes by the name NumPy users
-write, functions and objects alike (``np.sum``, ``np.pi``, ``np.r_``). Module globals keep their
-names and are read when the code runs, as the original function reads them. The generated functions
+:class:`Namespace` chooses, so that no name ever shadows another and the printed source also runs as
+printed, in the globals of the function's module with the stated names besides (math's functions
+and the builtins by their own names, the runtime helpers of :mod:`s2sad.runtime` by theirs): an
+object goes by its own name (``cos``) unless the program or the module has that name for something
+else; then as the module reaches it (``math.cos`` where the module imports math, ``np.sin``); and
+failing that by an alias the source binds at its top (``cos_2 = cos``, where a parameter is called
+``cos``). What the function reached in NumPy goes by the name NumPy users write, functions and
+objects alike (``np.sum``, ``np.pi``, ``np.r_``). Module globals keep their names and are read when
+the code runs, as the original function reads them. The generated functions
 themselves (``f_grad``, a helper ``_f_jvp`` they call) keep their names too, unless a variable or a
 global of the code has it. Each block of code is preceded by a comment quoting the source line it
 comes from.
@@ -50,11 +55,15 @@ class Namespace:
 
     ``bindings`` lists ``(name, kind, payload)``: kind ``"object"`` binds ``payload`` itself, kind
     ``"closure"`` binds the current value of the closure variable ``payload`` when the code is loaded.
+    ``aliases`` lists ``(alias, name)`` for the lines ``alias = name`` the source opens with. ``scope``
+    is the globals of the functions' module, whose names the printed source must not misread.
     """
 
-    def __init__(self, functions: list):
+    def __init__(self, functions: list, scope: dict | None = None):
         self.taken: set = set()
         self.bindings: list = []
+        self.aliases: list = []  # (alias, name): `alias = name` opens the source
+        self.scope = scope or {}  # the globals of the functions' module
         self._names: dict = {}
         refs, prims = [], []
         for fn in functions:
@@ -82,17 +91,17 @@ class Namespace:
                 self._bind(("closure", ref.name), ref.name, "closure", ref.name)
             elif ref.origin == "value" and ref.module in MODULE_ALIASES:  # np.pi, np.r_
                 module = sys.modules[ref.module]
-                self._bind(("object", id(module)), MODULE_ALIASES[ref.module], "object", module)
+                self._bind_object(MODULE_ALIASES[ref.module], module)
             elif ref.origin == "value":
-                self._bind(("object", id(ref.obj)), ref.name, "object", ref.obj)
+                self._bind_object(ref.name, ref.obj)
         for prim in prims:
             if prim.symbol in siblings and prim.impl is None:
                 continue  # a function generated beside this one: called by its own name
             if prim.module:  # np.sin: bind the module as np
                 module = sys.modules[prim.module]
-                self._bind(("object", id(module)), MODULE_ALIASES[prim.module], "object", module)
+                self._bind_object(MODULE_ALIASES[prim.module], module)
             else:
-                self._bind(("object", id(prim.impl)), prim.symbol, "object", prim.impl)
+                self._bind_object(prim.symbol, prim.impl)
 
     def _free(self, preferred: str) -> str:
         """``preferred``, or ``preferred_2``, ``preferred_3``…: a name nothing else has; taken now."""
@@ -108,6 +117,59 @@ class Namespace:
             return
         self._names[key] = name = self._free(preferred)
         self.bindings.append((name, kind, payload))
+
+    def _bind_object(self, preferred: str, obj) -> None:
+        """Name ``obj`` so that the source also runs, printed, in the module's globals: by
+        ``preferred`` where nothing there or in the code has it; else as the module reaches it
+        (``math.cos``, ``np.sin``); else by an alias bound at the top of the source (``cos_2 =
+        cos``); else (``preferred`` is a global the code reads) by an alias only s2sad binds."""
+        key = ("object", id(obj))
+        if key in self._names:
+            return
+        if preferred not in self.taken and self.scope.get(preferred, obj) is obj:
+            self._bind(key, preferred, "object", obj)
+            return
+        reached = self._reached(obj)
+        if reached is not None:
+            self._names[key] = reached
+        elif preferred in self.scope or ("global", preferred) in self._names:
+            self._bind(key, preferred, "object", obj)
+        else:  # a parameter has the name: the code reads it under an alias
+            self.taken.add(preferred)
+            self._names[key] = alias = self._free(preferred)
+            self.bindings.append((preferred, "object", obj))
+            self.aliases.append((alias, preferred))
+
+    def _usable(self, name: str) -> bool:
+        """Whether the code may read the module's global ``name`` under that name."""
+        return name not in self.taken or self._names.get(("global", name)) == name
+
+    def _reached(self, obj) -> str | None:
+        """How the module's globals reach ``obj``: a name bound to it, or ``m.attr`` through a
+        module ``m`` it binds (``math.cos``, ``s2sad.runtime.conform``); ``None`` if they do not."""
+        for name, value in self.scope.items():
+            if value is obj and self._usable(name) and name.isidentifier():
+                self._bind(("object", id(obj)), name, "object", obj)
+                return name
+        attr, module = getattr(obj, "__name__", None), getattr(obj, "__module__", None)
+        if not isinstance(attr, str) or not isinstance(module, str):
+            return None
+        parts = module.split(".")
+        for i in range(len(parts), 0, -1):
+            base = sys.modules.get(".".join(parts[:i]))
+            path = [*parts[i:], attr]
+            if base is None or not _leads_to(base, path, obj):
+                continue
+            bound = self._names.get(("object", id(base)))
+            if bound is None:
+                bound = next(
+                    (n for n, v in self.scope.items() if v is base and self._usable(n)), None
+                )
+                if bound is None:
+                    continue
+                self._bind(("object", id(base)), bound, "object", base)
+            return ".".join([bound, *path])
+        return None
 
     def function_name(self, name: str) -> str:
         """The name the generated function called ``name`` is defined and called by."""
@@ -289,13 +351,25 @@ def _paren_if(expr, text: str, least: int) -> str:
     return f"({text})" if prec < least else text
 
 
-def module_source(functions: list, comments: bool = True, home: str = "") -> tuple:
+def module_source(
+    functions: list, comments: bool = True, home: str = "", scope: dict | None = None
+) -> tuple:
     """Black-formatted source of ``functions`` sharing one namespace, and that namespace. Comments
-    quote source lines, naming the file when it is not ``home``."""
-    names = Namespace(functions)
+    quote source lines, naming the file when it is not ``home``. ``scope``, the globals of the
+    functions' module, is where the printed source runs (see :class:`Namespace`)."""
+    names = Namespace(functions, scope)
     names.home = home
     text = "\n\n".join(function_source(fn, names, comments) for fn in functions)
+    if names.aliases:
+        opening = "".join(f"{alias} = {name}\n" for alias, name in names.aliases)
+        text = f"{opening}\n\n{text}"
     return black_format(text), names
+
+
+def _leads_to(base, path: list, obj) -> bool:
+    for attr in path:
+        base = getattr(base, attr, None)
+    return base is obj
 
 
 def black_format(text: str) -> str:

@@ -118,7 +118,7 @@ def export_source(
             main += programs(fn, Spec("grad", names, teaching, single, structures=structures))
     generated = main + helper_programs(main)
     home = functions[0].__code__.co_filename
-    code, namespace = module_source(generated, comments=True, home=home)
+    code, namespace = module_source(generated, True, home, functions[0].__globals__)
     imports = _imports(generated, namespace, functions, module)
     header = _header(functions, origin or os.path.basename(home))
     bindings = "".join(f"{line}\n" for line in imports)

@@ -75,7 +75,8 @@ def compiled(fn: types.FunctionType, spec: Spec) -> Compiled:
         main = programs(fn, spec)
         functions = main + helper_programs(main)
         home = trace_of(fn, spec.structures).body[-1].loc.filename
-        source, names = module_source(functions, comments=spec.kind != "trace", home=home)
+        comments = spec.kind != "trace"
+        source, names = module_source(functions, comments, home, fn.__globals__)
         entries = tuple(names.function_name(f.name) for f in main)
         return compile_source(source, entries, tuple(names.bindings), origin_of(fn))
 

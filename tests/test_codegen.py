@@ -173,7 +173,8 @@ def test_printed_expression_evaluates_like_the_tree(expr):
 
 
 def test_names_never_shadow_each_other():
-    # A global named `cos` (not math.cos) and math.cos needed by a rule get different names.
+    # A parameter `cos` and math.cos needed by a rule: math.cos is read as the module reaches it,
+    # or else under an alias the source binds at its top from the stated name `cos`.
     cos = Var("cos")
     fn = s2sad.ir.Function(
         "f",
@@ -181,5 +182,8 @@ def test_names_never_shadow_each_other():
         [s2sad.ir.Return(Call(PRIMITIVES["cos"], (cos,)))],
     )
     source, names = module_source([fn])
-    assert "return cos_2(cos)" in source
-    assert dict((n, obj) for n, kind, obj in names.bindings)["cos_2"] is math.cos
+    assert source.startswith("cos_2 = cos\n") and "return cos_2(cos)" in source
+    assert dict((n, obj) for n, kind, obj in names.bindings)["cos"] is math.cos
+    source, names = module_source([fn], scope={"math": math})  # the module imports math
+    assert "return math.cos(cos)" in source and "cos_2" not in source
+    assert dict((n, obj) for n, kind, obj in names.bindings)["math"] is math
