@@ -44,7 +44,6 @@ PENDING = set()
 PENDING_CHECKS = {
     "source_shapes",  # printed gradients return 0.0 for an unused array parameter
     "source_vjp",  # adjoint_source without args of a function returning an array is a gradient
-    "source_names",  # printed source calls cos_1, an alias bound only inside s2sad
 }
 
 # Open defects this harness found that no family or check isolates: a failure whose check and
