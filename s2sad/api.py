@@ -128,7 +128,8 @@ def tangent_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
 
     ``teaching=True`` keeps every statement as the notes write them (``w1_dot = x1_dot``). With
     example arguments (``args=(params, x)``) it is the code compiled for their structures and
-    shapes, which a function taking dicts, tuples or dataclasses needs.
+    shapes, which a function taking dicts, tuples or dataclasses needs. Without them, it is the
+    code for every argument the function can take, as :func:`adjoint_source` says.
 
     >>> import s2sad
     >>> def f(x1, x2):
@@ -149,6 +150,17 @@ def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
     For a function with one output this is its gradient, seeded with ``w_bar = 1.0``; for several
     outputs it is the vector-Jacobian product, whose output adjoints are parameters (``y1_bar``).
     ``args``, example arguments, gives the code compiled for their structures and shapes.
+
+    Without example arguments the code computes what :func:`grad` (or :func:`vjp`) computes, for
+    every argument it serves, and returns a derivative of a number as a float, also at integers
+    (``float(x2_bar)`` where the derivative is an argument). For a function that uses NumPy it
+    serves numbers and arrays of any shape: it checks when it runs that the output is one number
+    (``scalar_seed``, which raises ``ValueError`` for an array, as :func:`grad` refuses one) and
+    returns each gradient like its argument (``derivative_like``: zeros of its shape for an array
+    the output does not depend on). For a function that does not, it is the code for numbers, as
+    the notes write it; called with arrays it does not compute their gradient (``v * x`` prints
+    ``x_bar = v``): pass example arrays (``args=``) for code for them, which refuses an array
+    output with :class:`~s2sad.NonScalarOutputError`.
 
     >>> import s2sad
     >>> def f(x1, x2):

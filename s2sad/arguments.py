@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 import types
+from dataclasses import replace
 
 from .calling import completed
 from .dispatch import flattened, like, trace_name
@@ -131,9 +132,10 @@ def example_layout(fn, owner, args) -> Layout:
 
 
 def source_for(fn, owner, spec: Spec, args) -> str:
-    """The source of ``spec``, or, given example arguments, of its code compiled for them."""
+    """The source of ``spec``: the code that serves every kind of argument (see
+    :mod:`s2sad.programs`), or, given example arguments, its code compiled for them."""
     if args is None:
-        return compiled(fn, spec).source
+        return compiled(fn, replace(spec, portable=True)).source
     args = example_arguments(fn, owner, args)
     prefix = (owner,) if owner is not None else ()
     (generated, *_), _ = flattened(fn, spec, header(fn).params, args, len(prefix))

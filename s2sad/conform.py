@@ -13,13 +13,22 @@ computes exactly that already; this pass finds where it does not and wraps only 
 >>> kinds = {"x": Kind((3,), "<f8"), "y": Kind((3,), "<f8")}
 >>> conformed(body, (Var("w"), Var("x")), ("y", "x"), kinds)
 (w, conform(x, (3,), "<f8"))
+
+The derivative of a number is a float, as the derivative of a float is: not the integer ``3`` that
+``x * n`` gives for ``∂/∂x`` at an integer ``n`` (the seed ``1.0`` is folded away), nor an array
+with no axes. :func:`floats_made` wraps in ``float(...)`` only the results that might not be one
+already, which for code run with floats is almost never.
+
+Code printed or exported without example arguments serves every kind of argument its function can
+take (see :func:`portable`), and makes its derivatives like its arguments when it runs.
 """
 
 from __future__ import annotations
 
 from .array_rules import runtime_call
 from .arrays import _UNARY
-from .ir import Assign, Call, Function, Var
+from .ir import Assign, Call, Const, Function, Loop, Var
+from .primitives import MATH_FUNCTIONS, PRIMITIVES
 from .traversal import walk
 from .shapes import infer
 
@@ -42,12 +51,16 @@ def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
     parameter's shape and dtype (``params``: name -> Kind) wrapped in ``conform``."""
     known = infer(Function("", tuple(params), body), params).known
     definitions = {s.target.name: s.value for s in walk(body) if isinstance(s, Assign)}
+    floats = {name for name, kind in params.items() if not kind.is_array and kind.dtype == "float"}
     returned: set = set()
     result = []
     for grad, name in zip(grads, wrt):
         kind = params.get(name)
-        if kind is None or not kind.is_array:
+        if kind is None:
             result.append(grad)
+            continue
+        if not kind.is_array:  # a number's derivative: a float
+            result.append(floats_made(body, (grad,), floats)[0])
             continue
         fits = _kind_of(grad, known, definitions) == (kind.shape, kind.dtype)
         if not (fits and _fresh(grad, definitions, params) and grad not in returned):
@@ -80,3 +93,74 @@ def _fresh(expr, definitions: dict, params: dict) -> bool:
     if definition.prim.name == "select":
         return all(_fresh(branch, definitions, params) for branch in definition.args[1:])
     return definition.prim.name in _FRESH
+
+
+# --- derivatives of numbers are floats --------------------------------------------------------------
+
+# On numbers, these give a float once one operand is a float (``n * 1.0``); those of _EACH give one
+# of their operands (or its negative, or its size), so a float only if every operand is one.
+_FLOAT_IF_ANY = frozenset({"add", "sub", "mul", "pow", "floordiv", "mod"})
+_FLOAT_IF_EACH = frozenset({"neg", "pos", "abs", "max", "min", "select"})
+_FLOAT = frozenset({"truediv", "float", "math_pow", *MATH_FUNCTIONS})
+_AS_FLOAT = PRIMITIVES["float"]
+
+
+def floats_made(body: list, results: tuple, floats: set) -> tuple:
+    """``results`` (derivatives of numbers, computed by ``body``), each that is not certainly a
+    float when the names ``floats`` are floats wrapped in ``float(...)``. Certainly a float: a float
+    constant, a name of ``floats``, a math function, or arithmetic reaching one of those on every
+    path (``cos(x) + n``, ``y if c else 0.0`` where ``y`` is a float; not ``n``, nor ``max(x, 0)``).
+    """
+    definitions: dict = {}
+    for stmt in walk(body):
+        if isinstance(stmt, Assign):
+            definitions.setdefault(stmt.target.name, []).append(stmt.value)
+        elif isinstance(stmt, Loop):  # a carried value is its start, then what each pass gives
+            for header, init, following in zip(stmt.headers, stmt.inits, stmt.nexts):
+                definitions.setdefault(header.name, []).extend([init, following])
+    decide = _Floats(definitions, floats)
+    return tuple(r if decide(r) else _as_float(r) for r in results)
+
+
+class _Floats:
+    """Whether an expression is certainly a float. A name being decided is assumed to be one (a loop
+    carries its own value); where it is not, what was decided assuming it is undecided again."""
+
+    def __init__(self, definitions: dict, floats: set):
+        self.definitions, self.floats, self.not_floats = definitions, set(floats), set()
+
+    def __call__(self, expr) -> bool:
+        if isinstance(expr, Const):
+            return isinstance(expr.value, float)
+        if isinstance(expr, Var):
+            return self.name(expr.name)
+        if not isinstance(expr, Call):
+            return False
+        name = expr.prim.name
+        if name in _FLOAT:
+            return True
+        if name in _FLOAT_IF_ANY:
+            return any(self(arg) for arg in expr.args)
+        if name in _FLOAT_IF_EACH:
+            return all(self(arg) for arg in (expr.args[1:] if name == "select" else expr.args))
+        return False
+
+    def name(self, name: str) -> bool:
+        if name in self.floats:
+            return True
+        values = self.definitions.get(name)
+        if name in self.not_floats or not values:  # not: a parameter, a value from a tape
+            return False
+        before = set(self.floats)
+        self.floats.add(name)
+        if all(self(value) for value in values):
+            return True
+        self.floats = before
+        self.not_floats.add(name)
+        return False
+
+
+def _as_float(expr):
+    if isinstance(expr, Const) and isinstance(expr.value, (bool, int)):
+        return Const(float(expr.value))
+    return Call(_AS_FLOAT, (expr,))

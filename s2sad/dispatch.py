@@ -34,7 +34,7 @@ from .pipeline import compiled, Spec
 from .provenance import current, guard
 from .programs import uses_arrays
 from .traces import trace_of
-from .shapes import params_kinds, signature
+from .shapes import SCALAR, params_kinds, signature
 from .trees import Layout
 
 _loaded: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -55,10 +55,14 @@ def functions(fn: types.FunctionType, spec: Spec) -> tuple:
 
 
 def specialised(fn, spec: Spec, params: tuple, args: tuple) -> tuple:
-    """The functions of ``spec`` compiled for the kinds of ``args`` (bound to ``params``)."""
+    """The functions of ``spec`` compiled for the kinds of ``args`` (bound to ``params``): for
+    floats given to a function that does not use NumPy, the code for numbers; else code for these
+    kinds (integers among numbers too: its derivatives of numbers are made floats, where the code
+    for floats need not)."""
     kinds = params_kinds(params, args)
     require_floats(spec.wrt, kinds)
-    if not any(kind.is_array for kind in kinds.values()):
+    floats = all(kind == SCALAR for kind in kinds.values())
+    if floats and not uses_arrays(trace_of(fn, spec.structures)):
         return functions(fn, spec)
     return functions(fn, replace(spec, kinds=tuple(kinds.items())))
 
@@ -157,8 +161,11 @@ class _Dispatcher:
         """Compile anew: the code for numbers now, code for other kinds as they come."""
         fn, spec = self.fn, self.spec
         try:  # (an error leaves the state as it was: the guard still fails)
-            (generic,) = functions(fn, spec)
             trace = trace_of(fn)
+            # The code for numbers runs for floats; a function that uses NumPy has code for the
+            # kinds of its arguments only, and shows the code printed for it (s2sad.programs).
+            shown = spec if not uses_arrays(trace) else replace(spec, portable=True)
+            (generic,) = functions(fn, shown)
         except StructureNeededError:  # its code depends on its arguments' structures
             generic = trace = None
         self.generic, self.table, self.reads = generic, {}, {}
@@ -356,9 +363,12 @@ def _regrouping(run, spec: Spec, layout: Layout, prefix: tuple):
 
 def like(gradient, value, args=()):
     """``gradient`` as an array shaped like ``value`` with its dtype, when ``value`` is an array;
-    a copy if it is one of the arguments ``args`` (``f = sum(x * y)`` has ``∂f/∂x = y``)."""
+    a copy if it is one of the arguments ``args`` (``f = sum(x * y)`` has ``∂f/∂x = y``). For a
+    number, a float: not an integer, nor an array with no axes."""
     if type(value) is not np.ndarray:
-        return gradient
+        if isinstance(gradient, (float, np.floating)) or not _number(value, gradient):
+            return gradient
+        return float(gradient)
     if any(gradient is arg for arg in args):
         return gradient.astype(value.dtype)
     if (
@@ -369,3 +379,11 @@ def like(gradient, value, args=()):
     ):
         return gradient
     return np.array(np.broadcast_to(gradient, value.shape), dtype=value.dtype)
+
+
+def _number(value, derivative) -> bool:
+    """Whether ``value`` is a number and ``derivative`` one too (perhaps as an array of no axes)."""
+    numeric = (int, float, np.number)
+    return isinstance(value, numeric) and (
+        isinstance(derivative, numeric) or type(derivative) is np.ndarray and derivative.ndim == 0
+    )

@@ -24,6 +24,15 @@ Generated code inside s2sad reaches the objects it calls through closure variabl
 
 Anything else (an object with no import path) is refused with :class:`ExportError`, naming it.
 
+The exported code is the code :func:`s2sad.adjoint_source` and :func:`s2sad.tangent_source` print
+without example arguments, and computes what :func:`s2sad.grad`, :func:`s2sad.jvp` and
+:func:`s2sad.vjp` compute for every argument it serves, derivatives of numbers as floats. For a
+function that uses NumPy that is numbers and arrays of any shape: shapes are checked when the code
+runs (a gradient of a function returning an array raises ``ValueError``) and each derivative comes
+back like its value, an array of an argument's shape and dtype for an array argument. For a
+function that does not, it is the code for numbers, as the notes write it, and the header says so;
+``args`` (example arrays) gives code for arrays of their shapes instead.
+
 >>> import math, s2sad
 >>> def f(x1, x2):
 ...     return x1 * x2 + math.sin(x1)
@@ -65,6 +74,7 @@ from .frontend import Scope
 from .traversal import refs_used, several
 from .helper_programs import helper_programs
 from .pipeline import programs, Spec
+from .programs import for_numbers
 from .traces import trace_of
 
 
@@ -105,22 +115,24 @@ def export_source(
             f"args gives the arguments of one function, and {len(functions)} are exported",
             hint="export a function with structured parameters on its own",
         )
-    main = []
+    main, numbers = [], []  # numbers: the functions whose code is for numbers
     for fn, method in zip(functions, methods):
         names, structures = _inputs(fn, wrt, args, method)
         trace = trace_of(fn, structures)
-        main += programs(fn, Spec("tangent", names, teaching, structures=structures))
+        if for_numbers(trace):
+            numbers.append(fn.__name__)
+        common = dict(structures=structures, portable=True)  # for every kind of argument
+        main += programs(fn, Spec("tangent", names, teaching, **common))
         if several(trace.body[-1].value):
-            main += programs(fn, Spec("vjp", names, teaching, structures=structures))
+            main += programs(fn, Spec("vjp", names, teaching, **common))
         else:
             _require_scalar(trace, "export")
-            single = len(names) == 1
-            main += programs(fn, Spec("grad", names, teaching, single, structures=structures))
+            main += programs(fn, Spec("grad", names, teaching, len(names) == 1, **common))
     generated = main + helper_programs(main)
     home = functions[0].__code__.co_filename
     code, namespace = module_source(generated, True, home, functions[0].__globals__)
     imports = _imports(generated, namespace, functions, module)
-    header = _header(functions, origin or os.path.basename(home))
+    header = _header(functions, origin or os.path.basename(home), numbers)
     bindings = "".join(f"{line}\n" for line in imports)
     entries = ", ".join(f'"{namespace.function_name(program.name)}"' for program in main)
     text = f"{header}{bindings}\n__all__ = [{entries}]\n\n\n{code}"
@@ -145,7 +157,8 @@ def _inputs(fn, wrt, args, method: bool) -> tuple:
     return layout.leaf_params(names), known_structures(fn, layout)
 
 
-def _header(functions: list, origin: str) -> str:
+def _header(functions: list, origin: str, numbers: list) -> str:
+    """The header comment and docstring; ``numbers`` names the functions whose code is for numbers."""
     from . import __version__  # late: the package is still being initialised when this is imported
 
     names = ", ".join(fn.__name__ for fn in functions)
@@ -155,6 +168,10 @@ def _header(functions: list, origin: str) -> str:
         "(forward mode, *_jvp) and gradients (reverse mode, *_grad; *_vjp for several outputs). "
         "It runs without s2sad installed. Regenerate it, rather than edit it, when the source changes."
     )
+    if numbers:
+        text += (
+            f" The derivatives of {', '.join(numbers)} take numbers (ints or floats), not arrays."
+        )
     comment = textwrap.fill(
         text,
         98,

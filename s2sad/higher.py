@@ -89,7 +89,9 @@ def _hvp(fn, wrt):
 def hvp_source(fn, wrt=None, args=None) -> str:
     """Source of the Hessian-vector product program of ``fn``: its reverse-mode gradient, with the
     tangent of every value computed beside it (``w3_bar_dot``); ``wrt`` defaults to every parameter.
-    ``args``, example arguments, gives the code compiled for their structures and shapes.
+    ``args``, example arguments, gives the code compiled for their structures and shapes; without
+    them it is the code for every argument the function can take, as
+    :func:`s2sad.adjoint_source` says.
 
     >>> import s2sad
     >>> def f(x):

@@ -116,11 +116,13 @@ def arranged(blocks: list, structure, single: bool):
     are one or a tuple, one matrix (rows are outputs, columns inputs), without the row axis for one
     output or the column axis for one input. Otherwise the output's structure (a tuple per tuple
     of outputs, a dict per dict...) holding, per output, its block for one input or a tuple of
-    blocks, one per input (for a structured input, the blocks of its leaves in its structure)."""
+    blocks, one per input (for a structured input, the blocks of its leaves in its structure).
+    For one output and one input, both numbers, it is the derivative itself, a float."""
     tree = output_tree(structure)
     numbers = all(tree_of(b) is None and np.ndim(b) == 0 for row in blocks for b in row)
     if not keyed(tree) and numbers and blocks:  # (no outputs: the empty structure itself)
         matrix = np.array(blocks, dtype=float).reshape(len(blocks), len(blocks[0]))
         matrix = matrix if isinstance(structure, tuple) else matrix[0]
-        return matrix[..., 0] if single else matrix
+        matrix = matrix[..., 0] if single else matrix
+        return float(matrix) if matrix.ndim == 0 else matrix
     return unflatten(tree, [row[0] if single else tuple(row) for row in blocks])

@@ -22,17 +22,20 @@ from .dispatch import flattened, functions, laid_out, like, require_floats, spec
 from .errors import ArgumentError, NonScalarOutputError, user_facing
 from .custom import missing_rules
 from .traversal import leaves, several, walk
-from .jacobian_sweeps import (
-    arranged,
-    directionwise_blocks,
-    forward_blocks,
-    reverse_blocks,
-)
+from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import compiled, Spec
 from .provenance import current
 from .programs import kinds_of, uses_arrays
 from .shapes import params_kinds, signature
-from .trees import Layout, cotangent_leaves, describe_output, leaves_of, tree_of
+from .trees import (
+    Layout,
+    cotangent_leaves,
+    describe_output,
+    flatten,
+    leaves_of,
+    tree_of,
+    unflatten,
+)
 from .vector_mode import NotVectorizableError
 
 
@@ -69,10 +72,8 @@ def jvp(fn, primals, tangents):
     (tangent_fn,), _ = flattened(
         plain, Spec("tangent", given), trace.params, prefix + primals, len(prefix)
     )
-    args = prefix + primals + tangents
-    layout = Layout(
-        trace.params, args, len(prefix), given
-    )  # tangents shaped like primals
+    args = prefix + primals + tuple(_floats(t) for t in tangents)
+    layout = Layout(trace.params, args, len(prefix), given)  # tangents shaped like primals
     value, value_dot = bind(tangent_fn, owner)(*layout.flatten(args)[len(prefix) :])
     return value, shaped_like(value_dot, value)
 
@@ -107,29 +108,36 @@ def vjp(fn, *primals):
     leaf_values = dict(zip(layout.params[len(prefix) :], flat_primals))
 
     def pullback(y_bar):
-        seeds = cotangent_leaves(y_bar, tree, trace.name)
+        seeds = [_float(seed) for seed in cotangent_leaves(y_bar, tree, trace.name)]
         grads = backward(*residuals, *seeds)
-        return layout.group(
-            inputs, grads, lambda g, leaf: like(g, leaf_values[leaf], residuals)
-        )
+        return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf], residuals))
 
     return value, user_facing(pullback)
+
+
+def _floats(tangent):
+    """``tangent`` with the integers among its leaves made floats, so that the derivatives it gives
+    are floats, as they are along a float (``x * n`` at an integer ``n``)."""
+    tree = tree_of(tangent)
+    if tree is None:
+        return _float(tangent)
+    return unflatten(tree, [_float(leaf) for leaf in flatten(tangent, tree)])
+
+
+def _float(value):
+    return float(value) if isinstance(value, (int, np.integer)) else value
 
 
 def _owned(residuals: tuple, shared: list) -> tuple:
     """The residuals, each array among them that may share memory with an array of ``shared`` (the
     caller's arguments and the value returned to it) copied: a pullback keeps what it read, though
-    the caller writes into its arrays later. (A gradient that is a residual is copied out too.)
-    """
+    the caller writes into its arrays later. (A gradient that is a residual is copied out too.)"""
     arrays = [a for a in shared if isinstance(a, np.ndarray)]
 
     def owned(r):
         if isinstance(r, np.ndarray) and any(np.may_share_memory(r, a) for a in arrays):
             return r.copy()
-        if type(r) in (
-            list,
-            tuple,
-        ):  # a loop's tape holds the values each iteration saved
+        if type(r) in (list, tuple):  # a loop's tape holds the values each iteration saved
             return type(r)(owned(item) for item in r)
         return r
 
@@ -148,7 +156,8 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     a tuple, one per input; a tuple of outputs gives a tuple of those. A structured input (a dict of
     arrays, say) gets a structure like it holding, per leaf, the block for that leaf. Where every
     input and output is a number, the result is instead one matrix: rows are outputs, columns
-    inputs, without the row axis for one output or the column axis for one input.
+    inputs, without the row axis for one output or the column axis for one input (a float for one
+    of each).
 
     >>> import numpy as np, s2sad
     >>> def g(a, b):
@@ -179,14 +188,9 @@ def _jacobian(fn, wrt, mode: str):
 
     def jacobian_at(*args, **keywords):
         args = completed(plain, args, keywords, prefix)
-        key = (
-            signature(args),
-            tuple(a for a in args if type(a) is int),
-        )  # ints may set shapes
+        key = (signature(args), tuple(a for a in args if type(a) is int))  # ints may set shapes
         plan = plans.get(key)
-        if plan is None or not current(
-            plan.reads, plain
-        ):  # new kinds, or rebound callees
+        if plan is None or not current(plan.reads, plain):  # new kinds, or rebound callees
             plan = plans[key] = _Plan(plain, owner, names, prefix + args)
         flat = plan.layout.flatten(prefix + args)[len(prefix) :]
         inputs = plan.inputs(flat)
@@ -205,9 +209,7 @@ def _jacobian(fn, wrt, mode: str):
         else:
             blocks = reverse_blocks(*plan.reverse(), flat, inputs, swept)
         if plan.layout.structures:  # each input's blocks in its structure
-            blocks = [
-                plan.layout.group(names, row, lambda block, _: block) for row in blocks
-            ]
+            blocks = [plan.layout.group(names, row, lambda block, _: block) for row in blocks]
         return arranged(blocks, plan.output, single)
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"
@@ -230,18 +232,14 @@ class _Plan:
         wrt = self.layout.leaf_params(names)
         require_floats(wrt, kinds)
         self.positions = [self.layout.params.index(leaf) - skip for leaf in wrt]
-        self.spec = Spec(
-            "vector_tangent", wrt, kinds=tuple(kinds.items()), structures=structures
-        )
+        self.spec = Spec("vector_tangent", wrt, kinds=tuple(kinds.items()), structures=structures)
         self.output = trace.body[-1].value
         arrays = uses_arrays(trace) or any(kind.is_array for kind in kinds.values())
         known = kinds_of(trace, self.spec.kinds if arrays else None)
         sizes = [known.of(leaf) for leaf in leaves(self.output)]
         self.output_size = None
         if all(kind is not None for kind in sizes):
-            self.output_size = sum(
-                math.prod(k.shape) if k.is_array else 1 for k in sizes
-            )
+            self.output_size = sum(math.prod(k.shape) if k.is_array else 1 for k in sizes)
         self._vector = self._reverse = None
 
     def inputs(self, flat: tuple) -> list:
@@ -328,17 +326,13 @@ def _elementwise_grad(fn, wrt):
 
     def derivative_at(*args, **keywords):
         args = completed(plain, args, keywords, prefix)
-        layout, structures, lowered = laid_out(
-            plain, trace.params, prefix + args, len(prefix)
-        )
+        layout, structures, lowered = laid_out(plain, trace.params, prefix + args, len(prefix))
         _require_one_output(lowered)  # for a function whose trace needed the structures
         spec = Spec("tangent", layout.leaf_params(names), structures=structures)
         flat = layout.flatten(prefix + args)
         (tangent_fn,) = specialised(plain, spec, layout.params, flat)
         x = args[position]
-        ones = [
-            np.ones_like(v) if isinstance(v, np.ndarray) else 1.0 for v in leaves_of(x)
-        ]
+        ones = [np.ones_like(v) if isinstance(v, np.ndarray) else 1.0 for v in leaves_of(x)]
         y, y_dot = bind(tangent_fn, owner)(*flat[len(prefix) :], *ones)
         return like(y_dot, y)
 

@@ -39,6 +39,8 @@ class Spec:
     kinds: tuple | None = None  # (parameter, Kind) pairs the code is specialised for
     structures: tuple | None = None  # (parameter, Tree) pairs, as trace_of takes them
     directions: tuple = ()  # for hvp: the inputs the gradient's tangent is taken along
+    # Code to print or export, serving every kind of argument (see s2sad.programs): kinds is None.
+    portable: bool = False
 
 
 def programs(fn: types.FunctionType, spec: Spec) -> list:
@@ -46,18 +48,20 @@ def programs(fn: types.FunctionType, spec: Spec) -> list:
     if spec.kind == "trace":
         return [trace]
     if spec.kind == "tangent":
-        return [tangent_program(trace, spec.wrt, spec.teaching, spec.kinds)]
+        return [tangent_program(trace, spec.wrt, spec.teaching, spec.kinds, spec.portable)]
     if spec.kind == "vector_tangent":
         return [vector_tangent_program(trace, spec.wrt, spec.kinds)]
     if spec.kind in ("grad", "value_and_grad"):
         with_value = spec.kind == "value_and_grad"
-        return [
-            gradient_program(trace, spec.wrt, spec.teaching, with_value, spec.single, spec.kinds)
-        ]
+        program = gradient_program(
+            trace, spec.wrt, spec.teaching, with_value, spec.single, spec.kinds, spec.portable
+        )
+        return [program]
     if spec.kind == "hvp":
-        return [hvp_program(trace, spec.wrt, spec.directions, spec.single, spec.kinds)]
+        directions = spec.directions
+        return [hvp_program(trace, spec.wrt, directions, spec.single, spec.kinds, spec.portable)]
     if spec.kind == "vjp":
-        return [vjp_program(trace, spec.wrt, spec.teaching, spec.kinds)]
+        return [vjp_program(trace, spec.wrt, spec.teaching, spec.kinds, spec.portable)]
     if spec.kind == "split_vjp":
         return list(split_vjp_programs(trace, spec.wrt, spec.kinds))
     if spec.kind in ("explain_tangent", "explain_vjp"):

@@ -5,6 +5,15 @@ Each ``*_program`` function returns IR a reader can print at that stage. The *te
 every statement of the notes (``w1 = x1``, ``w5_bar = 1.0``, ``w3_bar = w5_bar``); the optimised form
 propagates copies and constants, so ``w3_bar * w2`` with ``w3_bar = 1.0`` becomes ``w2``, and drops
 dead code.
+
+A program is compiled for the kinds of its arguments (``kinds``: numbers, arrays of given shapes), or
+without them: the code for numbers of a function that does not use NumPy, run with floats, or, to be
+printed or exported (``portable``), the code serving every argument its function can take. That is
+code for numbers (ints or floats) where the function does not use NumPy (:func:`for_numbers`), and
+else code for numbers and arrays of any shape, which checks shapes when it runs and returns each
+derivative like its value (``derivative_like``: zeros of an unused array's shape, never an array
+with no axes for a number). Derivatives of numbers are floats in all of them
+(:func:`s2sad.conform.floats_made`).
 """
 
 from __future__ import annotations
@@ -15,7 +24,8 @@ import numpy as np
 
 from .array_rules import runtime_call
 from .shapes import Kinds, infer
-from .conform import conformed
+from .conform import conformed, floats_made
+from .custom import is_custom_call
 from .uniform import scalar_broadcasts_removed
 from .errors import (
     NonScalarOutputError,
@@ -83,11 +93,12 @@ def kinds_of(base: Function, kinds) -> Kinds:
 
 
 def uses_arrays(fn: Function) -> bool:
-    """Whether ``fn`` calls NumPy (or indexes a value), or reads an array from outside (a module
-    global ``C`` in ``x + C``): its values may be arrays."""
+    """Whether ``fn`` calls NumPy (or indexes a value, or multiplies matrices: numbers have no
+    ``@``), or reads an array from outside (a module global ``C`` in ``x + C``): its values may be
+    arrays."""
     return any(
         isinstance(e, Call)
-        and (e.prim.module or e.prim.name.startswith("np."))
+        and (e.prim.module or e.prim.name.startswith("np.") or e.prim.name == "matmul")
         or isinstance(e, Ref)
         and isinstance(e.obj, np.ndarray)
         for stmt in walk(fn.body)
@@ -96,13 +107,23 @@ def uses_arrays(fn: Function) -> bool:
     )
 
 
-def tangent_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> Function:
+def tangent_program(
+    trace: Function, wrt: tuple, teaching: bool, kinds=None, portable: bool = False
+) -> Function:
     """``f_jvp(x..., x_dot...) -> (y, y_dot)``."""
     base = _base(trace, teaching)
     jvp = tangent(base, wrt, kinds_of(base, kinds))
     jvp.body = _optimize(jvp.body, set(), teaching)
     if kinds is not None and not teaching:
         jvp.body = folded(jvp.body, dict(kinds))
+    if portable:  # the tangent of each output, like that output
+        *body, final = jvp.body
+        value, dots = final.value
+        outputs = list(leaves(value))
+        made = iter(
+            _portable(base, body, tuple(leaves(dots)), outputs, jvp.params[len(base.params) :])
+        )
+        jvp.body = body + [Return((value, map_structure(lambda _: next(made), dots)), final.loc)]
     jvp.doc = f"Forward mode (tangent) of {trace.name} with respect to {_wrt_text(wrt)}."
     return jvp
 
@@ -128,7 +149,13 @@ def vector_tangent_program(trace: Function, wrt: tuple, kinds=()) -> Function:
 
 
 def gradient_program(
-    trace: Function, wrt: tuple, teaching: bool, with_value: bool, single: bool, kinds=None
+    trace: Function,
+    wrt: tuple,
+    teaching: bool,
+    with_value: bool,
+    single: bool,
+    kinds=None,
+    portable: bool = False,
 ) -> Function:
     """``f_grad(x...) -> grads`` (or ``(y, grads)``) for a function with one scalar output."""
     base = _base(trace, teaching)
@@ -144,7 +171,40 @@ def gradient_program(
     body = _optimize(body, keep, teaching)
     if kinds is not None:
         body = _for_known_shapes(body, wrt, dict(kinds), teaching, with_value, single)
+    elif portable or not uses_arrays(base):
+        *body, final = body
+        value, grads = final.value if with_value else (None, final.value)
+        grads = (grads,) if single else grads
+        if portable:
+            grads = _portable(base, body, grads, [Var(name) for name in wrt], ())
+        else:  # the code for numbers, run with floats
+            grads = floats_made(body, grads, set(base.params))
+        grads = grads[0] if single else grads
+        body.append(Return((value, grads) if with_value else grads, final.loc))
     return Function(name, base.params, body, base.defaults, doc)
+
+
+def _portable(base: Function, body: list, results: tuple, values: list, floats) -> tuple:
+    """``results``, derivatives of ``values`` computed by ``body``, as code that serves every kind
+    of argument (printed or exported) returns them. Code for numbers (:func:`for_numbers`) makes
+    each a float, also at integer arguments (only the names ``floats``, directions and output
+    adjoints, are known to be floats). Code for numbers and arrays makes each like its value when
+    it runs: a float for a number, an array of its shape and dtype for an array."""
+    if not for_numbers(base):
+        return tuple(runtime_call("derivative_like", r, v) for r, v in zip(results, values))
+    return floats_made(body, results, set(floats))
+
+
+def for_numbers(fn: Function) -> bool:
+    """Whether the code of ``fn`` printed or exported without example arguments is for numbers:
+    ``fn`` does not use NumPy (:func:`uses_arrays`), nor call a function with custom rules, whose
+    body s2sad does not read and which may take and give arrays."""
+    return not uses_arrays(fn) and not any(
+        is_custom_call(e)
+        for stmt in walk(fn.body)
+        for expr in stmt_exprs(stmt)
+        for e in subexprs(expr)
+    )
 
 
 def _for_known_shapes(
@@ -162,7 +222,9 @@ def _for_known_shapes(
     return body if teaching else folded(body, params)
 
 
-def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, kinds=None):
+def hvp_program(
+    trace: Function, wrt: tuple, directions: tuple, single: bool, kinds=None, portable=False
+):
     """``f_hvp(x..., v_dot...) -> H·v``: forward mode over the gradient with respect to ``wrt``,
     along the inputs ``directions`` (their tangents ``x_dot`` are the vector ``v``).
 
@@ -197,6 +259,11 @@ def hvp_program(trace: Function, wrt: tuple, directions: tuple, single: bool, ki
         dots = jvp.params[len(flat.params) :]
         params.update((dot, params[d]) for dot, d in zip(dots, directions) if d in params)
         body = _for_known_shapes(body, wrt, params)
+    elif portable:
+        *body, final = body
+        dots = jvp.params[len(flat.params) :]
+        made = _portable(base, body, final.value, [Var(name) for name in wrt], dots)
+        body.append(Return(made, final.loc))
     if single:
         body[-1] = Return(body[-1].value[0], body[-1].loc)
     jvp.body = body
@@ -263,7 +330,9 @@ def _seeded(base: Function, trace: Function, wrt: tuple, kinds) -> tuple:
     return seeds, adjoint(base, wrt, structure, kinds, names)
 
 
-def vjp_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> Function:
+def vjp_program(
+    trace: Function, wrt: tuple, teaching: bool, kinds=None, portable: bool = False
+) -> Function:
     """``f_vjp(x..., y_bar...) -> grads``: both sweeps in one function, for reading."""
     base = _base(trace, teaching)
     seeds, sweeps = _seeded(base, trace, wrt, kinds_of(base, kinds))
@@ -272,9 +341,12 @@ def vjp_program(trace: Function, wrt: tuple, teaching: bool, kinds=None) -> Func
     )
     params = base.params + tuple(seeds)
     doc = f"Vector-Jacobian product of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
-    return Function(
-        f"{trace.name}_vjp", params, _optimize(body, _names(sweeps.grads), teaching), (), doc
-    )
+    body = _optimize(body, _names(sweeps.grads), teaching)
+    if portable:
+        *body, final = body
+        made = _portable(base, body, final.value, [Var(name) for name in wrt], seeds)
+        body.append(Return(made, final.loc))
+    return Function(f"{trace.name}_vjp", params, body, (), doc)
 
 
 def split_vjp_programs(trace: Function, wrt: tuple, kinds=None) -> tuple:

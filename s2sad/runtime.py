@@ -338,6 +338,17 @@ def scalar_seed(y):
     return 1.0
 
 
+def derivative_like(d, x):
+    """``d``, a derivative of the value ``x`` (the gradient of an argument, the tangent of an output),
+    made like ``x``, as code compiled for known shapes makes it while compiling: for a number, a
+    float (not an integer, nor an array with no axes); for an array, an array of its shape and
+    dtype in memory of its own (zeros for the structural zero ``0.0``, a copy of a broadcast view
+    or of an argument)."""
+    if not isinstance(x, np.ndarray):
+        return d if isinstance(d, (float, np.floating)) else float(d)
+    return np.array(np.broadcast_to(d, x.shape), dtype=x.dtype)
+
+
 def cast_slope(dtype):
     """The derivative of ``x.astype(dtype)``: 1 for a type with fractions (a float or complex
     type), 0 for one without (an integer or ``bool``), whose values are piecewise constant."""
@@ -362,6 +373,7 @@ def each_direction(rule, batched, *arguments):
 
 HELPERS = (
     scalar_seed,
+    derivative_like,
     cast_slope,
     conform,
     zero_like,

@@ -80,6 +80,7 @@ def _operand(args):
 # (for max and min) which element is picked, which does not change under a small perturbation.
 for _name in (
     "conform",
+    "derivative_like",
     "unbroadcast",
     "broadcast_like",
     "index_adjoint",

@@ -48,9 +48,9 @@ def kind_of(value) -> Kind | None:
     """The kind of a run-time value, or ``None`` for something that is neither number nor array."""
     if isinstance(value, np.ndarray):
         return Kind(value.shape, value.dtype.str)
-    if isinstance(value, (bool, int)):
+    if isinstance(value, (bool, int, np.integer)):
         return Kind(None, "int", value)
-    if isinstance(value, (float, np.floating, np.integer)):
+    if isinstance(value, (float, np.floating)):
         return SCALAR
     return None
 
@@ -226,7 +226,8 @@ def infer_value(value, known: dict) -> Kind | None:
         return None
     kind = kind_of(result)
     if kind is None and isinstance(result, tuple) and all(isinstance(v, int) for v in result):
-        return Kind(None, "tuple", result)
+        # a shape (n, 2): known only where n is (not from the stand-in for an integer argument)
+        return Kind(None, "tuple", result) if _exact(value, known) else None
     if kind is not None and kind.value is not None and not _exact(value, known):
         return Kind(None, kind.dtype)  # a number computed from stand-ins: only its kind is real
     return kind
