@@ -102,6 +102,33 @@ def assume(expr: Expr, cond: Expr, truth: bool) -> Expr:
 # --- the identities -----------------------------------------------------------------------------
 
 
+def may_vanish(expr: Expr) -> bool:
+    """Whether ``expr`` is the structural zero on some path through the selects in it."""
+    if is_zero(expr):
+        return True
+    if not isinstance(expr, Call):
+        return False
+    if expr.prim.name == "select":
+        return may_vanish(expr.args[1]) or may_vanish(expr.args[2])
+    if expr.prim.name in ("add", "sub"):
+        return all(may_vanish(arg) for arg in expr.args)
+    return False
+
+
+def filled(expr: Expr, zero: Expr) -> Expr:
+    """``expr`` with its structural zeros replaced by ``zero`` (zeros of the value's shape, where
+    the number 0 would not do): in a select, each branch that may vanish; in a sum, the first term
+    (the other broadcasts against it)."""
+    if is_zero(expr):
+        return zero
+    if expr.prim.name == "select":
+        cond, *branches = expr.args
+        branches = [filled(b, zero) if may_vanish(b) else b for b in branches]
+        return Call(expr.prim, (cond, *branches), expr.params)
+    first, second = expr.args
+    return Call(expr.prim, (filled(first, zero), second), expr.params)
+
+
 def _add(a, b):
     if is_zero(a):
         return b

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .activity import active_names, is_active
-from .algebra import apply, assume, is_zero, total
+from .algebra import apply, assume, filled, is_zero, may_vanish, total
 from .array_rules import np_call, runtime_call
 from .ir import Assign, Call, Const, Expr, Function, If, Loop, Pop, Push, Return, Unpack, Var
 from .naming import Names
@@ -309,9 +309,9 @@ class _Reverser:
     def shaped(self, adjoint: Expr, var: Var) -> Expr:
         """``adjoint`` (of ``var``) with the structural zero it is on a path where nothing reads
         ``var`` made the zeros of ``var``'s shape, unless ``var`` is a number."""
-        if self.kinds.is_scalar(var) or not _may_vanish(adjoint):
+        if self.kinds.is_scalar(var) or not may_vanish(adjoint):
             return adjoint
-        return _filled(adjoint, self.zero(var))
+        return filled(adjoint, self.zero(var))
 
     # --- the tape ---------------------------------------------------------------------------
 
@@ -469,32 +469,6 @@ def _drop_empty_pops(body: list) -> None:
         if not (isinstance(s, Pop) and not s.targets)
         and not (isinstance(s, If) and not s.then and not s.orelse)
     ]
-
-
-def _may_vanish(expr) -> bool:
-    """Whether ``expr`` is the structural zero on some path through the selects in it."""
-    if is_zero(expr):
-        return True
-    if not isinstance(expr, Call):
-        return False
-    if expr.prim.name == "select":
-        return _may_vanish(expr.args[1]) or _may_vanish(expr.args[2])
-    if expr.prim.name in ("add", "sub"):
-        return all(_may_vanish(arg) for arg in expr.args)
-    return False
-
-
-def _filled(expr, zero: Expr):
-    """``expr`` with its structural zeros replaced by ``zero``: in a select, each branch that may
-    vanish; in a sum, the first term (the other broadcasts against it)."""
-    if is_zero(expr):
-        return zero
-    if expr.prim.name == "select":
-        cond, *branches = expr.args
-        branches = [_filled(b, zero) if _may_vanish(b) else b for b in branches]
-        return Call(expr.prim, (cond, *branches), expr.params)
-    first, second = expr.args
-    return Call(expr.prim, (_filled(first, zero), second), expr.params)
 
 
 def _select(cond, then, other):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .algebra import apply, is_zero, total
+from .algebra import apply, filled, is_zero, may_vanish, total
 from .array_rules import (
     ARRAY_VARIANTS,
     STRUCTURAL,
@@ -88,10 +88,22 @@ def vector_tangent(call: Call, out, kinds: Batched):
         name = "array select"
     kinds.tangent_shape(out)  # every shape must be known
     if name in VECTOR_RULES:
-        return VECTOR_RULES[name](*call.args, out=out, params=dict(call.params), kinds=kinds)
-    if name in STRUCTURAL:
+        rule = VECTOR_RULES[name](*call.args, out=out, params=dict(call.params), kinds=kinds)
+    elif name in STRUCTURAL:
         raise NotVectorizableError(f"`{name}` has no vector-mode rule")
-    return _elementwise(call, name, out, kinds)
+    else:
+        rule = _elementwise(call, name, out, kinds)
+    return lambda dots: _batched(rule(dots), out, kinds)
+
+
+def _batched(dot, out, kinds: Batched):
+    """``dot`` with the batched shape on every path: a select whose branch is the structural zero
+    (``u_dot if c else 0.0``, the tangent of ``y if c else 1.0`` or ``max(u, 1.0)``) gets zeros of
+    that shape there, so that stacking it with other tangents, or reshaping it, sees the batch
+    axis. A tangent that is zero on every path is left to the caller, which drops it."""
+    if dot is None or is_zero(dot) or not may_vanish(dot):
+        return dot
+    return filled(dot, kinds.zeros(out))
 
 
 def new_axes(dot, count: int):

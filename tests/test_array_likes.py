@@ -446,3 +446,90 @@ def test_the_same_operations_are_differentiated_where_those_values_are_constant(
     x, y = 0.5, 1.5
     expected = np.sum(np.arange(y, 5.0)) + np.sum(np.r_[0:3, y]) + np.sum(np.arange(4 * x))
     close(s2sad.grad(dropped_operands_of_other_inputs)(x, y), expected)
+
+
+# --- vector forward mode: pieces whose tangents are zero on some path -----------------------------
+
+C3 = np.array([1.0, 2.0, 3.0])
+
+
+def numbers_and_a_select(x, y):
+    return np.array([x * y, 2.0, y if y > 10 else 1.0, y])
+
+
+def nested_with_a_select(x, y):
+    return np.sum(np.array([[x, y if y > 10 else 1.0], [y, x * y]]) ** 2)
+
+
+def stack_of_a_select_row(x, y):
+    return np.stack([x * C3, np.array([y if x > 10 else 0.0, 2.0, x]), np.zeros(3)])
+
+
+def one_element_pieces(x, y):
+    return np.concatenate([np.array([x]), np.array([y if y > 10 else 1.0]), C3 * x])
+
+
+def maximum_in_a_list(x, y):
+    return np.sum(np.array([max(x * y, 3.0), y, min(x, -1.0)]) ** 2)
+
+
+def select_of_a_loop_value(x, y):
+    a = 2.0
+    for _ in range(2):
+        a = a + x
+    b = y if y > 10 else 1.0
+    return np.array([a, b, y])
+
+
+def select_of_an_element(x):
+    b = x[0] if x[1] > 10 else 1.0
+    return np.stack([x * C3, np.array([b, x[2], 2.0])])
+
+
+def columns_with_selects(x):
+    return np.c_[x, np.array([max(x[0], 4.0), 1.0, x[1] if x[2] > 9 else 0.0])]
+
+
+def central_partials(fn, args):
+    """Each argument's central-difference Jacobian, the others held fixed."""
+    partials = []
+    for i in range(len(args)):
+        others = list(args)
+
+        def along(v, i=i):
+            others[i] = v if np.ndim(args[i]) else float(v)
+            return fn(*others)
+
+        partials.append(central_jacobian(along, args[i]))
+    return partials
+
+
+@pytest.mark.parametrize(
+    "fn, args",
+    [
+        (numbers_and_a_select, (0.5, 1.5)),
+        (nested_with_a_select, (0.5, 1.5)),
+        (stack_of_a_select_row, (0.5, 1.5)),
+        (one_element_pieces, (0.5, 1.5)),
+        (maximum_in_a_list, (0.5, 1.5)),
+        (maximum_in_a_list, (4.0, -1.5)),
+        (select_of_a_loop_value, (0.5, 1.5)),
+        (select_of_an_element, (X,)),
+        (columns_with_selects, (X,)),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_vector_mode_stacks_tangents_that_are_zero_on_a_path(fn, args):
+    """``y if c else 1.0`` (or ``max(u, 3.0)``) has the tangent ``y_dot if c else 0``: in vector
+    mode the zero must be zeros of the batched shape, or stacking it next to batched tangents
+    fails. Forward (one vector sweep), reverse and central differences must agree."""
+    wrt = tuple(range(len(args)))
+    forward = s2sad.jacobian(fn, wrt=wrt, mode="forward")(*args)
+    reverse = s2sad.jacobian(fn, wrt=wrt, mode="reverse")(*args)
+    for got, back, expected in zip(forward, reverse, central_partials(fn, args)):
+        close(got, expected)
+        close(back, expected)
+    assert "directions at once" in s2sad.vector_tangent_source(fn, *args, wrt=wrt)
+    if np.ndim(fn(*args)) == 0:
+        assert s2sad.check_grad(fn, *args).ok
+        close(s2sad.grad(fn, wrt=wrt)(*args), forward)
