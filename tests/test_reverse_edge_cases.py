@@ -475,3 +475,99 @@ def test_a_number_read_only_in_a_branch_keeps_the_zero_adjoint():
     assert "zero" not in source  # a number's zero adjoint is 0.0, with no array made for it
     for s in (0.3, -0.3):
         assert_reverse_modes(numbers_only, (s, 1.0), (0, 1))
+
+
+# --- second derivatives of arrays nothing reads ---------------------------------------------------
+# The adjoint of an array that is overwritten, or written into and then overwritten, is zero; the
+# tangent of the reverse sweep (hessian, hvp, grad of grad) indexes and copies it, so it must be
+# zeros of the array's shape, not the number 0.0.
+
+
+def written_then_overwritten(x, v):
+    a = np.zeros(3)
+    a[2] = np.sin(2.0 * C3) @ np.tanh(x * C3)
+    a[0] = x * x
+    a = v * x
+    return np.sum(a * a) + x
+
+
+def written_then_read_in_part(x, v):
+    a = np.zeros(3)
+    a[2] = np.sin(2.0 * C3) @ np.tanh(x * C3)
+    b = max(a.mean(), math.tanh(x) - 3.0 * x)
+    return np.sum(v) + np.sum(a) + b + x
+
+
+def overwritten(x, v):
+    a = np.sin(x * v)
+    a = np.cos(v) * x
+    return np.sum(a * v)
+
+
+def written_in_loop_then_overwritten(x, v):
+    a = np.zeros(3)
+    for i in range(3):
+        a[i] = v[i] * x
+    a = v * v * x
+    return np.sum(a) * x
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        written_then_overwritten,
+        written_then_read_in_part,
+        overwritten,
+        written_in_loop_then_overwritten,
+    ],
+)
+def test_second_derivatives_of_arrays_nothing_reads(fn):
+    assert_reverse_modes(fn, (0.4, V), (0, 1))
+    gradient = s2sad.grad(fn, wrt=0)
+    second = s2sad.grad(gradient, wrt=0)(0.4, V)
+    assert isinstance(second, float)
+    close(second, central(gradient, (0.4, V), 0, HESSIAN_STEP), HESSIAN_TOLERANCE)
+    hessian = s2sad.hessian(fn, wrt=1)(0.4, V)
+    assert isinstance(hessian, np.ndarray) and hessian.shape == (3, 3)
+
+
+# --- an array read only by a branch's test, on a path that returns early ---------------------------
+
+
+def early_return_on_test(x, v):
+    if np.sum(v) > 1.0:
+        return x * x
+    return x * np.sum(v * v)
+
+
+def early_return_on_element(x, m):
+    if m[0, 1] > 0.0:
+        return math.sin(x)
+    y = x * np.sum(m @ C3)
+    return y * y
+
+
+def early_return_on_derived(x, v):
+    a = v * 2.0  # the path that returns early reads `a` only in the test
+    if a[0] > 0.0:
+        return x * x
+    return np.sum(a * a) * x
+
+
+@pytest.mark.parametrize(
+    "fn, points",
+    [
+        (early_return_on_test, [V * 2.0, V * 0.1]),
+        (early_return_on_element, [M, -M]),
+        (early_return_on_derived, [V, -V]),
+    ],
+)
+def test_an_array_read_only_by_the_test_of_an_early_return(fn, points):
+    for arg in points:
+        assert_reverse_modes(fn, (0.7, arg), (0, 1))
+        gradient = s2sad.grad(fn, wrt=1)(0.7, arg)
+        assert isinstance(gradient, np.ndarray) and gradient.shape == arg.shape
+        value, (dx, dv) = s2sad.value_and_grad(fn, wrt=(0, 1))(0.7, arg)
+        assert isinstance(dx, float) and isinstance(dv, np.ndarray) and dv.shape == arg.shape
+        product = s2sad.hvp(fn, wrt=1)(0.7, arg, np.ones_like(arg))
+        assert isinstance(product, np.ndarray) and product.shape == arg.shape
