@@ -48,21 +48,9 @@ PENDING_CHECKS = {
 
 # Open defects this harness found that no family or check isolates: a failure whose check and
 # message match one of these (regular expressions) is counted as known instead of failing the
-# default run. Each entry is an open defect; remove it when the fix lands.
-KNOWN = [
-    # second derivatives: the adjoint of an array nothing read (overwritten, or written into and
-    # then overwritten) is the number 0.0, which the reverse sweep's tangent indexes or copies
-    # (PINNED[0])
-    (
-        "",
-        r"TypeError: 'float' object is not subscriptable"
-        r"|IndexError: invalid index to scalar variable"
-        r"|AttributeError: 'float' object has no attribute 'copy'",
-    ),
-    # a gradient (grad, value_and_grad, hvp) that is the number 0.0 for an array argument read
-    # only by a branch's test, on a path that returns early
-    ("", r"^(grad|value_and_grad|hvp)(\[\d+\]| gradient\[\d+\]): shape \(\), expected \("),
-]
+# default run. Each entry is an open defect; remove it when the fix lands. Empty since zero
+# adjoints of arrays are zeros of their shape in second derivatives and early returns too.
+KNOWN = []
 
 
 DEFAULT_PROGRAMS = 48
