@@ -42,8 +42,6 @@ PENDING = set()
 # Checks (and findings, see checks.FINDINGS) the default run leaves out, likewise each a known
 # open defect.
 PENDING_CHECKS = {
-    "source_shapes",  # printed gradients return 0.0 for an unused array parameter
-    "source_vjp",  # adjoint_source without args of a function returning an array is a gradient
 }
 
 # Open defects this harness found that no family or check isolates: a failure whose check and
