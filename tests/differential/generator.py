@@ -1025,7 +1025,8 @@ def load(program: Program, workdir: Path):
     """Write ``program`` to a fresh module file in ``workdir`` (s2sad reads source text), import
     it under a unique name registered in ``sys.modules`` (exported derivative modules import from
     it), and return the module."""
-    name = f"s2sad_differential_{program.seed}_{next(_modules)}"
+    seed = str(program.seed).replace("-", "pinned")  # a module name is an identifier
+    name = f"s2sad_differential_{seed}_{next(_modules)}"
     path = Path(workdir) / f"{name}.py"
     path.write_text(program.source)
     if str(workdir) not in sys.path:
