@@ -42,6 +42,9 @@ PENDING = set()
 # Checks (and findings, see checks.FINDINGS) the default run leaves out, likewise each a known
 # open defect.
 PENDING_CHECKS = {
+    "source_shapes",  # the teaching form returns 0.0 as the gradient of an array nothing reads
+    "source_vjp",  # printed code of a function calling no NumPy is code for numbers, though
+    # the program is given arrays (its header says so; the check does not yet know that contract)
 }
 
 # Open defects this harness found that no family or check isolates: a failure whose check and
