@@ -44,6 +44,8 @@ from .records import READ_ONLY, Record
 _SHARING = frozenset(
     {INDEX.name, TRANSPOSE_ATTR.name, SELECT.name, SETITEM.name}
     | {f"np.{name}" for name in ("transpose", "reshape", "ravel", "squeeze", "expand_dims")}
+    | {f"np.{name}" for name in ("atleast_1d", "atleast_2d", "atleast_3d", "diag", "diagonal")}
+    | {"np.flip", "np.einsum"}  # np.einsum("ij->ji", x) is a view
 )
 _SYMBOL = {"AddAssign": "+", "SubtractAssign": "-", "MultiplyAssign": "*", "DivideAssign": "/"}
 _STATIC_HINT = "write `axis`, `keepdims` and the like as constants (literals or module constants)"
@@ -82,8 +84,12 @@ class ArrayLowering:
         if len(rest) > len(op.statics):
             raise self.error(node, f"`{name}` got too many arguments", "")
         params = [(key, self._static(value, node)) for key, value in zip(op.statics, rest)]
+        named = {}
         for arg in keywords:
             key = arg.keyword.value
+            if key in op.named:  # an operand given by keyword: np.average(x, weights=w)
+                named[key] = self.expr(arg.value)
+                continue
             if key not in op.statics + op.keywords or key in dict(params):
                 raise self.error(
                     arg,
@@ -91,6 +97,7 @@ class ArrayLowering:
                     f"it takes {', '.join(op.statics + op.keywords) or 'no keywords'}",
                 )
             params.append((key, self._static(self.expr(arg.value), arg.value)))
+        operands += [named.get(key, Const(None)) for key in op.named]
         args = tuple(
             self.operand(value, node) if i in op.shapes else self.array_like(value, node)
             for i, value in enumerate(operands)

@@ -330,7 +330,16 @@ def _(x, *shape, out, params, kinds):
     )
 
 
-def _reduction_back(g, x, params, kinds):
+def reduced_count(x, out, kinds):
+    """How many elements of ``x`` a reduction to ``out`` combines into each of its elements."""
+    kx, ko = kinds.of(x), kinds.of(out)
+    if kx and kx.is_array and ko:
+        return Const(math.prod(kx.shape) // max(1, math.prod(ko.shape or ())))
+    return apply("truediv", np_call("size", x), np_call("size", out))
+
+
+def reduction_back(g, x, params, kinds):
+    """``g``, a reduction's adjoint, broadcast back along the axes it reduced: ``x``'s shape."""
     axis, keepdims = params.get("axis"), params.get("keepdims", False)
     if axis is not None and not keepdims:
         g = np_call("expand_dims", g, axis=axis)
@@ -341,20 +350,16 @@ def _reduction_back(g, x, params, kinds):
 def _(x, out, params, kinds):
     return Linear(
         lambda dots: np_call("sum", dots[0], **params),
-        (lambda g: _reduction_back(g, x, params, kinds),),
+        (lambda g: reduction_back(g, x, params, kinds),),
     )
 
 
 @structural("np.mean")
 def _(x, out, params, kinds):
-    kx, ko = kinds.of(x), kinds.of(out)
-    if kx and kx.is_array and ko:
-        count = Const(math.prod(kx.shape) // max(1, math.prod(ko.shape or ())))
-    else:
-        count = apply("truediv", np_call("size", x), np_call("size", out))
+    count = reduced_count(x, out, kinds)
     return Linear(
         lambda dots: np_call("mean", dots[0], **params),
-        (lambda g: _reduction_back(g / count, x, params, kinds),),
+        (lambda g: reduction_back(g / count, x, params, kinds),),
     )
 
 

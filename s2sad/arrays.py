@@ -37,6 +37,7 @@ class ArrayOp:
     keywords: tuple = ()  # further keyword parameters accepted (constants)
     packed: bool = False  # the operands come as one sequence: np.concatenate([a, b])
     shapes: tuple = ()  # positions of operands that are shapes: a tuple there is not an array
+    named: tuple = ()  # operands passed by keyword (np.average's weights), last, None if absent
 
 
 ARRAY_FUNCTIONS: dict = {}  # id of a NumPy object -> its ArrayOp
@@ -101,6 +102,14 @@ _op("squeeze", statics=("axis",), methods="squeeze")
 _op("expand_dims", statics=("axis",))
 _op("concatenate stack", operands=(1, 1), statics=("axis",), packed=True)
 _op("copy", methods="copy")
+_op("hstack vstack column_stack", packed=True)
+_op("atleast_1d atleast_2d atleast_3d")
+_op("diag", statics=("k",))
+_op("diagonal trace", statics=("offset", "axis1", "axis2"), methods="diagonal trace")
+_op("flip", statics=("axis",))
+_op("cumsum cumprod", statics=("axis",), methods="cumsum cumprod")
+_op("var std", statics=("axis",), keywords=("ddof", "keepdims"), methods="var std")
+_op("einsum", operands=(2, 64), keywords=("optimize",))  # the subscripts, then the operands
 _op("zeros ones empty", operands=(1, 3), keywords=("dtype",), shapes=(0,))
 _op("full", operands=(2, 3), keywords=("dtype",), shapes=(0,))
 _op("full_like", operands=(2, 3), keywords=("dtype",))
@@ -112,6 +121,21 @@ ARRAY_FUNCTIONS[id(np.array)] = ARRAY_FUNCTIONS[id(np.asarray)] = ArrayOp(
     _primitive("array", np.array, style="packed"), packed=True, keywords=("dtype",)
 )
 _KEEP_ALIVE += [np.array, np.asarray]
+
+
+def _average(a, weights=None, **params):
+    """``np.average`` with its weights as the second operand (NumPy's second parameter is ``axis``)."""
+    return np.average(a, weights=weights, **params)
+
+
+ARRAY_FUNCTIONS[id(np.average)] = ArrayOp(
+    Primitive("np.average", _average, "call", "average", PREC_ATOM, False, "numpy", ("weights",)),
+    statics=("axis",),
+    keywords=("keepdims",),
+    named=("weights",),
+)
+PRIMITIVES["np.average"] = ARRAY_FUNCTIONS[id(np.average)].prim
+_KEEP_ALIVE.append(np.average)
 
 INDEX = _primitive("getitem", runtime.getitem, style="index")
 # np.r_[a, 1.0, b] and np.c_[a, b]: indexing an object that concatenates the values it is given,
@@ -138,7 +162,13 @@ PRIMITIVES["len"] = LENGTH
 # Operations whose result is a new array, never a view of an argument: an array the function may
 # write into.
 OWNING = frozenset(
-    {f"np.{name}" for name in (CREATORS + " copy array concatenate stack astype r_").split()}
+    {
+        f"np.{name}"
+        for name in (
+            CREATORS + " copy array concatenate stack astype r_ hstack vstack column_stack cumsum"
+            " cumprod"
+        ).split()
+    }
     | {"np.setitem"}
 )
 NO_DERIVATIVE = frozenset(

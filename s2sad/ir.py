@@ -59,6 +59,7 @@ class Primitive:
     precedence: int = PREC_ATOM
     foldable: bool = True
     module: str = ""  # printed as an attribute of this module: np.sin, not sin
+    named: tuple = ()  # its last operands are passed by these keywords (omitted where None)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

@@ -112,6 +112,10 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
     if prim.style == "fstring":
         return _format_fstring(expr, name_of), PREC_ATOM
     args = [format_expr(arg, name_of) for arg in expr.args]
+    if prim.named:  # np.average(w1, weights=w2): the last operands by keyword, unless None
+        first = len(args) - len(prim.named)
+        given = zip(prim.named, args[first:], expr.args[first:])
+        args = args[:first] + [f"{key}={text}" for key, text, arg in given if arg != Const(None)]
     if prim.style == "packed":  # np.stack([a, b], axis=0)
         args = [f"[{', '.join(args)}]"]
     keywords = [f"{key}={_format_param(value, name_of)}" for key, value in expr.params]

@@ -18,6 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .runtime_cumprod import HELPERS as CUMPROD_HELPERS
+from .runtime_cumprod import cumprod_adjoint, cumprod_adjoint_tangent, cumprod_tangent  # noqa: F401
+from .runtime_einsum import HELPERS as EINSUM_HELPERS
+from .runtime_einsum import einsum_adjoint, einsum_parts  # noqa: F401
+from .runtime_layouts import HELPERS as LAYOUT_HELPERS
+from .runtime_layouts import (  # noqa: F401  (helpers of the layout rules, here with the others)
+    diag_adjoint,
+    diagonal_scatter,
+    join_adjoint,
+    joined_layout,
+    weights_like,
+)
+
 
 def unbroadcast(g, like):
     """``g`` summed over the axes along which ``like`` was broadcast to ``g``'s shape."""
@@ -404,4 +417,7 @@ HELPERS = (
     first_hit,
     extreme_adjoint,
     extreme_tangent,
+    *LAYOUT_HELPERS,
+    *CUMPROD_HELPERS,
+    *EINSUM_HELPERS,
 )
