@@ -81,10 +81,10 @@ class ArrayLowering:
             operands, rest = values[:most], values[most:]
             if len(operands) < fewest:
                 raise self.error(node, f"`{name}` needs {fewest} argument(s)", "")
-        if len(rest) > len(op.statics):
+        if len(rest) > len(op.statics) + len(op.named):
             raise self.error(node, f"`{name}` got too many arguments", "")
         params = [(key, self._static(value, node)) for key, value in zip(op.statics, rest)]
-        named = {}
+        named = dict(zip(op.named, rest[len(op.statics) :]))  # np.average(x, 0, w): weights w
         for arg in keywords:
             key = arg.keyword.value
             if key in op.named:  # an operand given by keyword: np.average(x, weights=w)

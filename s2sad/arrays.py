@@ -124,7 +124,7 @@ _KEEP_ALIVE += [np.array, np.asarray]
 
 
 def _average(a, weights=None, **params):
-    """``np.average`` with its weights as the second operand (NumPy's second parameter is ``axis``)."""
+    """``np.average`` with its weights as its second operand (NumPy's second parameter is axis)."""
     return np.average(a, weights=weights, **params)
 
 

@@ -1,12 +1,13 @@
 """The derivative rule of ``np.einsum``, linear in each of its operands.
 
-``w = einsum("ij,jk->ik", a, b)`` has tangent ``einsum("ij,jk->ik", ȧ, b) + einsum("ij,jk->ik", a, ḃ)``
-(the product rule, one term per active operand), and each operand's adjoint is another ``einsum``:
-the other operands and ``w̄`` contracted to that operand's subscripts, ``ā = einsum("jk,ik->ij", b,
-w̄)``. Where the shapes are known and the operand's subscripts name each axis once, that call is
-written out; otherwise :func:`s2sad.runtime_einsum.einsum_adjoint` makes it when the code runs
-(``...``, a diagonal ``"ii"``, an axis only that operand has, or one ``einsum`` broadcast). In vector
-mode a new letter for the directions leads the active operand's subscripts and the output's.
+``w = einsum("ij,jk->ik", a, b)`` has tangent
+``einsum("ij,jk->ik", ȧ, b) + einsum("ij,jk->ik", a, ḃ)`` (the product rule, one term per active
+operand), and each operand's adjoint is another ``einsum``: the other operands and ``w̄``
+contracted to that operand's subscripts, ``ā = einsum("jk,ik->ij", b, w̄)``. Where the shapes are
+known and the operand's subscripts name each axis once, that call is written out; otherwise
+:func:`s2sad.runtime_einsum.einsum_adjoint` makes it when the code runs (``...``, a diagonal
+``"ii"``, an axis only that operand has, or one ``einsum`` broadcast). In vector mode a new letter
+for the directions leads the active operand's subscripts and the output's.
 
 >>> from s2sad.ir import Const, Var
 >>> from s2sad.shapes import Kinds, Kind

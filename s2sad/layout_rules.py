@@ -1,13 +1,13 @@
-"""Derivative rules of the NumPy operations that join arrays, read or write diagonals, or add up runs.
+"""Derivative rules of the NumPy operations that join arrays, read or write diagonals, or sum runs.
 
 ``np.hstack``, ``np.vstack``, ``np.column_stack``, ``np.atleast_1d/2d/3d``, ``np.diag``,
 ``np.diagonal``, ``np.trace``, ``np.flip`` and ``np.cumsum`` are *linear*: each is stated once by
 :func:`linear`, with its *transpose* (the adjoint: how an output's adjoint passes back to each
 operand) and its *batched* form (the same operation on tangents with a leading axis of directions,
 for vector mode, where its axes move one place on). The tangent is the operation itself applied to
-the tangents, and is not restated. The transposes are NumPy operations that have rules of their own,
-or helpers of :mod:`s2sad.runtime_layouts` linear in the adjoint, so second derivatives (forward mode
-over the gradient) follow from the same statements.
+the tangents, and is not restated. The transposes are NumPy operations that have rules of their
+own, or helpers of :mod:`s2sad.runtime_layouts` linear in the adjoint, so second derivatives
+(forward mode over the gradient) follow from the same statements.
 
 >>> from s2sad.ir import Var
 >>> from s2sad.shapes import Kinds, Kind

@@ -1,7 +1,8 @@
-"""Run-time helpers of the rules for joining arrays, diagonals and weights (:mod:`s2sad.layout_rules`).
+"""Run-time helpers of the rules for joining arrays, diagonals and weights.
 
-Each is linear in the adjoint it carries, needs only the operands' shapes, and is copied into exported
-modules as :mod:`s2sad.runtime`'s helpers are, so it uses NumPy alone.
+Each is linear in the adjoint it carries and needs only the operands' shapes (see
+:mod:`s2sad.layout_rules`). They are copied into exported modules as :mod:`s2sad.runtime`'s helpers
+are, so they use NumPy alone.
 
 >>> import numpy as np
 >>> joined_layout("vstack", [(3,), (2, 3)])

@@ -1,9 +1,9 @@
 """Derivative rules of ``np.var``, ``np.std``, ``np.average`` and ``np.cumprod``.
 
-The first three are reductions whose tangent is ``Σ ∂w/∂x · ẋ`` over the reduced axes and whose adjoint
-is ``w̄`` broadcast back times ``∂w/∂x``; the partial is stated once, shaped like ``x``, and serves
-forward, reverse and vector mode alike. With ``m`` the mean over the axes, ``n`` the number of elements
-each result combines and ``d`` the ``ddof``:
+The first three are reductions whose tangent is ``Σ ∂w/∂x · ẋ`` over the reduced axes and whose
+adjoint is ``w̄`` broadcast back times ``∂w/∂x``; the partial is stated once, shaped like ``x``, and
+serves forward, reverse and vector mode alike. With ``m`` the mean over the axes, ``n`` the number
+of elements each result combines and ``d`` the ``ddof``:
 
 - ``var``: ``∂w/∂x = 2 (x - m) / (n - d)``;
 - ``std``: ``∂w/∂x = (x - m) / ((n - d) w)``, and 0 where ``w`` is 0 (every element equal: the

@@ -32,6 +32,7 @@ from s2sad.runtime import (  # noqa: F401  (names the printed code reads)
     einsum_adjoint,
     index_adjoint,
     join_adjoint,
+    matmul_adjoint,
     scalar_seed,
     unbroadcast,
     weights_like,
@@ -433,6 +434,16 @@ def sum_average(x, w):
     return np.sum(np.average(x, axis=1, weights=w) ** 2) + np.average(x, weights=x * x)
 
 
+def sum_average_of_weights(w, x):
+    return np.sum(np.sin(np.average(x, 0, w)))  # weights given by position, after the axis
+
+
+def logistic_loss(theta, x):
+    """A logistic-regression loss with the intercept's column made by np.hstack."""
+    features = np.hstack([np.ones((x.shape[0], 1)), x])
+    return np.sum(np.log1p(np.exp(-(features @ theta))))
+
+
 SCALAR_CASES = [
     (sum_hstack_vectors, (normal(3),)),
     (sum_vstack_mixed, (normal(2, 3),)),
@@ -450,6 +461,8 @@ SCALAR_CASES = [
     (sum_var, (normal(3, 2),)),
     (sum_std, (normal(2, 3),)),
     (sum_average, (normal(2, 3), RNG.uniform(0.5, 1.5, size=3))),
+    (sum_average_of_weights, (RNG.uniform(0.5, 1.5, size=3), normal(3, 2))),
+    (logistic_loss, (normal(3), normal(4, 2))),
 ]
 
 
