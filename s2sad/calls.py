@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 import numpy as np
 
+from .binding import DictGet, is_dict, parameters_of
 from .branches import merged_result
 from .constructors import Constructor
 from .custom import STOP_GRADIENT, CustomRule, lower_call, rule_for
@@ -103,6 +104,8 @@ class CallLowering:
         receiver = self.expr(func_node.value)
         if isinstance(receiver, Ref) and (callable(receiver.obj) or _is_module(receiver.obj)):
             return None
+        if func_node.attr.value == "get" and is_dict(receiver):
+            return DictGet(receiver)
         entries = self.record_method(func_node, receiver)
         if entries is not None:
             return entries
@@ -120,6 +123,8 @@ class CallLowering:
 
     def call(self, node: cst.Call, hint: str) -> Value:
         prim = self.callee(node.func)
+        if isinstance(prim, DictGet):  # kwargs.get("scale", 1.0)
+            return self.dict_get(prim.record, node)
         if isinstance(prim, Entries):  # params.items()
             if node.args:
                 raise self.error(node, f"`.{node.func.attr.value}()` takes no arguments", "")
@@ -155,11 +160,13 @@ class CallLowering:
                 node, "print(...) returns nothing useful here", "call print on a line of its own"
             )
         for arg in node.args:
-            if arg.keyword is not None or arg.star:
+            if arg.keyword is not None or arg.star == "**":
                 raise self.error(
-                    arg, "keyword and `*` arguments are not supported", "pass values by position"
+                    arg,
+                    f"`{_dotted(node.func)}` takes its arguments by position",
+                    "pass values by position",
                 )
-        args = [self.expr(arg.value) for arg in node.args]
+        args, _ = self.call_arguments(node)  # `*` unpacks a tuple or list of known length
         low, high = _arity(prim.name)
         if not low <= len(args) <= high and not (prim.name in VARIADIC and len(args) > 2):
             expected = str(low) if low == high else f"{low} to {high}"
@@ -197,9 +204,12 @@ class CallLowering:
             ) from None
         callee = type(self)(source, caller=self, key=fn.__code__)
         values = self.scope.attribute(fn, "__defaults__") or ()  # bound into the trace
-        params = callee._parameters(source.node.params, values)
-        defaults = dict(zip(params[len(params) - len(values) :], map(lowered_default, values)))
-        arguments = self._bind_arguments(fn.__name__, params, defaults, node)
+        keyword_values = self.scope.attribute(fn, "__kwdefaults__") or {}
+        params = callee._parameters(source.node.params, values + tuple(keyword_values.values()))
+        positional = params.positional[len(params.positional) - len(values) :]
+        defaults = dict(zip(positional, map(lowered_default, values)))
+        defaults.update({k: lowered_default(v) for k, v in keyword_values.items()})
+        arguments = self.bind_arguments(fn.__name__, params, defaults, node)
         return callee.lower_call(arguments)
 
     def recursive_call(self, fn: types.FunctionType, node: cst.Call) -> Value:
@@ -212,12 +222,19 @@ class CallLowering:
                 "return one number, or turn the recursion into a loop",
                 UnknownFunctionError,
             )
-        params = list(inspect.signature(fn).parameters)
-        defaults = dict(
-            zip(params[len(params) - len(fn.__defaults__ or ()) :], fn.__defaults__ or ())
-        )
-        bound = self._bind_arguments(fn.__name__, params, defaults, node)
-        args = tuple(self.atom(bound[p], node) for p in params)
+        params = parameters_of(load(fn).node.params)
+        if not params.plain:
+            raise self.error(
+                node,
+                f"`{fn.__name__}` calls itself and takes `*args`, `**kwargs` or keyword-only "
+                "parameters; a recursive function must take its parameters by position",
+                "list the parameters one by one, or turn the recursion into a loop",
+                UnknownFunctionError,
+            )
+        values = fn.__defaults__ or ()
+        defaults = dict(zip(params.positional[len(params.positional) - len(values) :], values))
+        bound = self.bind_arguments(fn.__name__, params, defaults, node)
+        args = tuple(self.atom(bound[p], node) for p in params.positional)
         return self.emit(user_call(fn), args, node)
 
     def inline_local(self, fn: "LocalFunction", node: cst.Call) -> Value:
@@ -226,7 +243,7 @@ class CallLowering:
         self._refuse_recursion(fn.node, node)
         callee = type(self)(replace(self.source, node=fn.node), caller=self, key=fn.node)
         params = callee._parameters(fn.node.params, ())
-        arguments = self._bind_arguments(fn.name, params, fn.defaults, node)
+        arguments = self.bind_arguments(fn.name, params, fn.defaults, node)
         enclosing = {k: v for k, v in fn.owner.env.items() if k not in callee.local_names}
         return callee.lower_call({**enclosing, **arguments})
 
@@ -254,7 +271,7 @@ class CallLowering:
 
     def local_function(self, node, name: str) -> "LocalFunction":
         defaults = {}
-        for param in node.params.params:
+        for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
             if param.default is not None:  # evaluated where the function is defined, as in Python
                 defaults[param.name.value] = self.expr(param.default)
         return LocalFunction(node, self, name, defaults)
@@ -271,44 +288,6 @@ class CallLowering:
             )
         if len(self.calling) >= _MAX_DEPTH:
             raise self.error(node, f"calls nested more than {_MAX_DEPTH} deep", "flatten them")
-
-    def _bind_arguments(self, name: str, params: list, defaults: dict, node: cst.Call) -> dict:
-        """The callee's parameters bound to the call's arguments, as Python would bind them."""
-        bound: dict = {}
-        positional = [a for a in node.args if a.keyword is None]
-        for arg in node.args:
-            if arg.star:
-                raise self.error(arg, "`*` arguments are not supported", "pass values one by one")
-        if len(positional) > len(params):
-            raise self.error(
-                node,
-                f"`{name}` takes {len(params)} argument(s), got " f"{len(positional)}",
-                "pass as many arguments as it has parameters",
-            )
-        for param, arg in zip(params, positional):
-            bound[param] = self.expr(arg.value)
-        for arg in node.args:
-            if arg.keyword is not None:
-                key = arg.keyword.value
-                if key not in params or key in bound:
-                    raise self.error(
-                        arg,
-                        f"`{name}` got an unexpected or repeated argument " f"`{key}`",
-                        f"its parameters are {', '.join(params)}",
-                    )
-                bound[key] = self.expr(arg.value)
-        for param, default in defaults.items():
-            bound.setdefault(
-                param, default if isinstance(default, (Expr, tuple)) else Const(default)
-            )
-        missing = [p for p in params if p not in bound]
-        if missing:
-            raise self.error(
-                node,
-                f"`{name}` is missing argument(s) {', '.join(missing)}",
-                "pass every parameter that has no default",
-            )
-        return bound
 
     def print_call(self, node: cst.Call) -> None:
         args, params = [], []

@@ -88,16 +88,22 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     ('p["a"]', 'p["b"][0]')
     """
     from .arguments import differentiable_params, header, is_method, unwrap, wrt_names
-    from .calling import completed
+    from .calling import as_call, completed, given_positionally
     from .jacobians import jacobian
 
     plain, owner = unwrap(fn)
     head = header(plain)
     # By default, the inputs given: those left out take their defaults, held constant.
-    given = differentiable_params(head, is_method(fn))[: len(args)]
+    prefix = (owner,) if owner is not None else ()
+    given, _ = given_positionally(plain, args, prefix)
     names, _ = wrt_names(head, given if wrt is None else wrt, is_method(fn))
     positions = [differentiable_params(head, is_method(fn)).index(n) for n in names]
-    point = list(completed(plain, args, prefix=(owner,) if owner is not None else ()))
+    point = list(completed(plain, args, prefix=prefix))
+
+    def run(values):  # fn at one value per parameter
+        positional, keywords = as_call(plain, tuple(values), prefix)
+        return fn(*positional, **keywords)
+
     Layout(
         differentiable_params(head, is_method(fn)), tuple(point)
     )  # refuses complex leaves before stepping them
@@ -112,11 +118,12 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
         for path, leaf in zip(paths, flatten_all(inputs, trees))
         for index in np.ndindex(np.shape(leaf))
     ]
-    estimate, error = _central_differences(fn, point, positions, trees, eps)
+    estimate, error = _central_differences(run, point, positions, trees, eps)
     report = GradientCheck(tuple(columns), estimate, error)
-    output = fn(*point)
+    output = run(point)
+    positional, keywords = as_call(plain, tuple(point), prefix)
     for mode in modes:
-        blocks = jacobian(fn, wrt=tuple(names), mode=mode)(*point)
+        blocks = jacobian(fn, wrt=tuple(names), mode=mode)(*positional, **keywords)
         matrix = _matrix(blocks, output, inputs, trees).reshape(estimate.shape)
         report.automatic[mode] = matrix
         allowed = atol + rtol * np.abs(matrix) + error
@@ -141,8 +148,8 @@ def _floats(value):
     return np.array(value, dtype=float) if np.ndim(value) else float(value)
 
 
-def _central_differences(fn, point: list, positions: list, trees: list, eps) -> tuple:
-    """The Jacobian by central differences, one column per element of each leaf of each input, and
+def _central_differences(run, point: list, positions: list, trees: list, eps) -> tuple:
+    """The Jacobian of ``run`` (a function of one list of values) by central differences, one column per element of each leaf of each input, and
     an estimate of its error (|D(h) - D(2h)|)."""
     columns, errors = [], []
     for position, tree in zip(positions, trees):
@@ -159,7 +166,7 @@ def _central_differences(fn, point: list, positions: list, trees: list, eps) -> 
                     plus, minus = list(point), list(point)
                     plus[position] = unflatten(tree, _replaced(leaves, k, _moved(x, index, h)))
                     minus[position] = unflatten(tree, _replaced(leaves, k, _moved(x, index, -h)))
-                    estimates.append((_flat(fn(*plus)) - _flat(fn(*minus))) / (2 * h))
+                    estimates.append((_flat(run(plus)) - _flat(run(minus))) / (2 * h))
                 columns.append(estimates[0])
                 errors.append(np.abs(estimates[0] - estimates[1]))
     return np.array(columns).T, np.array(errors).T

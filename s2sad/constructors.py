@@ -174,12 +174,12 @@ class ConstructorLowering:
             else:
                 key = self.key(element.key)
                 entries[key] = self.expr(element.value)
-        return _dict(entries)
+        return dict_record(entries)
 
     def dict_comprehension(self, node: cst.DictComp) -> Record:
         """``{k: v * 2 for k, v in params.items()}``, unrolled over a known sequence."""
         pairs = self.comprehension(node, lambda: (self.key(node.key), self.expr(node.value)))
-        return _dict(dict(pairs))
+        return dict_record(dict(pairs))
 
     def dict_call(self, node: cst.Call) -> Record:
         """``dict(a=y, b=z)``."""
@@ -193,7 +193,7 @@ class ConstructorLowering:
                     'write a dict display: `{"a": a, **params}`',
                 )
             entries[arg.keyword.value] = self.expr(arg.value)
-        return _dict(entries)
+        return dict_record(entries)
 
     def key(self, node):
         """A key of a dict the function builds: a constant string or integer."""
@@ -251,7 +251,7 @@ class ConstructorLowering:
         return field_tuple(values, then.tree, then.name, then.cls)
 
 
-def _dict(entries: dict) -> Record:
+def dict_record(entries: dict) -> Record:
     children = tuple(map(_tree_of_value, entries.values()))
     return Record(Tree("dict", tuple(entries), children), tuple(entries.values()), "")
 

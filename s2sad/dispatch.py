@@ -28,7 +28,7 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import ArgumentError, S2SADError, StructureNeededError
-from .calling import completed
+from .calling import completed, positional_only
 from .execute import load
 from .pipeline import compiled, Spec
 from .provenance import current, guard
@@ -153,6 +153,8 @@ class _Dispatcher:
         self.prefix = (owner,) if owner is not None else ()
         self.count = len(spec.directions)  # f_hvp(x..., v...) takes a direction after the arguments
         self.arity = fn.__code__.co_argcount - len(self.prefix) + self.count  # all given
+        if not positional_only(fn):  # `*args`, keyword-only, `**kwargs`: always completed
+            self.arity = -1
         self.function = None
         self.width = None
         self._build()
@@ -173,7 +175,7 @@ class _Dispatcher:
             self._note(trace.reads)
         numbers = trace is not None and self.owner is None and not uses_arrays(trace)
         # Directions after the arguments leave no place for defaults in the held signature.
-        positional = not (self.count and fn.__defaults__)
+        positional = not (self.count and fn.__defaults__) and positional_only(fn)
         self.fast = generic if numbers and positional and _floats_testable(generic, fn) else None
         self._install()
         held = self.function

@@ -28,7 +28,7 @@ from .arguments import (
     unwrap,
     wrt_names,
 )
-from .calling import completed
+from .calling import as_call, completed
 from .dispatch import dispatcher
 from .errors import NonScalarOutputError, user_facing
 from .pipeline import Spec
@@ -144,7 +144,8 @@ def _hessian(fn, wrt):
         inputs = [args[p] for p in positions]
         trees = [tree_of(x) for x in inputs]
         flat = flatten_all(inputs, trees)
-        columns = _columns(product, args, inputs, lambda hv: flatten_all(hv, trees))
+        call = as_call(plain, args, (owner,) if owner is not None else ())
+        columns = _columns(product, call, inputs, lambda hv: flatten_all(hv, trees))
         blocks = [
             [_block([c[a] for c in columns[b]], xa, xb) for b, xb in enumerate(flat)]
             for a, xa in enumerate(flat)
@@ -164,8 +165,8 @@ def _hessian(fn, wrt):
     return _mark(user_facing(hessian_at), fn, "hessian", names)
 
 
-def _columns(product, args: tuple, inputs: list, results) -> list:
-    """``product(*args, *v)`` along each unit vector ``v`` of the inputs, leaf by leaf, element by
+def _columns(product, call: tuple, inputs: list, results) -> list:
+    """``product(*args, *v, **keywords)`` (``call`` is ``(args, keywords)``) along each unit vector ``v`` of the inputs, leaf by leaf, element by
     element: ``columns[b][e]`` is ``results`` of the product along element ``e`` of leaf ``b``
     (directions have the inputs' structures; ``results`` turns a product into a list)."""
     trees = [tree_of(x) for x in inputs]
@@ -176,7 +177,8 @@ def _columns(product, args: tuple, inputs: list, results) -> list:
         for e in range(np.size(leaf)):
             direction = [_zero(v) for v in flat]
             direction[b] = _unit(leaf, e)
-            column.append(results(product(*args, *unflatten_all(trees, direction))))
+            directions = unflatten_all(trees, direction)
+            column.append(results(product(*call[0], *directions, **call[1])))
         columns.append(column)
     return columns
 
@@ -244,12 +246,15 @@ def second_derivative(gradient, wrt, kind: str):
             )
         inputs = [args[p] for p in positions]
         trees = [tree_of(x) for x in inputs]
-        columns = _columns(product, args, inputs, lambda derivative: [derivative])
+        call = as_call(plain, args, (owner,) if owner is not None else ())
+        columns = _columns(product, call, inputs, lambda derivative: [derivative])
         flat = flatten_all(inputs, trees)
         blocks = [_block([c[0] for c in column], value, x) for column, x in zip(columns, flat)]
         results = unflatten_all(trees, blocks)  # each input's derivatives in its structure
         derivative = results[0] if single else tuple(results)
-        return (gradient(*args), derivative) if kind == "value_and_grad" else derivative
+        if kind != "value_and_grad":
+            return derivative
+        return gradient(*call[0], **call[1]), derivative
 
     second.__name__ = f"{trace.name}_grad_grad"
     second.source = product.source

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .calling import completed
+from .calling import completed, given_positionally, positional_only
 from .arguments import (
     bind,
     derivative_of,
@@ -58,17 +58,27 @@ def jvp(fn, primals, tangents):
     trace = header(plain)
     inputs = differentiable_params(trace, is_method(fn))
     primals, tangents = tuple(primals), tuple(tangents)
-    required = len(inputs) - len(plain.__defaults__ or ())
-    if not required <= len(primals) <= len(inputs) or len(tangents) != len(primals):
-        raise ArgumentError(
-            f"jvp: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)}), "
-            f"{max(required, 0)} without a default; got {len(primals)} primal(s) and "
-            f"{len(tangents)} tangent(s)",
-            hint="give one tangent per primal",
-        )
-    given = inputs[: len(primals)]  # the others take their defaults, held constant
     prefix = (owner,) if owner is not None else ()
-    primals = completed(plain, primals, prefix=prefix)
+    if not positional_only(plain):  # `*args`: the tangents of the values passed, as a tuple
+        if len(tangents) != len(primals):
+            raise ArgumentError(
+                f"jvp: got {len(primals)} primal(s) and {len(tangents)} tangent(s) for "
+                f"`{trace.name}`",
+                hint="give one tangent per primal",
+            )
+        given, tangents = given_positionally(plain, tangents, prefix)
+        primals = completed(plain, primals, prefix=prefix)
+    else:
+        required = len(inputs) - len(plain.__defaults__ or ())
+        if not required <= len(primals) <= len(inputs) or len(tangents) != len(primals):
+            raise ArgumentError(
+                f"jvp: `{trace.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)}), "
+                f"{max(required, 0)} without a default; got {len(primals)} primal(s) and "
+                f"{len(tangents)} tangent(s)",
+                hint="give one tangent per primal",
+            )
+        given = inputs[: len(primals)]  # the others take their defaults, held constant
+        primals = completed(plain, primals, prefix=prefix)
     (tangent_fn,), _ = flattened(
         plain, Spec("tangent", given), trace.params, prefix + primals, len(prefix)
     )
@@ -96,7 +106,7 @@ def vjp(fn, *primals):
     trace = header(plain)
     inputs = differentiable_params(trace, is_method(fn))
     prefix = (owner,) if owner is not None else ()
-    inputs = inputs[: len(primals)]  # the others take their defaults, held constant
+    inputs, _ = given_positionally(plain, primals, prefix)  # the others take their defaults
     primals = completed(plain, primals, prefix=prefix)
     (forward, backward), layout = flattened(
         plain, Spec("split_vjp", inputs), trace.params, prefix + primals, len(prefix)

@@ -36,6 +36,8 @@ from .branches import (
     merged_result,
 )
 from .array_lowering import ArrayLowering
+from .binding import ArgumentBinding, Parameters, parameters_of
+from .calling import parameter_names
 from .calls import CallLowering, lowered_default
 from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
@@ -97,6 +99,7 @@ def _globals_named_like_variables(trace: Function) -> set:
 class Lowering(
     ExpressionLowering,
     CallLowering,
+    ArgumentBinding,
     ArrayLowering,
     SequenceLowering,
     BranchLowering,
@@ -128,7 +131,7 @@ class Lowering(
             self.calling: tuple = (source.function.__code__,)
             self.root_globals = source.function.__globals__
             code = source.function.__code__
-            self.root_params = set(code.co_varnames[: code.co_argcount])
+            self.root_params = set(parameter_names(code))
             self.structures = structures
             self.parameter_vars: dict = {}  # variable -> parameter, for those not yet structured
             self.reads: list = []  # see Function.reads
@@ -181,7 +184,9 @@ class Lowering(
         node = self.source.node
         fn = self.source.function
         # The entry points fill in left-out arguments, so a default may be any value.
-        names = self._parameters(node.params, ())
+        signature = self._parameters(node.params, ())
+        names = list(signature.names)
+        self._require_structures(signature, node.params)
         params = self.bind_parameters(names, node)
         self.return_loc = self.source.location(node)
         if isinstance(node, cst.Lambda):
@@ -207,6 +212,8 @@ class Lowering(
         """The defaults the generated signatures show (``k=2.0``), where each is a number, a string
         or None, of a parameter not taken apart as a structure; else none."""
         fn = self.source.function
+        if fn.__kwdefaults__ or len(params) != fn.__code__.co_argcount:
+            return ()  # `*args`, `**kwargs`, keyword-only: the code takes every one by position
         values = self.scope.attribute(fn, "__defaults__") if fn.__defaults__ else ()
         named = params[len(params) - len(values) :] if values else []
         literal = all(type(v) in (int, float, complex, bool, str, type(None)) for v in values)
@@ -214,30 +221,30 @@ class Lowering(
             return ()
         return tuple(Const(v) for v in values)
 
-    def _parameters(self, params: cst.Parameters, defaults: tuple) -> list:
-        for extra, what in (
-            (params.star_arg, "`*args`"),
-            (params.star_kwarg, "`**kwargs`"),
+    def _require_structures(self, signature: Parameters, params: cst.Parameters) -> None:
+        """``*args`` is a tuple and ``**kwargs`` a dict whatever the call: their code depends on
+        how many values and which names the call passes, as a structured argument's does."""
+        known = dict(self.structures or ())
+        for name, node in (
+            (signature.star, params.star_arg),
+            (signature.star_star, params.star_kwarg),
         ):
-            if isinstance(extra, cst.Param):
-                raise self.error(
-                    extra, f"{what} is not supported", "list the parameters one by one"
-                )
-        if params.kwonly_params:
-            raise self.error(
-                params.kwonly_params[0],
-                "keyword-only parameters are not supported",
-                "make them positional",
-            )
+            if name is not None and name not in known:
+                what = "a tuple" if name == signature.star else "a dict"
+                raise self.structure_needed(node, name, what)
+
+    def _parameters(self, params: cst.Parameters, defaults: tuple) -> Parameters:
+        """The function's parameters, each default value it has checked to be one lowering can
+        bind into the code."""
         for default in defaults:
             if lowered_default(default) is None:
-                param = [p for p in params.params if p.default is not None][0]
+                param = [p for p in (*params.params, *params.kwonly_params) if p.default][0]
                 raise self.error(
                     param,
                     f"a default value of type {type(default).__name__} is not supported here",
                     "use a number, a string, None, an array, or a list or tuple of numbers",
                 )
-        return [p.name.value for p in (*params.posonly_params, *params.params)]
+        return parameters_of(params)
 
     def fresh(self, hint: str = "") -> Var:
         self.count += 1

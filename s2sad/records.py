@@ -186,7 +186,8 @@ class RecordLowering:
             raise self.error(
                 node,
                 f"the method `.{name}()` of {receiver.describe()} is not supported",
-                f"a dict can be read with .keys(), .values() and .items(); {READ_ONLY}",
+                "a dict can be read with .keys(), .values(), .items() and .get(key, default); "
+                + READ_ONLY,
             )
         keys = tuple(Const(key) for key in receiver.tree.keys)
         values = {

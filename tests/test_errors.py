@@ -113,18 +113,6 @@ def f_yield(x):
     yield x * 2.0
 
 
-def f_star_args(x, *args):
-    return x
-
-
-def f_star_kwargs(x, **kwargs):
-    return x
-
-
-def f_keyword_only(x, *, scale):
-    return x * scale
-
-
 def f_walrus(x):
     y = (z := x * 2.0)
     return y
@@ -218,9 +206,6 @@ SYNTAX_CASES = [
     (f_global, UnsupportedSyntaxError, "global COUNTER"),
     (f_nonlocal, UnsupportedSyntaxError, "nonlocal total"),
     (f_yield, UnsupportedSyntaxError, "yield x"),
-    (f_star_args, UnsupportedSyntaxError, "*args"),
-    (f_star_kwargs, UnsupportedSyntaxError, "**kwargs"),
-    (f_keyword_only, UnsupportedSyntaxError, "scale):"),
     (f_walrus, UnsupportedSyntaxError, "z := x * 2.0"),
     (f_import, UnsupportedSyntaxError, "import cmath"),
     (f_import_from, UnsupportedSyntaxError, "from math import sin"),
@@ -348,9 +333,6 @@ CONSTRUCT_WORDS = [
     (f_generator_expression, ["comprehension"]),
     (f_walrus, [":="]),
     (f_yield, ["yield"]),
-    (f_star_args, ["*args"]),
-    (f_star_kwargs, ["**kwargs"]),
-    (f_keyword_only, ["keyword-only"]),
     (f_import, ["import"]),
     (f_global, ["global"]),
     (f_nonlocal, ["nonlocal"]),
