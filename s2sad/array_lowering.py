@@ -102,6 +102,8 @@ class ArrayLowering:
             self.operand(value, node) if i in op.shapes else self.array_like(value, node)
             for i, value in enumerate(operands)
         )
+        if op.parts:  # sign, logdet = np.linalg.slogdet(a): a tuple of one value per result
+            return tuple(self.emit(part, args, node, hint, tuple(params)) for part in op.parts)
         return self.emit(op.prim, args, node, hint, tuple(params))
 
     def _static(self, value, node):

@@ -37,6 +37,7 @@ class ArrayOp:
     keywords: tuple = ()  # further keyword parameters accepted (constants)
     packed: bool = False  # the operands come as one sequence: np.concatenate([a, b])
     shapes: tuple = ()  # positions of operands that are shapes: a tuple there is not an array
+    parts: tuple = ()  # a function of several results (slogdet): one primitive per result
     named: tuple = ()  # operands passed by keyword (np.average's weights), last, None if absent
 
 

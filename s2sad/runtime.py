@@ -23,6 +23,8 @@ from .runtime_cumprod import cumprod_adjoint, cumprod_adjoint_tangent, cumprod_t
 from .runtime_einsum import HELPERS as EINSUM_HELPERS
 from .runtime_einsum import einsum_adjoint, einsum_parts  # noqa: F401
 from .runtime_layouts import HELPERS as LAYOUT_HELPERS
+from .runtime_linalg import HELPERS as LINALG_HELPERS
+from .runtime_linalg import log_abs_det, slogdet_sign  # noqa: F401
 from .runtime_layouts import (  # noqa: F401  (helpers of the layout rules, here with the others)
     diag_adjoint,
     diagonal_scatter,
@@ -420,4 +422,5 @@ HELPERS = (
     *LAYOUT_HELPERS,
     *CUMPROD_HELPERS,
     *EINSUM_HELPERS,
+    *LINALG_HELPERS,
 )

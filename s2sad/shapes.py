@@ -180,6 +180,10 @@ def _set(known: dict, name: str, kind) -> None:
         known[name] = kind
 
 
+# primitive name -> its result's kind from its array operands' kinds, for operations that stand-in
+# arrays of ones do not suit (a singular matrix, for np.linalg.inv)
+SHAPE_RULES: dict = {}
+
 # Operations whose result's shape depends on the values of their arguments, not only their shapes.
 _VALUE_SHAPED = {
     *("np.zeros", "np.ones", "np.empty", "np.full", "np.eye", "np.identity", "np.arange"),
@@ -195,6 +199,10 @@ def infer_value(value, known: dict) -> Kind | None:
         return Kinds().of(value)
     if not isinstance(value, Call):
         return None
+    by_rule = SHAPE_RULES.get(value.prim.name)
+    if by_rule is not None:
+        kinds = [infer_value(arg, known) for arg in value.args]
+        return None if any(k is None or not k.is_array for k in kinds) else by_rule(*kinds)
     args = []
     for position, arg in enumerate(value.args):
         kind = infer_value(arg, known) if not isinstance(arg, (Ref, Const)) else None
