@@ -29,6 +29,7 @@ BROKE = "<broke>"  # environment key: whether this path left the loop with `brea
 CONTINUED = "<continued>"  # environment key: whether this path skipped to the next iteration
 EXITS = (RETURNED, BROKE, CONTINUED)
 STOPPED = "<stopped>"  # environment key: the side of an `if not stopped` guard that had stopped
+RAISED = "<raised>"  # environment key: this path raised an exception (see s2sad.checks)
 
 _COMPARE = {
     cst.LessThan: "<",
@@ -68,9 +69,9 @@ def _placeholder(value):
     return Const(None)
 
 
-def always_returns(statements, exits=(cst.Return,)) -> bool:
-    """Whether every path through ``statements`` ends in ``return`` (or another of ``exits``),
-    judged from the syntax."""
+def always_returns(statements, exits=(cst.Return, cst.Raise)) -> bool:
+    """Whether every path through ``statements`` ends in ``return`` or ``raise`` (or another of
+    ``exits``), judged from the syntax."""
     if not statements:
         return False
     last = statements[-1]
@@ -87,13 +88,23 @@ def always_returns(statements, exits=(cst.Return,)) -> bool:
 
 
 def always_exits(statements) -> bool:
-    """Whether every path through ``statements`` ends in ``return``, ``break`` or ``continue``."""
-    return always_returns(statements, (cst.Return, cst.Break, cst.Continue))
+    """Whether every path through ``statements`` ends in ``return``, ``raise``, ``break`` or
+    ``continue``."""
+    return always_returns(statements, (cst.Return, cst.Raise, cst.Break, cst.Continue))
+
+
+def _raises(statements) -> bool:
+    """Whether every path through ``statements`` ends in ``raise``."""
+    return always_returns(statements, (cst.Raise,))
 
 
 def has_exited(env: dict) -> bool:
-    """Whether the path ``env`` describes has returned, broken out or continued."""
-    return env.get(STOPPED, False) or any(env.get(flag) == Const(True) for flag in EXITS)
+    """Whether the path ``env`` describes has returned, raised, broken out or continued."""
+    return (
+        env.get(STOPPED, False)
+        or RAISED in env
+        or any(env.get(flag) == Const(True) for flag in EXITS)
+    )
 
 
 def _statements(body) -> list:
@@ -118,9 +129,14 @@ class BranchLowering:
         cond = self.atom(self.expr(node.test), node.test)
         then = _statements(node.body)
         orelse = _else_statements(node) or []
-        if always_exits(then) and not always_exits(orelse):
+        if isinstance(cond, Const):  # known while lowering (`w is None`): only that branch runs
+            self.block((then if cond.value else orelse) + rest)
+            return
+        # A branch that raises reaches nothing after the `if`, so the code after it needs no
+        # nesting: it follows the `if`, where only the other branch leads (see _merge).
+        if always_exits(then) and not always_exits(orelse) and not _raises(then):
             orelse, rest = orelse + rest, []
-        elif always_exits(orelse) and not always_exits(then):
+        elif always_exits(orelse) and not always_exits(then) and not _raises(orelse):
             then, rest = then + rest, []
         self.branch(cond, lambda: self.block(then), lambda: self.block(orelse), node)
         self.after_branch(rest, node)
@@ -170,7 +186,13 @@ class BranchLowering:
     ) -> dict:
         """The names after the ``if``. A merge may read only what is defined on every path into it:
         where one path has stopped (returned, broken out, continued) and the other bound a name the
-        stopped one did not, the stopped path gets a placeholder ``None`` that is never read."""
+        stopped one did not, the stopped path gets a placeholder ``None`` that is never read. A
+        path that raised reaches nothing after the ``if``: the names are the other path's."""
+        if RAISED in then_env or RAISED in else_env:
+            merged = dict(then_env if RAISED in else_env else else_env)
+            if settled and merged.get(RETURNED, Const(False)) != Const(False):
+                merged[RETURNED] = Const(True)  # the other path returned or raised
+            return merged
         merged = {}
         then_done, else_done = has_exited(then_env), has_exited(else_env)
         for name in then_env.keys() | else_env.keys():
@@ -287,7 +309,9 @@ class BranchLowering:
                 )
             if result is None:
                 right = self.atom(self.expr(target.comparator), target.comparator)
-                result = self.emit(COMPARISONS[symbol], (left, right), node, hint)
+                result = _known(symbol, left, right)  # len(p) != 2, known while lowering
+                if result is None:
+                    result = self.emit(COMPARISONS[symbol], (left, right), node, hint)
             else:
                 outer_body, self.body = self.body, []
                 right = self.atom(self.expr(target.comparator), target.comparator)
@@ -301,9 +325,26 @@ class BranchLowering:
         return self.emit(NOT, (self.atom(self.expr(node.expression), node.expression),), node, hint)
 
 
+def _known(symbol: str, left, right):
+    """The comparison of two constants known while lowering (numbers, strings, None), or
+    ``None``."""
+    simple = (int, float, str, bool, type(None))
+    if not all(isinstance(v, Const) and type(v.value) in simple for v in (left, right)):
+        return None
+    try:
+        return Const(bool(COMPARISONS[symbol].impl(left.value, right.value)))
+    except TypeError:  # None < 1: Python raises, and so does the code
+        return None
+
+
 def merged_result(lowering, node) -> object:
     """The function's result at its end: what every path returned, or None for paths that fell off."""
     returned = lowering.env.get(RETURNED, Const(False))
+    if RAISED in lowering.env:  # every path raised: what follows a call of it never runs
+        if lowering.caller is not None:
+            lowering.caller.env[RAISED] = Const(True)
+        if returned == Const(False):
+            return Const(0.0)  # a stand-in result, after the `raise` every path runs
     if returned == Const(False):
         return Const(None)
     result = lowering.env[RESULT]

@@ -22,11 +22,12 @@ from .branches import merged_result
 from .constructors import Constructor
 from .custom import STOP_GRADIENT, CustomRule, lower_call, rule_for
 from .errors import S2SADError, UnknownFunctionError
-from .arrays import ARRAY_METHODS, LENGTH, ArrayOp, array_function, supported_array_functions
+from .arrays import ARRAY_METHODS, LENGTH, ArrayOp, array_function
 from .expressions import SUPPORTED, Value, _dotted, _is_module
 from .frontend import load
-from .ir import Call, Const, Effect, Expr, ListValue, Ref
-from .primitives import PRINT, VARIADIC, primitive_for, supported_callables, user_call
+from .ir import Call, Const, Effect, Expr, ListValue, Primitive, Ref
+from .opaque import is_opaque, opaque_class, opaque_function, opaque_method
+from .primitives import PRINT, VARIADIC, primitive_for, user_call
 from .records import Entries
 from .rules import RULES
 from .sequences import SEQUENCE_BUILTINS
@@ -87,15 +88,11 @@ class CallLowering:
             return target.obj
         if target.obj is builtins.dict:
             return builtins.dict
-        if isinstance(target.obj, type):  # a dataclass or named tuple, built from its fields
-            return self.class_call(target, func_node)
-        raise self.error(
-            func_node,
-            f"`{_dotted(func_node)}` has no derivative rule",
-            "supported functions: "
-            + ", ".join(supported_callables() + supported_array_functions()),
-            UnknownFunctionError,
-        )
+        if isinstance(target.obj, type) and not opaque_class(target.obj):
+            return self.class_call(target, func_node)  # a dataclass or named tuple: its fields
+        if callable(target.obj):  # no rule: a constant of the derivative, unless active
+            return opaque_function(target.obj, _dotted(func_node))
+        raise self.error(func_node, f"`{_dotted(func_node)}` cannot be called", SUPPORTED)
 
     def method(self, func_node):
         """``(op, receiver)`` for ``x.sum`` and the like, where ``x`` is a value, else ``None``."""
@@ -112,13 +109,8 @@ class CallLowering:
         if isinstance(receiver, tuple):
             return None
         name = func_node.attr.value
-        if name not in ARRAY_METHODS:
-            raise self.error(
-                func_node,
-                f"the method `.{name}()` has no derivative rule",
-                "supported NumPy functions and methods: " + ", ".join(supported_array_functions()),
-                UnknownFunctionError,
-            )
+        if name not in ARRAY_METHODS:  # no rule: a constant of the derivative, unless active
+            return opaque_method(name), receiver
         return ARRAY_METHODS[name], receiver
 
     def call(self, node: cst.Call, hint: str) -> Value:
@@ -129,8 +121,12 @@ class CallLowering:
             if node.args:
                 raise self.error(node, f"`.{node.func.attr.value}()` takes no arguments", "")
             return prim.values
+        if isinstance(prim, tuple) and is_opaque(prim[0]):  # s.lower()
+            return self.opaque_call(prim[0], node, hint, prim[1])
         if isinstance(prim, tuple):  # x.sum(...)
             return self.array_call(prim[0], node, prim[1], hint)
+        if isinstance(prim, Primitive) and is_opaque(prim):
+            return self.opaque_call(prim, node, hint)
         if isinstance(prim, ArrayOp):
             return self.array_call(prim, node, hint=hint)
         if isinstance(prim, CustomRule):

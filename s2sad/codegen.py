@@ -44,6 +44,7 @@ from .ir import (
 )
 from .traversal import defines, stmt_exprs, walk, subexprs
 from .ir import Call as CallExpr
+from .opaque import is_opaque, written
 from .primitives import NOT
 from .printing import MODULE_ALIASES, format_const, format_expr, format_structure
 
@@ -100,7 +101,7 @@ class Namespace:
             if prim.module:  # np.sin: bind the module as np
                 module = sys.modules[prim.module]
                 self._bind_object(MODULE_ALIASES[prim.module], module)
-            else:
+            elif not (is_opaque(prim) and self._as_reached(prim.impl, written(prim))):
                 self._bind_object(prim.symbol, prim.impl)
 
     def _free(self, preferred: str) -> str:
@@ -140,6 +141,21 @@ class Namespace:
             self.bindings.append((preferred, "object", obj))
             self.aliases.append((alias, preferred))
 
+    def _as_reached(self, obj, path: str) -> bool:
+        """Name ``obj`` as the module's globals reach it, by ``path`` as the function wrote it
+        (``warnings.warn``) or otherwise (``np.finfo``), if they do: a function with no rule is
+        called as the function calls it, which printed source can run."""
+        base, *rest = path.split(".")
+        if base in self.scope and self._usable(base) and _leads_to(self.scope[base], rest, obj):
+            module = ("object", id(self.scope[base]))
+            self._bind(module, base, "object", self.scope[base])
+            self._names.setdefault(("object", id(obj)), ".".join([self._names[module], *rest]))
+            return True
+        reached = self._reached(obj)
+        if reached is not None:
+            self._names.setdefault(("object", id(obj)), reached)
+        return reached is not None
+
     def _usable(self, name: str) -> bool:
         """Whether the code may read the module's global ``name`` under that name."""
         return name not in self.taken or self._names.get(("global", name)) == name
@@ -163,7 +179,12 @@ class Namespace:
             bound = self._names.get(("object", id(base)))
             if bound is None:
                 bound = next(
-                    (n for n, v in self.scope.items() if v is base and self._usable(n)), None
+                    (
+                        n
+                        for n, v in self.scope.items()
+                        if v is base and self._usable(n) and n.isidentifier()
+                    ),
+                    None,
                 )
                 if bound is None:
                     continue

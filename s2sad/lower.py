@@ -39,6 +39,8 @@ from .array_lowering import ArrayLowering
 from .binding import ArgumentBinding, Parameters, parameters_of
 from .calling import parameter_names
 from .calls import CallLowering, lowered_default
+from .checks import CheckLowering
+from .opaque import OpaqueLowering, is_opaque
 from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
 from .expressions import SUPPORTED, ExpressionLowering, Value
@@ -68,8 +70,6 @@ _UNSUPPORTED_STATEMENTS = {
     cst.Global: "a `global` declaration (writes to module variables)",
     cst.Nonlocal: "a `nonlocal` declaration (writes to outer variables)",
     cst.Del: "`del`",
-    cst.Assert: "`assert`",
-    cst.Raise: "`raise`",
     cst.Import: "an `import` inside the function (import at the top of the module instead)",
     cst.ImportFrom: "an `import` inside the function (import at the top of the module instead)",
 }
@@ -106,6 +106,8 @@ class Lowering(
     LoopLowering,
     RecordLowering,
     ConstructorLowering,
+    CheckLowering,
+    OpaqueLowering,
 ):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
@@ -326,6 +328,10 @@ class Lowering(
             self.expression_statement(node)
         elif isinstance(node, cst.Pass):
             pass
+        elif isinstance(node, cst.Raise):
+            self.raise_statement(node)
+        elif isinstance(node, cst.Assert):
+            self.assert_statement(node)
         elif isinstance(node, cst.Break):
             self.env[BROKE] = Const(True)
         elif isinstance(node, cst.Continue):
@@ -370,7 +376,11 @@ class Lowering(
         if isinstance(value, cst.Call) and self.callee(value.func) is PRINT:
             self.print_call(value)
             return
+        made = len(self.body)
         self.expr(value)  # evaluated for nothing: checked, then dropped as dead code
+        last = self.body[-1] if len(self.body) > made else None
+        if isinstance(last, Assign) and isinstance(last.value, Call) and is_opaque(last.value.prim):
+            self.body[-1] = self.unused_call(last, value)  # warnings.warn("..."): its effect
 
     def bind(self, target, value: Value, value_node) -> None:
         if isinstance(target, cst.Name):

@@ -111,6 +111,8 @@ def _format(expr: Expr, name_of) -> tuple[str, int]:
         return _format_item(expr.args, name_of), PREC_ATOM
     if prim.style == "fstring":
         return _format_fstring(expr, name_of), PREC_ATOM
+    if prim.style == "raise":  # a statement: raise ValueError(w3), raise KeyError from None
+        return _format_raise(expr, name_of), PREC_ATOM
     args = [format_expr(arg, name_of) for arg in expr.args]
     if prim.named:  # np.average(w1, weights=w2): the last operands by keyword, unless None
         first = len(args) - len(prim.named)
@@ -192,6 +194,13 @@ def _format_fstring(expr: Call, name_of) -> str:
     if end == "'" and '"' not in body and "\\" not in body:  # black's quote preference
         start, end = start[:-1] + '"', '"'
     return start + body + end
+
+
+def _format_raise(expr: Call, name_of) -> str:
+    params = dict(expr.params)
+    cls, *args = (format_expr(arg, name_of) for arg in expr.args)
+    built = f"{cls}({', '.join(args)})" if params.get("called") else cls
+    return f"raise {built}" + (" from None" if params.get("from_none") else "")
 
 
 def format_structure(value: Structure, name_of=None) -> str:

@@ -98,7 +98,7 @@ def uses_arrays(fn: Function) -> bool:
     arrays."""
     return any(
         isinstance(e, Call)
-        and (e.prim.module or e.prim.name.startswith("np.") or e.prim.name == "matmul")
+        and (e.prim.module or e.prim.name.startswith(("np.", "opaque ")) or e.prim.name == "matmul")
         or isinstance(e, Ref)
         and isinstance(e.obj, np.ndarray)
         for stmt in walk(fn.body)
