@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .algebra import substitute
-from .ir import Assign, Call, Const, Effect, If, Loop, Push, Ref, Return, Unpack, Var
+from .ir import Assign, Call, Const, Effect, If, Loop, Pop, Push, Ref, Return, Unpack, Var
 from .traversal import assigned, defines, map_structure, stmt_exprs, variables, walk
 from .primitives import RESTRICTED_DOMAIN
 
@@ -31,10 +31,10 @@ from .primitives import RESTRICTED_DOMAIN
 def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
     """``body`` with copies and constants substituted into their uses, except names in ``keep``.
 
-    Every name other than a loop's carried values is assigned once, so a substitution made inside a
-    branch or a loop body holds wherever the name is read. Carried values change every iteration and
-    are never substituted, nor copied into another name: ``a = w4`` read after a loop that rebinds
-    ``w4`` means the old ``w4``.
+    Every name other than a loop's carried values and the values a reverse sweep restores from a tape
+    is assigned once, so a substitution made inside a branch or a loop body holds wherever the name
+    is read. Names rebound (see :func:`rebound`) change and are never substituted, nor copied into
+    another name: ``a = w4`` read after a loop that rebinds ``w4`` means the old ``w4``.
 
     A caller may seed ``mapping`` with replacements of its own (name -> expression). Each one's
     definition is dropped, and the expression takes the substitutions made before that definition:
@@ -91,8 +91,11 @@ def propagate(body: list, keep: set, mapping: dict | None = None) -> list:
 
 
 def rebound(body: list) -> set:
-    """Names a loop rebinds: its carried values and its targets."""
-    return {v.name for stmt in walk(body) if isinstance(stmt, Loop) for v in defines(stmt)}
+    """Names bound more than once: a loop's carried values and targets, and what a reverse sweep
+    restores from a tape (``w7, w7_dot = next(reader)`` rebinds the names the forward sweep bound,
+    so a copy ``w7_dot = w5_dot`` made there no longer holds where the restored ``w7_dot`` is read).
+    """
+    return {v.name for stmt in walk(body) if isinstance(stmt, (Loop, Pop)) for v in defines(stmt)}
 
 
 def eliminate_dead(body: list, live: set = frozenset(), keep_domain_checks: bool = False) -> list:

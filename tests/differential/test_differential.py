@@ -160,6 +160,26 @@ PINNED = [
         (0.5775658251003701, 1.3695452290240135, np.linspace(-1.0, 1.2, 12).reshape(3, 4)),
         ("setitem", "while", "helpers", "naming"),
     ),
+    (  # a copy of a tangent (w7_dot = w5_dot) read where the reverse sweep restores w7_dot
+        "import math\n\nimport numpy as np\n\nC3 = np.array([0.5, -1.0, 1.5])\n\n\n"
+        "def h1(a, b=0.5):\n    return a ** 2\n\n\n"
+        "def f(w1, w1_bar, v2, v3, n):\n"
+        "    k3 = 0\n"
+        "    while k3 < 20 and w1_bar < 1.0:\n"
+        "        a4 = ((w1 * C3) + (w1_bar * C3)) @ (v2 @ v3)\n"
+        "        w1_bar = w1_bar + 0.5 + np.sin(w1 if h1(b=w1_bar, a=w1_bar) > 1.0 else "
+        "(a4 / (1.0 + a4 * a4))) ** 2\n"
+        "        k3 += 1\n"
+        "    return w1 + w1_bar + np.sum(v2) * n\n",
+        (
+            -0.26177838123204955,
+            -0.3297558199233661,
+            np.linspace(-0.4, 1.3, 12).reshape(3, 4),
+            np.array([-0.05, 1.4, 0.7, 1.1]),
+            3,
+        ),
+        ("arrays", "branches", "helpers", "naming", "numpy_scalars", "while"),
+    ),
 ]
 
 
