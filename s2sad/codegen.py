@@ -1,4 +1,4 @@
-"""Print IR functions as Python source, formatted with black.
+"""Print IR functions as Python source, in black's layout.
 
 Generated code refers to outside objects (``math.cos``, a closure constant, ``math.pi``) by the names a
 :class:`Namespace` chooses, so that no name ever shadows another and the printed source also runs as
@@ -20,14 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
-import black
-
 from .ir import (
-    PREC_ADD,
-    PREC_ATOM,
-    PREC_MUL,
-    PREC_SELECT,
-    PREC_UNARY,
     Assign,
     Const,
     Comment,
@@ -46,9 +39,8 @@ from .traversal import defines, stmt_exprs, walk, subexprs
 from .ir import Call as CallExpr
 from .opaque import is_opaque, written
 from .primitives import NOT
+from .layout import LINE_LENGTH, Unsupported, split_statement
 from .printing import MODULE_ALIASES, format_const, format_expr, format_structure
-
-_BLACK_MODE = black.Mode()
 
 
 class Namespace:
@@ -318,58 +310,7 @@ def _loop_lines(loop: Loop, indent: str, names: Namespace, comments: bool, last_
 
 
 def _assignment(stmt: Assign, name_of, indent: str) -> list:
-    """The lines of ``target = value``, split as black splits a line too long to fit.
-
-    Black wraps the value in parentheses (one line inside, or one operand per line) when the value has
-    two or more top-level operators of its loosest kind; other long lines are left whole here, for
-    black to lay out.
-    """
-    body = format_expr(stmt.value, name_of)
-    line = f"{indent}{stmt.target.name} = {body}"
-    if len(line) <= _BLACK_MODE.line_length:
-        return [line]
-    parts = _operands(stmt.value, name_of)
-    if len(parts) < 3:  # one operator: black may split at a bracket instead; let it decide
-        return [line]
-    inner = indent + "    "
-    if len(inner) + len(body) <= _BLACK_MODE.line_length:
-        parts = [body]
-    return (
-        [f"{indent}{stmt.target.name} = ("] + [f"{inner}{part}" for part in parts] + [f"{indent})"]
-    )
-
-
-def _operands(expr, name_of) -> list:
-    """One operand per line, each after its operator, for a chain like ``a + b - c`` or a select."""
-    prim = getattr(expr, "prim", None)
-    if prim is not None and prim.style == "select":
-        then, cond, other = (
-            format_expr(e, name_of) for e in (expr.args[1], expr.args[0], expr.args[2])
-        )
-        return [_paren_if(expr.args[1], then, PREC_SELECT + 1), f"if {cond}", f"else {other}"]
-    if prim is None or prim.style != "infix" or prim.precedence not in (PREC_ADD, PREC_MUL):
-        return []
-    level = prim.precedence
-    terms = []
-    while (
-        isinstance(expr, CallExpr) and expr.prim.style == "infix" and expr.prim.precedence == level
-    ):
-        right = expr.args[1]
-        terms.append(
-            f"{expr.prim.symbol} {_paren_if(right, format_expr(right, name_of), level + 1)}"
-        )
-        expr = expr.args[0]
-    terms.append(_paren_if(expr, format_expr(expr, name_of), level))
-    return terms[::-1]
-
-
-def _paren_if(expr, text: str, least: int) -> str:
-    prec = getattr(getattr(expr, "prim", None), "precedence", PREC_ATOM)
-    if isinstance(expr, Const) and text.startswith("-"):
-        prec = PREC_UNARY
-    if getattr(getattr(expr, "prim", None), "style", "") == "prefix":
-        prec = PREC_UNARY
-    return f"({text})" if prec < least else text
+    return [f"{indent}{stmt.target.name} = {format_expr(stmt.value, name_of)}"]
 
 
 def module_source(
@@ -396,15 +337,24 @@ def _leads_to(base, path: list, obj) -> bool:
 def black_format(text: str) -> str:
     """``text`` as black formats it.
 
-    The printer already writes black's layout for every line that fits (spacing, ``x**2``, quotes,
-    parentheses), so black, at about 0.3 ms a line, runs only where a line is too long to fit; the
-    test suite checks the printer's output is black-stable.
+    The printer writes black's layout for every line that fits (spacing, ``x**2``, quotes,
+    parentheses); :mod:`s2sad.layout` splits each line too long to fit as black would. Black itself
+    runs only for a statement outside the grammar that module lays out; the test suite checks the
+    output is black-stable.
     """
-    if all(
-        len(line) <= _BLACK_MODE.line_length for line in text.splitlines() if not _is_comment(line)
-    ):
-        return text
-    return black.format_str(text, mode=_BLACK_MODE)
+    lines = text.splitlines()
+    out = []
+    for line in lines:
+        if len(line) <= LINE_LENGTH or _is_comment(line):
+            out.append(line)
+            continue
+        try:
+            out.extend(split_statement(line))
+        except Unsupported:
+            import black  # a rare statement: black is not imported with s2sad
+
+            return black.format_str(text, mode=black.Mode())
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
 def _is_comment(line: str) -> bool:

@@ -55,8 +55,6 @@ import os
 import textwrap
 import types
 
-import black
-
 from .arguments import (
     example_layout as _example_layout,
     header as _header_of,
@@ -136,6 +134,8 @@ def export_source(
     bindings = "".join(f"{line}\n" for line in imports)
     entries = ", ".join(f'"{namespace.function_name(program.name)}"' for program in main)
     text = f"{header}{bindings}\n__all__ = [{entries}]\n\n\n{code}"
+    import black  # exporting is rare: black is not imported with s2sad
+
     return black.format_str(text, mode=black.Mode())
 
 

@@ -6,19 +6,18 @@
 builtins, the way Python itself will when the function runs. Callees are later matched to primitives
 by the *identity* of the object a name resolves to, never by spelling.
 
-Source comes from :mod:`inspect`, which reads files and :mod:`linecache`; notebook cells (IPython
-registers each cell in ``linecache``) therefore work like files.
+Source comes from :mod:`linecache`, which reads files and the source their modules' loaders serve;
+notebook cells (IPython registers each cell in ``linecache``) therefore work like files. libcst is
+imported when a function is first parsed, not with s2sad.
 """
 
 from __future__ import annotations
 
 import inspect
 import linecache
+import re
 import types
 from dataclasses import dataclass
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .errors import Location, SourceNotFoundError, UnsupportedSyntaxError
 from .provenance import FUNCTION, MISSING, ROOT, Read, builtins_of, is_library, is_structural
@@ -29,13 +28,13 @@ class Source:
     """A parsed function: its CST node and where each node sits in the user's file."""
 
     function: types.FunctionType
-    node: cst.CSTNode  # a cst.FunctionDef or cst.Lambda
+    node: object  # a libcst FunctionDef or Lambda
     filename: str
     _positions: object
     _first_line: int  # line of the parsed snippet's first line in the file
     _removed: tuple = ()  # columns removed from each line of the snippet before parsing
 
-    def location(self, node: cst.CSTNode) -> Location:
+    def location(self, node) -> Location:
         """Where ``node`` is in the user's file, with the line's text for a caret."""
         span = self._positions[node]
         line = span.start.line + self._first_line - 1
@@ -62,22 +61,42 @@ def load(fn) -> Source:
     """Parse the source of ``fn`` (a plain function or lambda)."""
     require_function(fn)
     code = fn.__code__
-    try:
-        # From the code object, not the function: inspect would follow a decorator's __wrapped__ to
-        # another function's source.
-        lines, first_line = inspect.getsourcelines(code)
-    except (OSError, TypeError):
+    filename = code.co_filename
+    linecache.checkcache(filename)  # a file edited since it was read is read again
+    found = _block(code, linecache.getlines(filename, fn.__globals__))
+    if found is None:
         raise SourceNotFoundError(
             f"cannot find the source of `{fn.__qualname__}` (defined in {code.co_filename})",
             hint="define the function in a file, a module or a notebook cell; functions typed at an "
             "interactive prompt have no source s2sad can read",
-        ) from None
-    filename = inspect.getsourcefile(code) or code.co_filename
+        )
     if fn.__name__ == "<lambda>":
         return _load_lambda(fn, filename)
+    lines, first_line = found
     text, removed = dedented(lines)
     node, positions = _parsed_function(text, filename, first_line, removed)
     return Source(fn, node, filename, positions, first_line, removed)
+
+
+# The line a definition starts on, as inspect finds it: a def, a lambda or a decorator.
+_DEFINITION = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+
+
+def _block(code: types.CodeType, lines: list) -> tuple | None:
+    """``(lines, first line)`` of the definition that compiled to ``code``, or ``None``.
+
+    The lines come from the code object's own file and first line, read through :mod:`linecache`
+    with the function's globals (whose loader serves source that is not in a file), as
+    :func:`inspect.getsourcelines` reads them, but without its search of ``sys.modules`` for the
+    module, which costs more than parsing the function. From the code object, not the function:
+    inspect would follow a decorator's ``__wrapped__`` to another function's source.
+    """
+    index = code.co_firstlineno - 1
+    if not lines or not 0 <= index < len(lines):
+        return None
+    while index > 0 and not _DEFINITION.match(lines[index]):
+        index -= 1
+    return inspect.getblock(lines[index:]), index + 1
 
 
 _parsed: dict = {}  # (text, filename, first line) -> (FunctionDef node, positions)
@@ -90,6 +109,9 @@ def _parsed_function(text: str, filename: str, first_line: int, removed: tuple) 
     key = (text, filename, first_line)
     found = _parsed.get(key)
     if found is None:
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
         module = _parse(text, filename, first_line, removed)
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         node = next(n for n in module.body if isinstance(n, cst.FunctionDef))
@@ -119,17 +141,17 @@ def dedented(lines: list) -> tuple:
 
 def _load_lambda(fn, filename: str) -> Source:
     """Lambdas have no block of their own: parse the whole file and find the one that made ``fn``."""
-    text = "".join(linecache.getlines(filename))
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    text = "".join(linecache.getlines(filename, fn.__globals__))
     module = _parse(text, filename, 1)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     code = fn.__code__
     wanted = list(code.co_varnames[: code.co_argcount])
-    finder = _LambdaFinder()
-    wrapper.module.visit(finder)
     candidates = [
         node
-        for node in finder.found
+        for node in _lambdas(wrapper.module)
         if positions[node].start.line == code.co_firstlineno
         and [p.name.value for p in node.params.params] == wanted
     ]
@@ -141,15 +163,24 @@ def _load_lambda(fn, filename: str) -> Source:
     return Source(fn, candidates[0], filename, positions, 1)
 
 
-class _LambdaFinder(cst.CSTVisitor):
-    def __init__(self):
-        self.found = []
+def _lambdas(module) -> list:
+    """The lambdas in a parsed module."""
+    import libcst as cst
 
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.found.append(node)
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            found.append(node)
+
+    module.visit(Finder())
+    return found
 
 
-def _parse(text: str, filename: str, first_line: int, removed: tuple = ()) -> cst.Module:
+def _parse(text: str, filename: str, first_line: int, removed: tuple = ()):
+    """The libcst module of ``text``, or a located refusal of what it cannot parse."""
+    import libcst as cst
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as err:

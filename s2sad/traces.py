@@ -17,7 +17,6 @@ from .errors import SourceNotFoundError, StructureNeededError
 from .execute import is_generated
 from .frontend import require_function
 from .ir import Function
-from .lower import lower
 from .provenance import current
 
 _traces: dict = {}  # (code, file, structures) -> the traces lowered, newest first
@@ -58,6 +57,8 @@ def trace_of(fn: types.FunctionType, structures=None) -> Function:
     for trace in known:
         if current(trace.reads, fn):
             return trace
+    from .lower import lower  # with libcst, imported when a first function is lowered
+
     try:
         trace = lower(fn, structures)
     except StructureNeededError as err:
