@@ -22,6 +22,7 @@ from .arguments import (
     differentiable_params,
     example_layout,
     header,
+    integer_params,
     is_method,
     require_scalar,
     source_for,
@@ -40,7 +41,7 @@ from .traces import DERIVATIVE, trace_of
 from .shapes import params_kinds
 from .jacobians import vjp
 from .traversal import several
-from .trees import tree_of, unflatten
+from .trees import leaves_of, tree_of, unflatten
 
 # --- traces and source --------------------------------------------------------------------------
 
@@ -238,7 +239,9 @@ def explain(fn, *args, wrt=None, output: int = 0):
     input that is a number (``ẋ = 1`` for that input) and adjoint (of output ``output``; of its sum
     if it is an array), and the gradient. Arguments may be NumPy arrays, and structures of numbers
     and arrays, which show as their leaves, named as the generated code's parameters (``p_W``).
-    Parameters left out of ``args`` take their defaults; ``wrt`` defaults to the inputs given.
+    Parameters left out of ``args`` take their defaults; ``wrt`` defaults to the inputs given,
+    but for integers the function uses as integers (``range`` counts, indices: see
+    :func:`s2sad.arguments.integer_params`).
 
     >>> import math, s2sad
     >>> def f(x1, x2):
@@ -256,9 +259,14 @@ def explain(fn, *args, wrt=None, output: int = 0):
     plain, owner = unwrap(fn)
     head = header(plain)
     inputs = differentiable_params(head, is_method(fn))
-    # By default, the inputs given: those left out take their defaults, held constant.
-    names, _ = wrt_names(head, inputs[: len(args)] if wrt is None else wrt, is_method(fn))
+    given = inputs[: len(args)]
     args = completed(plain, args, prefix=(owner,) if owner is not None else ())
+    if wrt is None and len(args) == len(inputs):
+        # By default, the inputs given: those left out take their defaults, held constant, and so
+        # do integers used as integers (counts, indices), unless they are all there is to show.
+        integers = integer_params(plain, owner, args, given)
+        wrt = tuple(name for name in given if name not in integers) or given
+    names, _ = wrt_names(head, given if wrt is None else wrt, is_method(fn))
     if len(args) != len(inputs):
         raise ArgumentError(
             f"explain: `{head.name}` takes {len(inputs)} argument(s) ({', '.join(inputs)})"
@@ -285,7 +293,11 @@ def explain(fn, *args, wrt=None, output: int = 0):
     seeds = tuple(1.0 if i == output else 0.0 for i in range(count))
     adjoint_locals = adjoint(*flat, *seeds)
     value, pullback = vjp(fn, *args)
-    adjoints = pullback(unflatten(tree_of(value), list(seeds)))
+    shaped = [
+        np.full(np.shape(y), seed) if np.ndim(y) else seed
+        for y, seed in zip(leaves_of(value), seeds)
+    ]
+    adjoints = pullback(unflatten(tree_of(value), shaped))  # of the sum of an array output
     adjoints = dict(zip(point, layout.flatten(prefix + adjoints)[len(prefix) :]))
     gradient = tuple(adjoints[name] for name in names)
     rows = rows_of(trace, tangent_locals, tuple(directions), adjoint_locals)

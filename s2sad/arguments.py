@@ -16,11 +16,21 @@ import inspect
 import types
 from dataclasses import replace
 
+import numpy as np
+
+from .activity import active_names
 from .calling import completed
-from .dispatch import flattened, like, trace_name
-from .errors import ArgumentError, NonScalarOutputError, StructureNeededError, S2SADError
-from .ir import Function
-from .traversal import several
+from .dispatch import flattened, laid_out, like, trace_name
+from .errors import (
+    ArgumentError,
+    NonScalarOutputError,
+    NotDifferentiableError,
+    StructureNeededError,
+    S2SADError,
+    located,
+)
+from .ir import Function, Var
+from .traversal import leaves, several
 from .pipeline import compiled, Spec
 from .traces import trace_of
 from .trees import Layout, describe_output, flatten, tree_of, unflatten
@@ -88,8 +98,7 @@ class MethodDerivative:
             try:
                 self._made[as_method] = self._build(AsMethod(self._fn) if as_method else self._fn)
             except S2SADError as err:  # reported from the caller's line
-                err.__traceback__ = None
-                raise err from None
+                raise located(err) from None
         return self._made[as_method]
 
     def __call__(self, *args, **keywords):
@@ -204,3 +213,45 @@ def shaped_like(tangent, value):
         return like(tangent, value)
     pairs = zip(flatten(tangent, tree), flatten(value, tree))
     return unflatten(tree, [like(t, v) for t, v in pairs])
+
+
+def integer_params(fn, owner, args: tuple, names: tuple) -> tuple:
+    """Those of the parameters ``names`` that are *integer parameters* at ``args`` (``args``
+    complete, after the instance of a method): their argument is an integer (a Python or NumPy
+    integer, or an array of integers) and the parameter is annotated ``int``, or the function uses
+    it only where no derivative flows (a ``range`` count, an index, a shape, a comparison).
+
+    Entry points that differentiate with respect to the inputs given by default (``check_grad``,
+    ``explain``, the command line) hold these constant unless they are asked for: a loop count
+    stepped by a fraction is not a loop count. An integer the result does depend on through
+    arithmetic (``x ** n``) is an input like any other."""
+    annotations = getattr(fn, "__annotations__", {})
+    prefix = (owner,) if owner is not None else ()
+    candidates = [
+        name for name in names if _is_integer(args[header(fn).params.index(name) - len(prefix)])
+    ]
+    if not candidates:
+        return ()
+    _, _, trace = laid_out(fn, header(fn).params, prefix + tuple(args), len(prefix))
+    found = []
+    for name in candidates:
+        if annotations.get(name) in (int, "int") or not _reaches_output(trace, name):
+            found.append(name)
+    return tuple(found)
+
+
+def _is_integer(value) -> bool:
+    if isinstance(value, (bool, int, np.integer)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biu"
+
+
+def _reaches_output(trace: Function, name: str) -> bool:
+    """Whether the result of ``trace`` depends on the parameter ``name`` through a derivative."""
+    try:
+        active = active_names(trace, (name,))
+    except NotDifferentiableError:  # it flows into an integer's place (np.arange's start, say)
+        return False
+    return any(
+        isinstance(leaf, Var) and leaf.name in active for leaf in leaves(trace.body[-1].value)
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import S2SADError, user_facing
+from .errors import ArgumentError, S2SADError, user_facing
 from .trees import Layout, flatten, flatten_all, leaf_paths, leaves_of, tree_of, unflatten
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
@@ -78,6 +78,9 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     ``eps`` fixes the difference step (by default it adapts to each input). Every element of every
     leaf of a structured argument is checked, its column named by its path (``p["W"][0, 1]``).
     Parameters left out of ``args`` take their defaults, and are checked only if ``wrt`` names them.
+    By default an integer argument the function uses as an integer (a ``range`` count, an index:
+    one it cannot take a fraction of, or one annotated ``int``) is held constant too, as a count
+    has no derivative; naming such a parameter in ``wrt`` raises :class:`~s2sad.ArgumentError`.
 
     >>> import math, s2sad
     >>> def f(x1, x2):
@@ -87,26 +90,45 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     >>> s2sad.check_grad(lambda p: p["a"] * p["b"][0], {"a": 2.0, "b": [5.0]}).inputs
     ('p["a"]', 'p["b"][0]')
     """
-    from .arguments import differentiable_params, header, is_method, unwrap, wrt_names
+    from .arguments import differentiable_params, header, integer_params, is_method, unwrap
+    from .arguments import wrt_names
     from .calling import as_call, completed, given_positionally
     from .jacobians import jacobian
 
     plain, owner = unwrap(fn)
     head = header(plain)
-    # By default, the inputs given: those left out take their defaults, held constant.
+    params = differentiable_params(head, is_method(fn))
     prefix = (owner,) if owner is not None else ()
-    given, _ = given_positionally(plain, args, prefix)
-    names, _ = wrt_names(head, given if wrt is None else wrt, is_method(fn))
-    positions = [differentiable_params(head, is_method(fn)).index(n) for n in names]
     point = list(completed(plain, args, prefix=prefix))
 
     def run(values):  # fn at one value per parameter
         positional, keywords = as_call(plain, tuple(values), prefix)
         return fn(*positional, **keywords)
 
-    Layout(
-        differentiable_params(head, is_method(fn)), tuple(point)
-    )  # refuses complex leaves before stepping them
+    Layout(params, tuple(point))  # refuses complex leaves before stepping them
+    if wrt is None:  # the inputs given; those left out take their defaults, held constant
+        given, _ = given_positionally(plain, args, prefix)
+        integers = set(integer_params(plain, owner, tuple(point), given))
+        integers |= {
+            n for n in given if n not in integers and takes_no_fraction(run, point, params.index(n))
+        }
+        wrt = tuple(n for n in given if n not in integers)
+        if given and not wrt:
+            raise ArgumentError(
+                f"nothing to check: the argument(s) given for {', '.join(given)} are integers "
+                f"`{head.name}` uses as integers (counts, indices), which have no derivative",
+                hint="pass floats (2.0, not 2) for inputs to differentiate, or name them in wrt",
+            )
+    names, _ = wrt_names(head, wrt, is_method(fn))
+    positions = [params.index(n) for n in names]
+    for name, position in zip(names, positions):
+        if takes_no_fraction(run, point, position):
+            raise ArgumentError(
+                f"cannot check the derivative with respect to `{name}`: `{head.name}` fails at a "
+                f"value of `{name}` between integers ({_failure(run, point, position)}), so it "
+                "uses it as an integer (a count, an index), which has no derivative",
+                hint=f"leave `{name}` out of wrt",
+            )
     trees = [tree_of(point[p]) for p in positions]
     for position, tree in zip(positions, trees):  # differentiated ints are stepped as floats
         leaves = [_floats(leaf) for leaf in flatten(point[position], tree)]
@@ -141,6 +163,37 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
             hint="if the function has a kink or a branch boundary within the step, check at another point",
         )
     return report
+
+
+def _failure(run, point: list, position: int) -> str:
+    """What ``run`` (a function of one value per parameter) raises with the integer leaves of
+    argument ``position`` moved by a fraction (``""`` if it runs, or if it holds no integer)."""
+    value = point[position]
+    tree = tree_of(value)
+    leaves = flatten(value, tree)
+    if not any(_is_integer(leaf) for leaf in leaves):
+        return ""
+    moved = list(point)
+    moved[position] = unflatten(
+        tree, [_floats(leaf) + 0.5 if _is_integer(leaf) else leaf for leaf in leaves]
+    )
+    try:
+        run(moved)
+    except (TypeError, IndexError, ValueError) as err:
+        return f"{type(err).__name__}: {err}"
+    return ""
+
+
+def takes_no_fraction(run, point: list, position: int) -> bool:
+    """Whether ``run`` (a function of one value per parameter) fails where the integers of
+    argument ``position`` take a fraction."""
+    return bool(_failure(run, point, position))
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (bool, int, np.integer)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind in "biu"
+    )
 
 
 def _floats(value):

@@ -15,7 +15,6 @@ Exit codes: 0 ok, 1 a problem with the user's program or file, 2 a usage error.
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
 import importlib.util
 import inspect
@@ -23,11 +22,10 @@ import os
 import sys
 import traceback
 
-import numpy as np
-
-from . import api
+from . import __version__, api
 from .check import GradientCheckError, check_grad
-from .errors import S2SADError, StructureNeededError
+from .cli_points import UsageError, inputs_at, point_of
+from .errors import Location, S2SADError, StructureNeededError
 from .export import export_source
 from .graph import FORMATS, INSTALL_HINT, GraphvizNotFoundError, graph
 from .higher import hvp_source
@@ -40,10 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         epilog="s2sad export FILE.py[:FUNCTION] -o OUT.py writes the derivatives as a module that "
         "runs without s2sad (s2sad export --help).",
     )
-    parser.add_argument("target", help="FILE.py[:FUNCTION], or MODULE[:FUNCTION] with -m")
+    parser.add_argument(
+        "target", nargs="?", help="FILE.py[:FUNCTION], or MODULE[:FUNCTION] with -m"
+    )
     parser.add_argument(
         "-m", dest="module", action="store_true", help="TARGET names an importable module"
     )
+    parser.add_argument("--version", action="version", version=f"s2sad {__version__}")
     parser.add_argument("--trace", action="store_true", help="print the SSA primal trace")
     parser.add_argument(
         "--forward", action="store_true", help="print the tangent (forward mode) code"
@@ -117,12 +118,18 @@ class UserError(Exception):
 
 
 def load_module(target: str, is_module: bool):
-    """The module named by ``target`` (before any ``:FUNCTION``)."""
+    """The module named by ``target`` (before any ``:FUNCTION``). A module is imported with the
+    current folder first on the path, as ``python -m`` imports it."""
     if is_module:
+        sys.path.insert(0, os.getcwd())
         try:
             return importlib.import_module(target)
+        except SyntaxError as err:
+            raise UserError(syntax_error(err)) from None
         except ImportError as err:
             raise UserError(f"cannot import module {target!r}: {err}") from None
+        finally:
+            sys.path.remove(os.getcwd())
     if not os.path.isfile(target):
         raise UserError(f"no such file: {target}")
     name = "_s2sad_cli_" + os.path.splitext(os.path.basename(target))[0].replace("-", "_")
@@ -133,9 +140,7 @@ def load_module(target: str, is_module: bool):
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
-        raise UserError(
-            f'  File "{err.filename}", line {err.lineno}\n    {(err.text or "").strip()}\n{err.msg}'
-        ) from None
+        raise UserError(syntax_error(err)) from None
     except Exception as err:  # the file's own top-level code failed: say where, without a traceback
         here = os.path.abspath(target)
         tb = traceback.extract_tb(err.__traceback__)
@@ -145,6 +150,17 @@ def load_module(target: str, is_module: bool):
     finally:
         sys.path.pop(0)
     return module
+
+
+def syntax_error(err: SyntaxError) -> str:
+    """A file that does not parse, shown as Python shows it: file, line and column, the line, a
+    caret under the place, and what is wrong."""
+    column = (err.offset or 1) - 1
+    width = 1
+    if err.end_lineno == err.lineno and err.end_offset:
+        width = max(1, err.end_offset - (err.offset or 1))
+    place = Location(err.filename or "<unknown>", err.lineno or 0, column, err.text or "", width)
+    return f"{place.render()}\n{type(err).__name__}: {err.msg}"
 
 
 def functions_of(module, name: str | None) -> list:
@@ -173,83 +189,39 @@ def _wrt(values):
     return tuple(int(v) if v.lstrip("-").isdigit() else v for v in values)
 
 
-def point_of(fn, items: list) -> list:
-    """The arguments ``--at x1=2 x2=5`` gives, in the function's order."""
-    params = list(inspect.signature(fn).parameters)
-    values = {}
-    for item in items:
-        name, equals, text = item.partition("=")
-        if not equals:
-            raise UsageError(f"--at {item}: write NAME=VALUE, for example x1=2")
-        if name not in params:
-            raise UsageError(
-                f"--at {item}: {fn.__name__} has no parameter {name!r} ({', '.join(params)})"
-            )
-        values[name] = _value(item, text)
-    missing = [p for p in params if p not in values]
-    if missing:
-        raise UsageError(f"--at: give a value for {', '.join(missing)}")
-    return [values[p] for p in params]
-
-
-def _value(item: str, text: str):
-    """A number (``2``, ``0.5``), an array written as nested lists (``[[1, 2], [3, 4]]``), or a
-    structure of those written as a dict or tuple (``{"W": [[1, 2]], "b": 0.5}``)."""
-    if text.lstrip().startswith(("[", "{", "(")):
-        try:
-            return _structure(ast.literal_eval(text))
-        except (ValueError, SyntaxError, TypeError):
-            raise UsageError(
-                f"--at {item}: {text!r} is not an array of numbers, nor a dict or tuple of them; "
-                'write nested lists, for example W=[[1,2],[3,4]], or p={"W": [[1,2]], "b": 0.5}'
-            ) from None
-    try:
-        return int(text) if text.lstrip("+-").isdigit() else float(text)
-    except ValueError:
-        raise UsageError(f"--at {item}: {text!r} is not a number (nor a list of numbers)") from None
-
-
-def _structure(value):
-    """A value ``--at`` reads: dicts and tuples are structures, lists of numbers arrays, and a
-    list of dicts or tuples a list of structures."""
-    if isinstance(value, dict):
-        return {key: _structure(item) for key, item in value.items()}
-    if isinstance(value, tuple) or (
-        isinstance(value, list) and any(isinstance(item, (dict, tuple)) for item in value)
-    ):
-        return type(value)(_structure(item) for item in value)
-    if isinstance(value, list):
-        return np.array(value, dtype=float)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(value)
-    return value
-
-
 STRUCTURE_HINT = (
     'give its value with --at (p={"W": [[1, 2]], "b": 0.5}): the table, --check and --graph '
     "work at that point, and `s2sad export FILE.py:FUNCTION --at ...` writes its code"
 )
 
 
-class UsageError(Exception):
-    """A command line that cannot be followed (exit code 2)."""
-
-
 def render(fn, args) -> str:
-    """What one function's part of the output is: its table or check with --at, its graph (written to
-    a file) with --graph, and the sections asked for (all three when nothing else is)."""
-    if args.check and not args.at:
-        raise UsageError("--check needs a point: add --at NAME=VALUE ...")
+    """What one function's part of the output is: the code sections asked for (all but the
+    Hessian's when neither they nor a point nor a graph are), then, at ``--at``'s point, its
+    check with ``--check`` or its table, and its graph (written to a file) with ``--graph``."""
     wrt = _wrt(args.wrt)
-    point = point_of(fn, args.at) if args.at else None
+    parts = []
+    sections = args.trace or args.forward or args.reverse or args.hessian
+    code = sections or not (args.at or args.graph)
+    if code and (args.trace or not sections):
+        parts.append(f"# SSA trace of {fn.__name__}\n{api.trace(fn).source}")
+    if code and (args.forward or not sections):
+        parts.append(f"# forward mode\n{api.tangent_source(fn, wrt=wrt, teaching=args.teaching)}")
+    if code and (args.reverse or not sections):
+        parts.append(f"# reverse mode\n{api.adjoint_source(fn, wrt=wrt, teaching=args.teaching)}")
+    if args.hessian:
+        parts.append(f"# second order (Hessian-vector product)\n{hvp_source(fn, wrt=wrt)}")
+    point, given = point_of(fn, args.at) if args.at else (None, ())
     try:
+        if point is not None and wrt is None:
+            wrt = inputs_at(fn, point, given, args.check)
         if args.graph:
             draw(graph(fn, *(point or ()), wrt=wrt), args.graph)
         elif args.check:
-            return str(check_grad(fn, *point, wrt=wrt)) + "\n"
+            parts.append(str(check_grad(fn, *point, wrt=wrt)))
         elif point is not None:
-            return str(api.explain(fn, *point, wrt=wrt)) + "\n"
-    except (S2SADError, UserError):
+            parts.append(str(api.explain(fn, *point, wrt=wrt)))
+    except (S2SADError, UserError, UsageError):
         raise
     except Exception as err:  # running the function or its derivative at the point failed
         if point is None:
@@ -258,19 +230,7 @@ def render(fn, args) -> str:
             f"{fn.__name__} at {', '.join(args.at)}: {type(err).__name__}: {err} (the function or "
             "its derivative cannot be evaluated there)"
         ) from None
-    sections = args.trace or args.forward or args.reverse or args.hessian
-    if args.graph and not sections:
-        return ""
-    parts = []
-    if not sections or args.trace:
-        parts.append(f"# SSA trace of {fn.__name__}\n{api.trace(fn).source}")
-    if not sections or args.forward:
-        parts.append(f"# forward mode\n{api.tangent_source(fn, wrt=wrt, teaching=args.teaching)}")
-    if not sections or args.reverse:
-        parts.append(f"# reverse mode\n{api.adjoint_source(fn, wrt=wrt, teaching=args.teaching)}")
-    if args.hessian:
-        parts.append(f"# second order (Hessian-vector product)\n{hvp_source(fn, wrt=wrt)}")
-    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n" if parts else ""
 
 
 def draw(picture, path: str) -> None:
@@ -289,7 +249,10 @@ def draw(picture, path: str) -> None:
 
 
 def highlighted(text: str) -> str:
-    """Python source coloured for a terminal, when pygments is installed; as it is otherwise."""
+    """Python source coloured for a terminal, when pygments is installed and the environment does
+    not ask for no colour (``NO_COLOR``, https://no-color.org); as it is otherwise."""
+    if os.environ.get("NO_COLOR"):
+        return text
     try:
         from pygments import highlight
         from pygments.formatters import TerminalFormatter
@@ -303,11 +266,12 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["export"]:
         return export_main(argv[1:])
-    args = _parser().parse_args(argv)
-    target, _, name = args.target.partition(":")
-    status = 0
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
-        _check_graph_options(args, name)
+        _take_target(args)
+        target, _, name = args.target.partition(":")
+        _check_options(args, name)
         module = load_module(target, args.module)
         functions = functions_of(module, name or None)
     except UserError as err:
@@ -316,7 +280,7 @@ def main(argv=None) -> int:
     except UsageError as err:
         print(f"s2sad: {err}", file=sys.stderr)
         return 2
-    outputs = []
+    outputs, skipped, status = [], [], 0
     for fn in functions:
         try:
             outputs.append(render(fn, args))
@@ -324,6 +288,9 @@ def main(argv=None) -> int:
             print(f"s2sad: the check of {fn.__name__} failed: {err}", file=sys.stderr)
             status = 1
         except S2SADError as err:
+            if not name:  # a whole file: show what can be shown, and say what was not and why
+                skipped.append(f"  {fn.__name__}{_where(err)}: {err.message}")
+                continue
             if isinstance(err, StructureNeededError):  # here, arguments are given with --at
                 err = StructureNeededError(err.message, err.location, STRUCTURE_HINT)
             print(f"s2sad: cannot differentiate {fn.__name__}:\n{err}", file=sys.stderr)
@@ -340,18 +307,78 @@ def main(argv=None) -> int:
             print(highlighted(text) if sys.stdout.isatty() and not args.at else text, flush=True)
         except BrokenPipeError:  # the reader (`| head`) has gone: stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if skipped:
+        shown = len(functions) - len(skipped)
+        print(
+            f"s2sad: skipped {len(skipped)} of {len(functions)} functions, which s2sad cannot "
+            "differentiate as they are (name one as FILE.py:FUNCTION for the whole message):\n"
+            + "\n".join(skipped),
+            file=sys.stderr,
+        )
+        if not shown:
+            status = 1
     return status
 
 
-def _check_graph_options(args, name: str) -> None:
-    if not args.graph:
-        return
-    if os.path.splitext(args.graph)[1].lower() not in FORMATS:
-        raise UsageError(f"--graph {args.graph}: name a file ending in {', '.join(FORMATS)}")
-    if args.check:
-        raise UsageError("--graph and --check do not go together: run them one at a time")
-    if not name:
-        raise UsageError("--graph draws one function: name it as FILE.py:FUNCTION")
+def _where(err: S2SADError) -> str:
+    """`` (line 25)``: where in its file the problem a skipped function has is."""
+    return f" (line {err.location.line})" if err.location is not None else ""
+
+
+def _take_target(args) -> None:
+    """Find the target where ``--at`` or ``--wrt``, written before it, took it as one of theirs:
+    it is the item that is not ``NAME=VALUE`` (nor a parameter's name or position)."""
+    stray = [item for item in args.at or () if "=" not in item]
+    if args.target is None and args.wrt and not stray:
+        stray = [item for item in args.wrt[-1:] if not item.isidentifier() and not _position(item)]
+    if args.target is None and len(stray) == 1:
+        args.target = stray[0]
+        if args.at and stray[0] in args.at:
+            args.at.remove(stray[0])
+        else:
+            args.wrt.remove(stray[0])
+    if args.target is None:
+        raise UsageError(
+            "name the function: s2sad FILE.py[:FUNCTION] [options] (write the target before "
+            "--at and --wrt, which take several values)"
+        )
+    for item in stray:
+        if item != args.target:
+            raise UsageError(f"--at {item}: write NAME=VALUE, for example x1=2")
+    if args.at == []:
+        raise UsageError("--at: give NAME=VALUE for the function's parameters")
+    if args.wrt == []:
+        raise UsageError("--wrt: name the parameters to differentiate with respect to")
+
+
+def _position(item: str) -> bool:
+    return item.lstrip("-").isdigit()
+
+
+def _check_options(args, name: str) -> None:
+    """Refuse the combinations of options that cannot be followed, saying why."""
+    if args.graph:
+        if os.path.splitext(args.graph)[1].lower() not in FORMATS:
+            raise UsageError(f"--graph {args.graph}: name a file ending in {', '.join(FORMATS)}")
+        if args.check:
+            raise UsageError("--graph and --check do not go together: run them one at a time")
+        if not name:
+            raise UsageError("--graph draws one function: name it as FILE.py:FUNCTION")
+    if args.check and not args.at:
+        raise UsageError("--check needs a point: add --at NAME=VALUE ...")
+    if (args.at or args.check) and not name:
+        raise UsageError("--at gives the arguments of one function: name it as FILE.py:FUNCTION")
+    if args.hessian and args.teaching:
+        raise UsageError(
+            "--teaching keeps the steps of --forward and --reverse code; the Hessian-vector "
+            "product code has no teaching form: run --hessian without --teaching"
+        )
+    code = args.trace or args.forward or args.reverse or args.hessian
+    if args.teaching and not (args.forward or args.reverse) and (code or args.at or args.graph):
+        raise UsageError(
+            "--teaching changes the code --forward and --reverse print: add one of them "
+            "(the table of --at and the graph always show every step)"
+        )
 
 
 def export_main(argv: list) -> int:
@@ -372,7 +399,7 @@ def export_main(argv: list) -> int:
         if args.at:
             if len(functions) != 1:
                 raise UsageError("--at gives the arguments of one function: name it as FILE.py:F")
-            example = tuple(point_of(functions[0], args.at))
+            example = tuple(point_of(functions[0], args.at)[0])
         text = export_source(
             functions, _wrt(args.wrt), args.teaching, importable, target, args=example
         )

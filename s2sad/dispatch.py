@@ -151,7 +151,8 @@ class _Dispatcher:
     def __init__(self, fn, owner, spec: Spec, params: tuple):
         self.fn, self.owner, self.spec, self.params = fn, owner, spec, params
         self.prefix = (owner,) if owner is not None else ()
-        self.count = len(spec.directions)  # f_hvp(x..., v...) takes a direction after the arguments
+        # f_hvp(x..., v...) takes a direction after the arguments, and one more per further order
+        self.count = len(spec.directions) + sum(len(names) for names in spec.orders)
         self.arity = fn.__code__.co_argcount - len(self.prefix) + self.count  # all given
         if not positional_only(fn):  # `*args`, keyword-only, `**kwargs`: always completed
             self.arity = -1

@@ -14,7 +14,10 @@ a list comprehension is not supported; write the sum out
 
 from __future__ import annotations
 
+import ast
 import functools
+import linecache
+import re
 
 from dataclasses import dataclass
 
@@ -95,14 +98,80 @@ class StaleTraceError(S2SADError):
 
 
 def user_facing(fn):
-    """Report :class:`S2SADError` from the caller's line, without the compiler's frames."""
+    """``fn``, reporting :class:`S2SADError` as users should see it: their own frames, the frame of
+    the entry point they called (at its ``def`` line), and, for an error in their code, a last
+    frame at the line the error is about; none of the compiler's frames.
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except S2SADError as err:
-            err.__traceback__ = None
-            raise err from None
+    The wrapper is compiled with every instruction at ``fn``'s ``def`` line in ``fn``'s file, so
+    the frame a traceback shows for it is the entry point's own (``File ".../api.py", line 201,
+    in grad``); IPython and pytest hide it altogether (``__tracebackhide__``)."""
+    code = fn.__code__
+    namespace = {"_fn": fn, "_S2SADError": S2SADError, "_located": located}
+    tree = ast.parse(_WRAPPER)
+    line = _definition_line(code)
+    width = len(linecache.getline(code.co_filename, line).rstrip())
+    for node in ast.walk(tree):  # the whole line, so that no caret marks a part of it
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = line
+            node.col_offset, node.end_col_offset = 0, width
+    exec(compile(tree, code.co_filename, "exec"), namespace)
+    wrapper = namespace["wrapper"]
+    wrapper.__code__ = wrapper.__code__.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
+    return functools.wraps(fn)(wrapper)
 
-    return wrapper
+
+_WRAPPER = """
+def wrapper(*args, **kwargs):
+    __tracebackhide__ = True
+    try:
+        return _fn(*args, **kwargs)
+    except _S2SADError as err:
+        raise _located(err) from None
+"""
+
+
+def _definition_line(code) -> int:
+    """The line of the ``def`` that compiled to ``code`` (its first line is its first decorator's)."""
+    lines = linecache.getlines(code.co_filename)
+    line = code.co_firstlineno
+    while line <= len(lines) and lines[line - 1].lstrip().startswith("@"):
+        line += 1
+    return line
+
+
+def located(err: S2SADError) -> S2SADError:
+    """``err``, its traceback replaced by one frame at the line of the user's code it is about
+    (when that line can be read), or by none: the compiler's frames are not the user's concern."""
+    err.__traceback__ = None
+    place = err.location
+    if place is None or not linecache.getline(place.filename, place.line):
+        return err
+    tree = ast.parse("raise _error")
+    for node in ast.walk(tree):  # at the construct, so that Python's caret marks it
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = place.line
+            node.col_offset, node.end_col_offset = place.column, place.column + place.width
+    raiser = compile(tree, place.filename, "exec")
+    raiser = raiser.replace(co_name=_enclosing_function(place))
+    try:
+        exec(raiser, {"_error": err})
+    except S2SADError as raised:
+        err.__traceback__ = raised.__traceback__.tb_next  # the frame of ``raiser`` alone
+    err.__context__ = None
+    return err
+
+
+def _enclosing_function(place: Location) -> str:
+    """The name of the function whose ``def`` line, or body, holds ``place``'s line."""
+    lines = linecache.getlines(place.filename)[: place.line]
+    indent = None
+    for line in reversed(lines):
+        stripped = line.lstrip()
+        depth = len(line) - len(stripped)
+        if not stripped.strip() or indent is not None and depth >= indent:
+            continue  # a blank line, or one inside the block being climbed out of
+        found = re.match(r"(?:async\s+)?def\s+(\w+)", stripped)
+        if found:
+            return found.group(1)
+        indent = depth
+    return "<module>"

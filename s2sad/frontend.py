@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import os
 import re
 import types
 from dataclasses import dataclass
@@ -55,6 +56,31 @@ def require_function(fn) -> None:
             f"cannot differentiate {fn!r}: it is not a Python function with source code",
             hint="pass a function defined with `def` (or a lambda) in a file, module or notebook cell",
         )
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        code = fn.__code__
+        text = linecache.getline(code.co_filename, code.co_firstlineno).rstrip("\n")
+        column = len(text) - len(text.lstrip())
+        raise UnsupportedSyntaxError(
+            f"`{fn.__qualname__}` is an `async def`: calling it makes a coroutine, not a number, "
+            "and s2sad differentiates functions that compute their result when called",
+            Location(code.co_filename, code.co_firstlineno, column, text, len(text) - column),
+            "differentiate a plain `def` that computes the value, and await around it",
+        )
+    if _in_package(fn.__code__.co_filename):
+        raise SourceNotFoundError(
+            f"`{fn.__qualname__}` is part of s2sad, not code s2sad differentiates",
+            hint="call s2sad's functions outside the function you differentiate, and pass their "
+            "results to it",
+        )
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _in_package(filename: str) -> bool:
+    """Whether ``filename`` is one of s2sad's own modules (by where the package is, whatever the
+    folders around it are called)."""
+    return os.path.dirname(os.path.abspath(filename)) == _PACKAGE
 
 
 def load(fn) -> Source:

@@ -8,7 +8,8 @@ without forming ``H`` (:func:`s2sad.programs.hvp_program` builds it; ``.source``
 - :func:`hvp` returns ``H·v``, one sweep;
 - :func:`hessian` returns ``H`` itself, one sweep per input component;
 - ``s2sad.grad(s2sad.grad(f))`` is ``f''``: a gradient :func:`s2sad.grad` returned is recognised, and
-  its derivative taken by the same program.
+  its derivative taken by the same program; ``grad`` of that is the third derivative, and so on
+  to any order, each order one more forward sweep (:mod:`s2sad.orders`).
 
 Structured inputs (a dict of arrays, say) reach the program as their leaves (see
 :mod:`s2sad.trees`): directions have the inputs' structures, and the unit directions a Hessian is
@@ -214,8 +215,10 @@ def mark_gradient(gradient, fn, names: tuple, kind: str, single: bool):
 
 
 def second_derivative(gradient, wrt, kind: str):
-    """``grad(gradient, wrt)``, where ``gradient = s2sad.grad(f, wrt=i)``: the derivatives of
-    ``∂f/∂x_i`` with respect to the inputs ``wrt``, one tangent sweep of ``∂f/∂x_i`` along each."""
+    """``grad(derivative, wrt)``, where ``derivative`` is ``s2sad.grad(f, wrt=i)`` or a derivative
+    of it this function returned, of one number: ``∂f/∂x_i`` (or ``∂ⁿf/∂x_i…∂x_k``) differentiated
+    with respect to the inputs ``wrt``, by one tangent sweep along each of their elements of the
+    program of the next order (:mod:`s2sad.orders`)."""
     marked = getattr(gradient, DERIVATIVE)
     if marked[0] == "tuple":
         raise NonScalarOutputError(
@@ -223,39 +226,50 @@ def second_derivative(gradient, wrt, kind: str):
             f"`{marked[1].__name__}` returns several",
             hint="take s2sad.hessian of the original function instead",
         )
-    if marked[0] != "grad":
+    if marked[0] not in ("grad", "derivative"):
         trace_of(gradient)  # refuses, saying what s2sad can differentiate
-    fn, (inner,) = marked[1], marked[2]
+    fn, chain = marked[1], marked[2]
     plain, owner = unwrap(fn)
     trace = header(plain)
     names, single = wrt_names(trace, wrt, is_method(fn))
-    product, _, _ = _hvp_function(fn, (inner,), names, True, kind)
+    if len(chain) == 1:
+        product, _, _ = _hvp_function(fn, chain, names, True, kind)
+    else:
+        orders = tuple((name,) for name in chain[2:]) + (names,)
+        spec = Spec("hvp", chain[:1], single=True, directions=chain[1:2], orders=orders)
+        product = dispatcher(plain, owner, spec, trace.params)
+    ones = (1.0,) * (len(chain) - 1)  # the directions of the orders before this one
     positions = _positions(trace, names, owner)
-    inner_position = _positions(trace, (inner,), owner)[0]
+    chain_positions = _positions(trace, chain, owner)
+    word = "gradient" if len(chain) == 1 else "derivative"
 
-    def second(*args, **keywords):
+    def derivative_at(*args, **keywords):
         args = completed(plain, args, keywords, (owner,) if owner is not None else ())
-        value = args[inner_position]
-        tree = tree_of(value)
-        if tree is not None or np.ndim(value) != 0:
-            what = f"an array of shape {np.shape(value)}" if tree is None else tree.describe()
-            raise NonScalarOutputError(
-                f"{kind} needs a function that returns one number, but the gradient with respect "
-                f"to `{inner}` is {what}, like `{inner}`",
-                hint=f"use s2sad.hessian(f, wrt={inner!r}), whose blocks hold these derivatives",
-            )
+        for inner, position in zip(chain, chain_positions):
+            value = args[position]
+            tree = tree_of(value)
+            if tree is not None or np.ndim(value) != 0:
+                what = f"an array of shape {np.shape(value)}" if tree is None else tree.describe()
+                raise NonScalarOutputError(
+                    f"{kind} needs a function that returns one number, but the {word} with "
+                    f"respect to `{inner}` is {what}, like `{inner}`",
+                    hint=f"use s2sad.hessian(f, wrt={inner!r}), whose blocks hold the second "
+                    "derivatives",
+                )
         inputs = [args[p] for p in positions]
         trees = [tree_of(x) for x in inputs]
-        call = as_call(plain, args, (owner,) if owner is not None else ())
+        positional, keywords = as_call(plain, args, (owner,) if owner is not None else ())
+        call = (positional + ones, keywords)  # the directions of earlier orders, then these
         columns = _columns(product, call, inputs, lambda derivative: [derivative])
         flat = flatten_all(inputs, trees)
-        blocks = [_block([c[0] for c in column], value, x) for column, x in zip(columns, flat)]
+        blocks = [_block([c[0] for c in column], 0.0, x) for column, x in zip(columns, flat)]
         results = unflatten_all(trees, blocks)  # each input's derivatives in its structure
         derivative = results[0] if single else tuple(results)
         if kind != "value_and_grad":
             return derivative
-        return gradient(*call[0], **call[1]), derivative
+        return gradient(*positional, **keywords), derivative
 
-    second.__name__ = f"{trace.name}_grad_grad"
-    second.source = product.source
-    return _mark(user_facing(second), fn, "second derivative", names)
+    derivative_at.__name__ = f"{trace.name}_{'_'.join(['grad'] * (len(chain) + 1))}"
+    derivative_at.source = product.source
+    marked = ("derivative", chain + names) if single and kind == "grad" else ("tuple", names)
+    return _mark(user_facing(derivative_at), fn, marked[0], marked[1])

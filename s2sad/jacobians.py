@@ -32,6 +32,7 @@ from .trees import (
     cotangent_leaves,
     describe_output,
     flatten,
+    leaf_paths,
     leaves_of,
     tree_of,
     unflatten,
@@ -117,12 +118,42 @@ def vjp(fn, *primals):
     tree = tree_of(value)
     leaf_values = dict(zip(layout.params[len(prefix) :], flat_primals))
 
+    outputs = leaves_of(value)
+
     def pullback(y_bar):
-        seeds = [_float(seed) for seed in cotangent_leaves(y_bar, tree, trace.name)]
+        given = cotangent_leaves(y_bar, tree, trace.name)
+        seeds = [
+            _seed(s, y, trace.name, path)
+            for s, y, path in zip(given, outputs, leaf_paths("", tree))
+        ]
         grads = backward(*residuals, *seeds)
         return layout.group(inputs, grads, lambda g, leaf: like(g, leaf_values[leaf], residuals))
 
     return value, user_facing(pullback)
+
+
+def _seed(seed, output, name: str, path: str):
+    """A cotangent leaf for the output leaf ``output``: a number for a number, an array of its
+    shape (or a list that makes one) for an array; anything else is refused, saying what fits."""
+    array = np.asarray(seed) if isinstance(seed, (list, tuple)) else seed
+    kind = getattr(np.asarray(array), "dtype", None)
+    where = f"the output{path} of `{name}`"
+    if kind is None or kind.kind not in "biuf":
+        raise ArgumentError(
+            f"the cotangent for {where} is {type(seed).__name__} {seed!r}, not a number or an "
+            "array of numbers",
+            hint="pass the adjoint of the output: numbers shaped like it",
+        )
+    if np.shape(array) != np.shape(output):
+        want = "a number" if np.ndim(output) == 0 else f"an array of shape {np.shape(output)}"
+        got = "a number" if np.ndim(array) == 0 else f"an array of shape {np.shape(array)}"
+        raise ArgumentError(
+            f"the cotangent for {where} must be shaped like it, {want}; got {got}",
+            hint="pass y_bar shaped like the value vjp returned (np.ones_like(y) for its sum)",
+        )
+    if isinstance(array, np.ndarray) and array.ndim == 0:
+        return float(array)
+    return _float(array)
 
 
 def _floats(tangent):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .codegen import module_source
 from .execute import Compiled, cached, compile_source, origin_of
 from .ir import Call, Return
+from .orders import higher_program
 from .primitives import LOCALS
 from .helper_programs import helper_programs
 from .programs import (
@@ -39,6 +40,7 @@ class Spec:
     kinds: tuple | None = None  # (parameter, Kind) pairs the code is specialised for
     structures: tuple | None = None  # (parameter, Tree) pairs, as trace_of takes them
     directions: tuple = ()  # for hvp: the inputs the gradient's tangent is taken along
+    orders: tuple = ()  # for hvp: tuples of inputs to take further tangents along, one per order
     # Code to print or export, serving every kind of argument (see s2sad.programs): kinds is None.
     portable: bool = False
 
@@ -57,6 +59,8 @@ def programs(fn: types.FunctionType, spec: Spec) -> list:
             trace, spec.wrt, spec.teaching, with_value, spec.single, spec.kinds, spec.portable
         )
         return [program]
+    if spec.kind == "hvp" and spec.orders:
+        return [higher_program(trace, spec.wrt, spec.directions, spec.orders, spec.kinds)]
     if spec.kind == "hvp":
         directions = spec.directions
         return [hvp_program(trace, spec.wrt, directions, spec.single, spec.kinds, spec.portable)]

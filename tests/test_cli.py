@@ -171,3 +171,128 @@ def test_graph_svg_at_a_point(capsys, tmp_path):
     for label in ("w3 = w1 + w2", "= 7", "w4 = w1 * w3", "= 28", "w̄1 = 11", "w̄2 = 4"):
         assert label in texts
     assert "∂w4/∂w1 = w3 = 7" in texts
+
+
+# --- defaults, integers, and combinations of options ---------------------------------------------
+
+DECAY = """
+def decay(x, steps=100, scale=2.0):
+    y = x
+    for _ in range(steps):
+        y = y * 0.99
+    return y * scale
+"""
+
+
+@pytest.fixture
+def decay_file(tmp_path):
+    path = tmp_path / "decay.py"
+    path.write_text(DECAY)
+    return str(path) + ":decay"
+
+
+def test_at_leaves_parameters_with_defaults_out(capsys, decay_file):
+    code, out, err = cli(capsys, decay_file, "--at", "x=2")
+    assert (code, err) == (0, "")
+    # y = 2 * 0.99**100 * x: the count is held constant, the only input differentiated is x
+    assert out.splitlines()[-1] == f"gradient: ∂y/∂x = {2 * 0.99**100:.10g}"
+    code, _, err = cli(capsys, decay_file, "--at", "steps=3")
+    assert code == 2 and "give a value for x (it has no default)" in err
+
+
+def test_check_holds_a_count_constant_and_refuses_it_asked_for(capsys, decay_file):
+    code, out, _ = cli(capsys, decay_file, "--check", "--at", "x=2", "steps=3")
+    assert code == 0 and "all components agree" in out
+    assert [line.split()[1] for line in out.splitlines()[1:-1]] == ["x", "x"]
+    code, _, err = cli(capsys, decay_file, "--check", "--at", "x=2", "steps=3", "--wrt", "steps")
+    assert code == 1 and "TypeError" in err and "leave `steps` out of wrt" in err
+    assert "Traceback" not in err
+
+
+def test_at_before_the_target_and_sections_beside_the_table(capsys, decay_file):
+    code, out, err = cli(capsys, "--at", "x=2", "steps=3", decay_file, "--trace")
+    assert (code, err) == (0, "")
+    assert out.startswith("# SSA trace of decay\ndef decay(x, steps=100, scale=2.0):")
+    assert out.splitlines()[-1] == f"gradient: ∂y/∂x = {2 * 0.99**3:.10g}"
+    code, out, _ = cli(capsys, "--wrt", "x", decay_file, "--reverse")
+    assert code == 0 and out.startswith("# reverse mode\ndef decay_grad(")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--at", "x=1", "x=2"], "--at gives x twice"),
+        (["--hessian", "--teaching"], "no teaching form"),
+        (["--teaching", "--at", "x=1"], "add one of them"),
+        (["--check"], "--check needs a point"),
+    ],
+)
+def test_combinations_that_cannot_be_followed_are_refused(capsys, decay_file, options, message):
+    code, out, err = cli(capsys, decay_file, *options)
+    assert (code, out) == (2, "") and message in err and len(err.splitlines()) == 1
+
+
+def test_teaching_forward_at_a_point_prints_both(capsys):
+    code, out, _ = cli(capsys, LECTURE + ":seed000_y", "--forward", "--teaching", "--at", "x1=2")
+    assert code == 2 and "give a value for x2" in _  # x2 has no default
+    code, out, _ = cli(
+        capsys, LECTURE + ":seed000_y", "--forward", "--teaching", "--at", "x1=2", "x2=5"
+    )
+    assert code == 0 and "w1_dot = x1_dot" in out and "gradient: ∂y/∂x1 = 4.583853163" in out
+
+
+def test_a_module_in_the_current_folder(capsys, tmp_path, monkeypatch):
+    (tmp_path / "here_only_module.py").write_text("def f(x):\n    return 3.0 * x\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    code, out, _ = cli(capsys, "-m", "here_only_module:f", "--at", "x=1.5")
+    assert code == 0 and out.splitlines()[-1] == "gradient: ∂y/∂x = 3"
+    assert str(tmp_path) not in sys.path  # the path is as it was
+
+
+def test_no_color_and_version(capsys, monkeypatch):
+    from s2sad import __version__
+    from s2sad.cli import highlighted
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert highlighted("def f(x):\n    return x") == "def f(x):\n    return x"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"s2sad {__version__}\n"
+
+
+def test_a_syntax_error_shows_line_column_and_caret(capsys, tmp_path):
+    (tmp_path / "bad.py").write_text("def f(x):\n    return x +* 2\n")
+    code, _, err = cli(capsys, tmp_path / "bad.py")
+    assert code == 1
+    assert err.splitlines()[1:] == [
+        "    return x +* 2",
+        "              ^",
+        "SyntaxError: invalid syntax",
+    ]
+    assert err.startswith(f's2sad:   File "{tmp_path / "bad.py"}", line 2, column 15')
+
+
+# --- whole files: what can be shown is, and what is skipped is said ------------------------------
+
+
+def test_a_whole_file_shows_what_it_can_and_says_what_it_skipped(capsys):
+    code, out, err = cli(capsys, ROOT / "samples" / "newton.py", "--reverse")
+    assert code == 0
+    assert re.findall(r"^def (\w+)\(", out, re.MULTILINE) == ["equations_grad"]
+    assert "skipped 2 of 3 functions" in err
+    assert "  newton (line 26): cannot differentiate through `s2sad.jacobian`" in err
+    assert "errors.py" not in err and "Traceback" not in err
+
+
+def test_a_call_of_s2sad_inside_the_function_points_at_the_call(capsys):
+    code, _, err = cli(capsys, str(ROOT / "samples" / "likelihood.py") + ":newton_fit")
+    assert code == 1 and "errors.py" not in err
+    assert "likelihood.py" in err and "s2sad.grad(logistic_nll)" in err
+
+
+def test_a_file_with_nothing_to_show_exits_1(capsys, tmp_path):
+    (tmp_path / "words.py").write_text("def f(x):\n    return str(x)\n")
+    code, out, err = cli(capsys, tmp_path / "words.py")
+    assert (code, out) == (1, "")
+    assert "skipped 1 of 1 functions" in err and "f (line 2): `str(...)` makes a str" in err

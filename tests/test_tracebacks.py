@@ -1,0 +1,75 @@
+"""What a user sees of an error: their own frames, the entry point they called, and a last frame at
+the line of their code the error is about, with Python's caret under the construct; never a frame
+of s2sad's errors.py. Also the refusals of async functions and of str(x)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import traceback
+
+import pytest
+
+import s2sad
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(s2sad.__file__)) + os.sep
+
+
+def text_of(x):
+    return str(x) + "!"
+
+
+async def coroutine(x):
+    return x * x
+
+
+def frames(err):
+    return traceback.extract_tb(err.__traceback__)
+
+
+def test_a_located_error_ends_at_the_users_line_with_a_caret():
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(text_of)
+    last = frames(info.value)[-1]
+    assert (last.filename, last.name, last.line) == (__file__, "text_of", 'return str(x) + "!"')
+    assert (last.colno, last.end_colno) == (11, 14)  # under `str`
+    assert all(not f.filename.startswith(PACKAGE_DIR + "errors.py") for f in frames(info.value))
+    assert "`str(...)` makes a str, which carries no derivative" in info.value.message
+
+
+def test_an_argument_error_ends_at_the_entry_point_called():
+    def f(x):
+        return x * x
+
+    with pytest.raises(s2sad.ArgumentError) as info:
+        s2sad.grad(f, wrt=3)
+    package = [f for f in frames(info.value) if f.filename.startswith(PACKAGE_DIR)]
+    assert [(os.path.basename(f.filename), f.name) for f in package] == [("api.py", "grad")]
+    assert package[0].line.startswith("def grad(")
+
+
+def test_async_def_is_refused_at_its_def_line():
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(coroutine)
+    assert "async def" in info.value.message
+    assert info.value.location.text == "async def coroutine(x):"
+
+
+def test_a_script_shows_only_its_own_frames_and_the_entry_point(tmp_path):
+    script = tmp_path / "user_script.py"
+    script.write_text(textwrap.dedent("""
+            import s2sad
+
+            def f(x):
+                return str(x)
+
+            s2sad.grad(f)(1.0)
+            """))
+    here = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(PACKAGE_DIR))}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=here)
+    lines = result.stderr.splitlines()
+    files = [line.split('"')[1] for line in lines if line.startswith('  File "')]
+    assert files[0] == files[-1] == str(script)
+    assert [os.path.basename(f) for f in files[1:-1]] == ["api.py"]
+    assert "errors.py" not in result.stderr
+    assert lines[lines.index("    return str(x)") + 1] == "           ^^^"
