@@ -19,8 +19,8 @@ import builtins
 import difflib
 import math
 import operator
+from typing import TYPE_CHECKING
 
-import libcst as cst
 import numpy as np
 
 from .arrays import TUPLE, supported_array_functions
@@ -28,6 +28,9 @@ from .derivatives import NO_DERIVATIVE
 from .errors import UnknownFunctionError
 from .ir import Assign, Call, Const, Effect, ListValue, Primitive, Ref, Var
 from .primitives import FORMAT, supported_callables
+
+if TYPE_CHECKING:  # libcst is imported when a first function is lowered, not with s2sad
+    import libcst as cst
 
 _PREFIX = "opaque "
 _QUERY = "query "
