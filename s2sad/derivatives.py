@@ -33,7 +33,7 @@ from .rules import NO_DERIVATIVE as SCALAR_NO_DERIVATIVE
 from .rules import has_rule, partials
 from .second_order_rules import GENERATED_CODE_RULES
 from . import einsum_rules, layout_rules, statistics_rules  # noqa: F401  (they register rules)
-from . import linalg_rules, piecewise_rules  # noqa: F401  (they register rules)
+from . import linalg_rules, piecewise_rules, special_rules  # noqa: F401  (they register rules)
 from .shapes import Kinds
 
 NO_DERIVATIVE = SCALAR_NO_DERIVATIVE | ARRAY_NO_DERIVATIVE
