@@ -6,7 +6,9 @@
 - a scalar loop of 10^5 iterations in reverse mode: gradient ÷ primal (target ≤ 4) and the tape's
   peak memory per iteration, measured with ``tracemalloc``;
 - the first call of ``grad`` on a new 20-line function: parse, transform, format and compile
-  (target < 50 ms).
+  (target < 50 ms);
+- start-up latency in fresh processes: ``import s2sad`` and the first ``grad`` of a new function
+  (see :mod:`s2sad.bench_latency`).
 
 Times are the best of several repeats of many calls, so the ratios compare like with like on a busy
 machine; absolute times are printed for orientation only.
@@ -192,11 +194,14 @@ def main(argv=None) -> int:
     bench_arrays.report(quick)
     times = first_call_times(4 if quick else 12)
     print()
-    print("First call of grad on a new 20-line function (parse, transform, black, compile):")
+    print("First call of grad on a new 20-line function (parse, transform, lay out, compile):")
     print(
-        f"  first in this process {times[0] * 1e3:.1f} ms (libcst and black warm up); "
+        f"  first in this process {times[0] * 1e3:.1f} ms (libcst warms up); "
         f"after that median {statistics.median(times[1:]) * 1e3:.1f} ms, max {max(times[1:]) * 1e3:.1f} ms"
     )
+    from . import bench_latency
+
+    bench_latency.report(quick)
     return 0
 
 
