@@ -11,7 +11,6 @@ respect to ``self`` at position 0.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import types
 from dataclasses import replace
@@ -19,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from .activity import active_names
+from .callables import plain_function
 from .calling import completed
 from .dispatch import flattened, laid_out, like, trace_name
 from .errors import (
@@ -55,11 +55,8 @@ def unwrap(fn):
         return fn.function, None
     if inspect.ismethod(fn):
         return fn.__func__, fn.__self__
-    if isinstance(fn, functools.partial):
-        raise ArgumentError(
-            "functools.partial objects are not supported; differentiate the function itself"
-        )
-    return fn, None
+    plain = plain_function(fn)  # a partial, a callable object: a function calling it
+    return (plain, None) if plain is not None else (fn, None)
 
 
 def bind(generated, owner):

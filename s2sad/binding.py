@@ -84,21 +84,24 @@ class DictGet:
 class ArgumentBinding:
     """The argument-binding part of :class:`s2sad.lower.Lowering`."""
 
-    def call_arguments(self, node: cst.Call) -> tuple:
-        """``(positional, keywords)``: the values a call passes, ``*`` and ``**`` unpacked;
-        ``keywords`` maps each name to ``(value, node)``."""
-        positional, keywords = [], {}
+    def call_arguments(self, node: cst.Call, leading=(), fixed=None) -> tuple:
+        """``(positional, keywords)``: the values a call passes, ``*`` and ``**`` unpacked, after
+        the values ``leading`` and with ``fixed`` keywords it may override; ``keywords`` maps each
+        name to ``(value, node)``."""
+        positional = list(leading)
+        keywords = {key: (value, node) for key, value in (fixed or {}).items()}
+        given: dict = {}
         for arg in node.args:
             if arg.star == "*":
                 positional.extend(self._unpacked(arg))
             elif arg.star == "**":
                 for key, value in self._unpacked_dict(arg):
-                    self._keyword(keywords, key, value, arg, node)
+                    self._keyword(given, key, value, arg, node)
             elif arg.keyword is not None:
-                self._keyword(keywords, arg.keyword.value, self.expr(arg.value), arg, node)
+                self._keyword(given, arg.keyword.value, self.expr(arg.value), arg, node)
             else:
                 positional.append(self.expr(arg.value))
-        return positional, keywords
+        return positional, {**keywords, **given}
 
     def _keyword(self, keywords: dict, key: str, value, arg, node) -> None:
         if key in keywords:
@@ -154,10 +157,13 @@ class ArgumentBinding:
             return record.values[record.tree.keys.index(key.value)]
         return args[1] if len(args) == 2 else Const(None)
 
-    def bind_arguments(self, name: str, params: Parameters, defaults: dict, node: cst.Call) -> dict:
+    def bind_arguments(
+        self, name: str, params: Parameters, defaults: dict, node: cst.Call, leading=(), fixed=None
+    ) -> dict:
         """The callee's parameters bound to the call's arguments, as Python would bind them;
-        ``defaults`` maps parameters to their default values (constants or lowered values)."""
-        positional, keywords = self.call_arguments(node)
+        ``defaults`` maps parameters to their default values (constants or lowered values);
+        ``leading`` and ``fixed`` as :meth:`call_arguments` takes them."""
+        positional, keywords = self.call_arguments(node, leading, fixed)
         named = [p for p in params.positional if p not in params.positional_only]
         if len(positional) > len(params.positional) and params.star is None:
             raise self.error(

@@ -18,6 +18,7 @@ import libcst as cst
 import numpy as np
 
 from .binding import DictGet, is_dict, parameters_of
+from .callables import BoundCall, bound_call, method_of
 from .branches import merged_result
 from .constructors import Constructor
 from .custom import STOP_GRADIENT, CustomRule, lower_call, rule_for
@@ -71,6 +72,9 @@ class CallLowering:
         target = self.expr(func_node) if isinstance(func_node, (cst.Name, cst.Attribute)) else None
         if isinstance(target, LocalFunction):
             return target
+        parameter = self._unknown_structure(target)
+        if parameter is not None:  # f(x) where f is an argument: code for the function given
+            raise self.structure_needed(func_node, parameter, "a function")
         if not isinstance(target, Ref):
             raise self.error(func_node, "only functions named directly can be called", SUPPORTED)
         custom = rule_for(target.obj)
@@ -88,6 +92,11 @@ class CallLowering:
             return target.obj
         if target.obj is builtins.dict:
             return builtins.dict
+        bound = bound_call(target.obj)  # a bound method, a partial, a callable object
+        if bound is not None and bound.leading and bound.leading[0] is target.obj:  # model(x)
+            return replace(bound, leading=(target,) + bound.leading[1:])
+        if bound is not None:
+            return bound
         if isinstance(target.obj, type) and not opaque_class(target.obj):
             return self.class_call(target, func_node)  # a dataclass or named tuple: its fields
         if callable(target.obj):  # no rule: a constant of the derivative, unless active
@@ -99,6 +108,10 @@ class CallLowering:
         if not isinstance(func_node, cst.Attribute):
             return None
         receiver = self.expr(func_node.value)
+        if isinstance(receiver, Ref) and method_of(receiver.obj, func_node.attr.value):
+            # model.predict(x), self.inner(x) of a known instance: its class's function
+            name = func_node.attr.value
+            return BoundCall(self.scope.attribute(type(receiver.obj), name), (receiver,))
         if isinstance(receiver, Ref) and (callable(receiver.obj) or _is_module(receiver.obj)):
             return None
         if func_node.attr.value == "get" and is_dict(receiver):
@@ -115,6 +128,8 @@ class CallLowering:
 
     def call(self, node: cst.Call, hint: str) -> Value:
         prim = self.callee(node.func)
+        if isinstance(prim, BoundCall):
+            return self.inline(prim.function, node, prim.leading, prim.keywords)
         if isinstance(prim, DictGet):  # kwargs.get("scale", 1.0)
             return self.dict_get(prim.record, node)
         if isinstance(prim, Entries):  # params.items()
@@ -182,11 +197,12 @@ class CallLowering:
             return result
         return self.emit(prim, tuple(args), node, hint)
 
-    def inline(self, fn: types.FunctionType, node: cst.Call) -> Value:
-        """Lower the body of ``fn`` here, its parameters bound to the arguments of ``node``. A call
-        to a function already being lowered (recursion) stays a call: its derivative calls the
+    def inline(self, fn: types.FunctionType, node: cst.Call, leading=(), keywords=None) -> Value:
+        """Lower the body of ``fn`` here, its parameters bound to the arguments of ``node``, after
+        ``leading`` and with ``keywords`` (objects a bound method or a partial fixes). A call to a
+        function already being lowered (recursion) stays a call: its derivative calls the
         derivative functions generated for it."""
-        if fn.__code__ in self.calling:
+        if fn.__code__ in self.calling and not (leading or keywords):
             return self.recursive_call(fn, node)
         self._refuse_recursion(fn.__code__, node)
         try:
@@ -205,7 +221,8 @@ class CallLowering:
         positional = params.positional[len(params.positional) - len(values) :]
         defaults = dict(zip(positional, map(lowered_default, values)))
         defaults.update({k: lowered_default(v) for k, v in keyword_values.items()})
-        arguments = self.bind_arguments(fn.__name__, params, defaults, node)
+        fixed = tuple(map(_fixed, leading)), {k: _fixed(v) for k, v in (keywords or {}).items()}
+        arguments = self.bind_arguments(fn.__name__, params, defaults, node, *fixed)
         return callee.lower_call(arguments)
 
     def recursive_call(self, fn: types.FunctionType, node: cst.Call) -> Value:
@@ -324,6 +341,15 @@ def lowered_default(value):
     if type(value) in (int, float, bool, str, type(None)):
         return Const(value)
     return None
+
+
+def _fixed(value):
+    """An argument a bound method or partial fixes, as lowering binds it: a value it already is
+    (the instance ``self`` of ``self.inner(x)``), a constant, or the object bound into the code."""
+    if isinstance(value, (Expr, tuple)):
+        return value
+    lowered = lowered_default(value)
+    return lowered if lowered is not None else Ref(type(value).__name__.lower(), value, "value")
 
 
 def _arity(name: str) -> tuple:

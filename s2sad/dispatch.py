@@ -35,7 +35,7 @@ from .provenance import current, guard
 from .programs import uses_arrays
 from .traces import trace_of
 from .shapes import SCALAR, params_kinds, signature
-from .trees import Layout
+from .trees import Layout, render
 
 _loaded: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _dispatchers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -67,6 +67,18 @@ def specialised(fn, spec: Spec, params: tuple, args: tuple) -> tuple:
     return functions(fn, replace(spec, kinds=tuple(kinds.items())))
 
 
+def require_numbers(layout: Layout, wrt: tuple) -> None:
+    """Refuse to differentiate with respect to a function passed as an argument."""
+    for name in wrt:
+        tree = dict(layout.structures).get(name)
+        if tree is not None and tree.kind == "callable":
+            raise ArgumentError(
+                f"`{name}` is a function ({render(tree)}): there is no derivative with respect "
+                "to it; code is compiled for the function given",
+                hint="name the numbers to differentiate in wrt, by position or name",
+            )
+
+
 def require_floats(wrt: tuple, kinds: dict) -> None:
     """Refuse to differentiate with respect to an integer array (``kinds``: name -> Kind)."""
     for name in wrt:
@@ -90,6 +102,7 @@ def flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tupl
 def _flattened(fn, spec: Spec, params: tuple, args: tuple, skip: int = 0) -> tuple:
     """``(functions, layout, trace)``: :func:`flattened`, and the trace the code is built from."""
     layout, structures, trace = laid_out(fn, params, args, skip, spec.directions)
+    require_numbers(layout, spec.wrt)
     flat = replace(
         spec,
         wrt=layout.leaf_params(spec.wrt),

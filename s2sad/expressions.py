@@ -13,6 +13,7 @@ import types
 import libcst as cst
 
 from .branches import Unbound
+from .callables import is_callable_object
 from .ir import Assign, Call, Const, Expr, ListValue, Ref, Var
 from .records import Record
 from .sequences import FIXED_CONTAINERS
@@ -106,7 +107,7 @@ class ExpressionLowering:
         if (
             not isinstance(value, Expr)
             or isinstance(value, Ref)
-            and (callable(value.obj) or _is_module(value.obj))
+            and (callable(value.obj) and not is_callable_object(value.obj) or _is_module(value.obj))
         ):
             raise self.error(
                 node, f"`{value.name}` is a function or module, not a value", SUPPORTED

@@ -110,6 +110,9 @@ class RecordLowering:
             self._bound(child, names, f"{path}[{key!r}]", node)
             for key, child in zip(tree.keys, tree.children)
         )
+        if tree.kind == "callable":  # a function passed as an argument: called, never a value
+            name = getattr(tree.cls, "__name__", "")
+            return Ref(name if name.isidentifier() else "fn", tree.cls, "value")
         if tree.kind == "list":
             return ListValue(values)
         if tree.kind == "tuple":

@@ -50,6 +50,9 @@ class Tree:
     """The shape of a structured value. ``kind`` is ``"tuple"``, ``"list"``, ``"dict"`` or
     ``"fields"`` (a dataclass or named tuple, of type ``cls``); ``keys`` are the dict's keys, the
     field names, or the positions ``0, 1, …``; ``children`` hold a Tree per entry, ``None`` for a leaf.
+    A function passed as an argument is a ``"callable"`` of no leaves whose ``cls`` is the function
+    itself: code is specialised on the function called, as on a structure (see
+    :mod:`s2sad.callables`).
     """
 
     kind: str
@@ -59,6 +62,8 @@ class Tree:
 
     def describe(self) -> str:
         """What the structure is, for messages: ``a dict``, ``a tuple``, ``a Params dataclass``."""
+        if self.kind == "callable":
+            return "a function"
         if self.kind != "fields":
             return f"a {self.kind}"
         what = "named tuple" if issubclass(self.cls, tuple) else "dataclass"
@@ -83,6 +88,8 @@ def tree_of(value) -> Tree | None:
     names = field_names(kind)
     if names is not None:
         return Tree("fields", names, tuple(tree_of(getattr(value, n)) for n in names), kind)
+    if is_function_value(value):
+        return Tree("callable", (), (), value)
     if isinstance(value, (tuple, list, dict)):
         raise ArgumentError(
             f"an argument of type {kind.__name__}: structured arguments are tuples, lists, "
@@ -90,6 +97,14 @@ def tree_of(value) -> Tree | None:
             hint="convert it to a plain tuple, list or dict",
         )
     return None
+
+
+def is_function_value(value) -> bool:
+    """Whether ``value`` is something to call rather than a number: a function, a builtin or
+    NumPy function, a bound method, a partial, or an instance of a class with ``__call__``."""
+    if isinstance(value, (np.ndarray, np.generic, type)):
+        return False
+    return callable(value)
 
 
 def field_names(cls) -> tuple | None:
@@ -130,6 +145,8 @@ def render(tree: Tree | None) -> str:
     """A structure with ``*`` for each leaf: ``{'a': *, 'b': (*, *)}``, ``Out(y=*, z=*)``."""
     if tree is None:
         return "*"
+    if tree.kind == "callable":
+        return getattr(tree.cls, "__name__", "<function>")
     items = [render(child) for child in tree.children]
     if tree.kind == "dict":
         return "{" + ", ".join(f"{k!r}: {item}" for k, item in zip(tree.keys, items)) + "}"
@@ -180,6 +197,8 @@ def _conforms(value, tree: Tree | None) -> bool:
     else:
         matches = type(value) is tree.cls
         items = [getattr(value, key) for key in tree.keys] if matches else ()
+    if tree.kind == "callable":
+        matches = value is tree.cls
     return matches and all(_conforms(item, child) for item, child in zip(items, tree.children))
 
 
@@ -187,6 +206,8 @@ def flatten(value, tree: Tree | None) -> list:
     """The leaves of ``value``, depth first, in the order of ``tree``'s keys."""
     if tree is None:
         return [value]
+    if tree.kind == "callable":
+        return []
     if tree.kind == "fields":
         items = [getattr(value, name) for name in tree.keys]
     elif tree.kind == "dict":
@@ -200,6 +221,8 @@ def unflatten(tree: Tree | None, leaves: list):
     """A value of structure ``tree`` holding ``leaves`` (consumed from the front of the list)."""
     if tree is None:
         return leaves.pop(0)
+    if tree.kind == "callable":
+        return tree.cls
     items = [unflatten(child, leaves) for child in tree.children]
     if tree.kind == "tuple":
         return tuple(items)

@@ -1,0 +1,155 @@
+"""Callables that are not plain functions: bound methods, ``functools.partial`` objects, instances
+of classes with ``__call__``, and functions passed as arguments.
+
+Each is a Python function with some of its arguments fixed: a bound method its instance, a partial
+its frozen arguments, a callable object itself as the ``self`` of ``__call__``. Lowering a call of
+one inlines that function with those arguments bound first, so ``self.inner(x)``, ``model(x)`` and
+``partial(loss, data)(w)`` are differentiated like the code they run. An instance is bound into the
+generated code as the object it is, and its attributes are read when the code runs, as the method
+reads them.
+
+>>> import functools, s2sad
+>>> def power(x, n, scale=1.0):
+...     return scale * x**n
+>>> cube = functools.partial(power, n=3, scale=2.0)
+>>> s2sad.grad(cube)(2.0)  # 6 x**2
+24.0
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from dataclasses import dataclass, field
+
+_WRAPPER = """def {name}({signature}):
+    return _s2sad_callable({arguments})
+"""
+
+
+@dataclass(frozen=True, eq=False)
+class BoundCall:
+    """A Python function to inline, with arguments given before the call's own (``leading``) and
+    keyword arguments the call may override (``keywords``), both objects."""
+
+    function: types.FunctionType
+    leading: tuple = ()
+    keywords: dict = field(default_factory=dict)
+
+
+def bound_call(obj) -> BoundCall | None:
+    """What calling ``obj`` runs, if it is a bound method, a partial or a callable instance of a
+    class defined in Python; ``None`` otherwise."""
+    if isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType):
+        return BoundCall(obj.__func__, (obj.__self__,))
+    if isinstance(obj, functools.partial):
+        inner = obj.func if isinstance(obj.func, types.FunctionType) else bound_call(obj.func)
+        if inner is None:
+            return None
+        if isinstance(inner, types.FunctionType):
+            return BoundCall(inner, tuple(obj.args), dict(obj.keywords))
+        keywords = {**inner.keywords, **obj.keywords}
+        return BoundCall(inner.function, inner.leading + tuple(obj.args), keywords)
+    call = _python_call_method(obj)
+    if call is not None:
+        return BoundCall(call, (obj,))
+    return None
+
+
+def method_of(obj, name: str):
+    """The Python function ``obj.name`` runs as a method (looked up on its class, as Python
+    does), or ``None`` if that is not one (a module's or instance's own attribute, a builtin)."""
+    if isinstance(obj, (types.ModuleType, type)) or name in getattr(obj, "__dict__", {}):
+        return None
+    found = inspect.getattr_static(type(obj), name, None)
+    return found if isinstance(found, types.FunctionType) else None
+
+
+def is_callable_object(obj) -> bool:
+    """Whether ``obj`` is an instance of a Python class with ``__call__``: a value (whose
+    attributes code reads) that can also be called."""
+    return _python_call_method(obj) is not None
+
+
+def _python_call_method(obj):
+    if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return None
+    call = inspect.getattr_static(type(obj), "__call__", None)
+    return call if isinstance(call, types.FunctionType) else None
+
+
+def plain_function(obj):
+    """``obj`` as a Python function s2sad can read (itself, if it is one): for a partial or a
+    callable object, a function with the parameters it takes, defined in source that calls it, so
+    that lowering inlines the function it runs. ``None`` for anything else."""
+    if isinstance(obj, types.FunctionType):
+        return obj
+    if bound_call(obj) is None or isinstance(obj, types.MethodType):
+        return None
+    made = _wrappers.get(id(obj))
+    if made is not None and made[0] is obj:
+        return made[1]
+    wrapper = _wrapper(obj)
+    _wrappers[id(obj)] = (obj, wrapper)
+    return wrapper
+
+
+_wrappers: dict = {}  # id(callable) -> (callable, its wrapper); the callable kept alive with it
+
+
+def _wrapper(obj) -> types.FunctionType:
+    import linecache
+
+    signature = inspect.signature(obj)
+    name = _name(obj)
+    params, arguments, defaults, kwdefaults = [], [], [], {}
+    star = False
+    for param in signature.parameters.values():
+        if param.kind is param.VAR_POSITIONAL:
+            params.append(f"*{param.name}")
+            arguments.append(f"*{param.name}")
+            star = True
+            continue
+        if param.kind is param.VAR_KEYWORD:
+            params.append(f"**{param.name}")
+            arguments.append(f"**{param.name}")
+            continue
+        if param.kind is param.KEYWORD_ONLY and not star:
+            params.append("*")
+            star = True
+        params.append(param.name)
+        if param.kind is param.POSITIONAL_ONLY:
+            arguments.append(param.name)
+        elif param.kind is param.KEYWORD_ONLY:
+            arguments.append(f"{param.name}={param.name}")
+        else:
+            arguments.append(param.name)
+        if param.default is not param.empty:
+            if param.kind is param.KEYWORD_ONLY:
+                kwdefaults[param.name] = param.default
+            else:
+                defaults.append(param.default)
+    if any(p.kind is p.POSITIONAL_ONLY for p in signature.parameters.values()):
+        last = max(
+            i for i, p in enumerate(signature.parameters.values()) if p.kind is p.POSITIONAL_ONLY
+        )
+        params.insert(last + 1, "/")
+    text = _WRAPPER.format(name=name, signature=", ".join(params), arguments=", ".join(arguments))
+    filename = f"<s2sad: {name} calls {type(obj).__name__} {id(obj):x}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    namespace = {"_s2sad_callable": obj}
+    exec(compile(text, filename, "exec"), namespace)
+    wrapper = namespace[name]
+    wrapper.__defaults__ = tuple(defaults) or None
+    wrapper.__kwdefaults__ = kwdefaults or None
+    wrapper.__wrapped__ = obj
+    return wrapper
+
+
+def _name(obj) -> str:
+    inner = obj
+    while isinstance(inner, functools.partial):
+        inner = inner.func
+    name = getattr(inner, "__name__", type(inner).__name__)
+    return name if name.isidentifier() else "callable_fn"
