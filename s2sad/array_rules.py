@@ -460,10 +460,20 @@ def _may_repeat(values, kinds) -> bool:
 @structural("array select")
 def _(cond, then, other, out, params, kinds):
     """``then if cond else other`` where the values are arrays: the branch not taken gets zeros of
-    its shape, not a plain 0, so later array operations see an array."""
+    its shape, not a plain 0, so later array operations see an array. A branch that is a number
+    (the ``0.0`` a gradient program writes for an array's zero adjoint on one path) gets zeros of
+    the result's shape where that is known, as the code compiled for those shapes expects."""
+    result = kinds.of(out)
+
+    def zero(dot, branch):
+        if dot is not None:
+            return dot
+        if kinds.is_scalar(branch) and result is not None and result.is_array:
+            return np_call("zeros", Const(result.shape))
+        return np_call("zeros_like", branch)
 
     def tangent(dots):
-        return apply("select", cond, _zero_or(dots[1], then), _zero_or(dots[2], other))
+        return apply("select", cond, zero(dots[1], then), zero(dots[2], other))
 
     return Linear(
         tangent,

@@ -41,6 +41,8 @@ FAMILIES = {
     "axis_reductions": "reductions along one axis",
     "axis_tuple": "reductions over a tuple of axes",
     "lists_to_numpy": "lists and tuples of active values given to NumPy",
+    "array_functions": "np.cumsum, np.cumprod, np.flip, np.diag, np.hstack, np.vstack, np.einsum, "
+    "np.trace, np.var, np.std, np.average",
     "tuples": "tuple packing and unpacking, small lists indexed by constants, sum() of a list",
     "setitem": "writing into an array the function made",
     "defaults": "a parameter with a default value, passed or not",
@@ -57,7 +59,7 @@ FAMILIES = {
 
 # Families that only show in programs with array parameters.
 NEEDS_ARRAYS = {"broadcast", "indexing", "fancy_repeat", "reductions", "axis_reductions",
-                "axis_tuple", "astype", "array_output"}  # fmt: skip
+                "axis_tuple", "astype", "array_output", "array_functions"}  # fmt: skip
 MAX_VALUE = 1e3  # programs whose outputs exceed this at the point are discarded
 ATTEMPTS = 100  # programs drawn per seed before giving up (none has needed more than a few)
 
@@ -345,9 +347,49 @@ class Writer:
         }[shape]
         return Expr(f"{a.operand()}[{self.pick(index)}]", True)
 
+    def array_function(self, shape: tuple, depth: int) -> Expr:
+        """An array of ``shape`` from one of the NumPy functions that join, flip, run along an
+        axis or read a diagonal."""
+        self.mark("array_functions")
+        a, b = self.array(shape, depth + 1, prefer_name=True), self.array(shape, depth + 1)
+        letters = "ij"[: len(shape)]
+        options = [
+            f"np.cumsum({a.text}, axis=-1)",
+            f"np.flip({a.text}, axis=0)",
+            f"np.cumprod(np.tanh({a.text}) + 0.5, axis=0)",
+            f"np.einsum('{letters},{letters}->{letters}', {a.text}, {b.text})",
+        ]
+        if len(shape) == 1:  # a vector on a diagonal and back; its elements rotated
+            options += [
+                f"np.diag(np.diag({a.text}) * 2.0)",
+                f"np.hstack([{a.operand()}[1:], {a.operand()}[0]])",
+            ]
+        else:  # its rows rotated
+            options.append(f"np.vstack([{a.operand()}[1:], {a.operand()}[:1]])")
+        if shape == (2, 2):
+            options.append(f"np.diag(np.diag({a.text})) + {b.operand()}")
+        return Expr(self.pick(options), True)
+
+    def statistic(self, shape: tuple, a: Expr, depth: int) -> Expr:
+        """A number from an array by np.var, np.std, np.average, np.trace or np.einsum."""
+        self.mark("array_functions", analytic=False)  # var and std are not holomorphic
+        b = self.array(shape, depth + 1)
+        letters = "ij"[: len(shape)]
+        options = [
+            f"np.var({a.text})",
+            f"np.std({a.text}, ddof=1)",
+            f"np.average({a.text}, weights=np.exp({b.text}))",
+            f"np.einsum('{letters},{letters}', {a.text}, {b.text})",
+        ]
+        if shape == (2, 2):
+            options.append(f"np.trace({a.text})")
+        return Expr(self.pick(options), True)
+
     def reduction(self, depth: int) -> Expr:
         shape = self.pick(self.array_shapes())
         a = self.array(shape, depth + 1)
+        if self.use("array_functions") and self.chance(0.3):
+            return self.statistic(shape, a, depth)
         if len(shape) == 2 and self.use("axis_tuple") and self.chance(0.4):
             self.mark("axis_tuple")
             fn = self.pick(["np.sum", "np.mean"] + (["np.max"] if self.use("kinks") else []))
@@ -447,7 +489,11 @@ class Writer:
             kinds += ["build"]
         if self.module.array_helpers.get(shape) and self.use("helpers"):
             kinds += ["helper"]
+        if self.use("array_functions"):
+            kinds += ["function"]
         kind = self.pick(kinds)
+        if kind == "function":
+            return self.array_function(shape, depth)
         if kind == "unary":
             template, analytic = self.pick([t for t in ARRAY_UNARY if t[1] or self.use("kinks")])
             return self.fill(template, analytic, self.array(shape, depth + 1))
