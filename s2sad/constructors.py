@@ -85,14 +85,6 @@ class ConstructorLowering:
         """``Out`` called: how to construct it, or an error saying why it cannot be followed."""
         cls = ref.obj
         made = _constructor(ref)
-        if made is None and cls.__module__ == "builtins":
-            raise self.error(
-                func_node,
-                f"`{ref.name}(...)` makes a {cls.__name__}, which carries no derivative: s2sad "
-                "differentiates arithmetic on numbers and arrays",
-                f"compute with the value itself, and make the {cls.__name__} outside the function "
-                "you differentiate",
-            )
         if made is None:
             raise self.error(
                 func_node,
