@@ -1,6 +1,10 @@
 """Derivative rules of ``scipy.special``'s ``expit``, ``logit``, ``log1p``, ``erf``, ``gammaln``,
 ``digamma``, ``xlogy``, ``xlog1py`` and ``logsumexp``, registered where SciPy is installed.
 
+They are registered by :func:`register` when a first function is lowered in a process that has
+imported SciPy: importing ``scipy.special`` costs more than importing s2sad, and code can call its
+functions only once its module has imported SciPy.
+
 The elementwise functions state their partial derivatives, like NumPy's (:mod:`s2sad.array_rules`),
 so they serve numbers and arrays, both modes and second derivatives alike::
 
@@ -22,8 +26,7 @@ is its partial in ``y`` there (``x / y``, for ``y != 0``).
 from __future__ import annotations
 
 import math
-
-import numpy as np
+import sys
 
 from .array_rules import STRUCTURAL, Linear, np_call
 from .arrays import ARRAY_FUNCTIONS, _KEEP_ALIVE, ArrayOp
@@ -34,13 +37,10 @@ from .printing import MODULE_ALIASES
 from .rules import rule
 from .vector_mode import VECTOR_RULES, _shifted_axes
 
-try:
-    import scipy.special as special
-except ImportError:  # SciPy is optional: without it there is nothing to register
-    special = None
+_registered = []  # scipy.special, once its rules are registered
 
 
-def _register(name: str, obj, user: bool = True, **spec) -> None:
+def _register(special, name: str, obj, user: bool = True, **spec) -> None:
     """``special.<name>`` as a primitive; ``user`` if code may call it (else derivative code only)."""
     prim = Primitive(
         f"scipy.special.{name}",
@@ -84,14 +84,23 @@ def _batched_logsumexp(a, out, params, kinds):
     return lambda dots: np_call("sum", weights * dots[0], **batched)
 
 
-if special is not None:
+def register() -> None:
+    """Register the rules, once, if SciPy is imported (SciPy is optional: without it there is
+    nothing to register)."""
+    if _registered or "scipy" not in sys.modules:
+        return
+    try:
+        import scipy.special as special
+    except ImportError:
+        return
+    _registered.append(special)
     MODULE_ALIASES[special.__name__] = "special"  # printed special.expit(x), as users write it
     for _name in ("expit", "logit", "log1p", "erf", "gammaln", "digamma"):
-        _register(_name, getattr(special, _name))
+        _register(special, _name, getattr(special, _name))
     for _name in ("xlogy", "xlog1py"):
-        _register(_name, getattr(special, _name), operands=(2, 2))
-    _register("zeta", special.zeta, user=False)
-    _register("logsumexp", special.logsumexp, statics=("axis",), keywords=("keepdims",))
+        _register(special, _name, getattr(special, _name), operands=(2, 2))
+    _register(special, "zeta", special.zeta, user=False)
+    _register(special, "logsumexp", special.logsumexp, statics=("axis",), keywords=("keepdims",))
 
     rule("scipy.special.expit")(lambda x, out: out * (1 - out))
     rule("scipy.special.logit")(lambda x, out: 1 / (x * (1 - x)))

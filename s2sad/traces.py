@@ -16,6 +16,7 @@ import types
 from .errors import SourceNotFoundError, StructureNeededError
 from .execute import is_generated
 from .frontend import require_function
+from . import special_rules
 from .ir import Function
 from .provenance import current
 
@@ -59,6 +60,7 @@ def trace_of(fn: types.FunctionType, structures=None) -> Function:
             return trace
     from .lower import lower  # with libcst, imported when a first function is lowered
 
+    special_rules.register()  # SciPy's rules, once the process has imported SciPy
     try:
         trace = lower(fn, structures)
     except StructureNeededError as err:

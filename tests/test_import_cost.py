@@ -1,5 +1,5 @@
-"""What ``import s2sad`` and a first derivative import: libcst only to lower a function, black
-never on the way to a derivative (it lays out only the export, and statements generated code does
+"""What ``import s2sad`` and a first derivative import: libcst only to lower a function, SciPy's
+special functions only where the process has imported SciPy, black never on the way to a derivative (it lays out only the export, and statements generated code does
 not have). Checked in fresh processes by what ``sys.modules`` holds, not by timing; the times are
 in ``python -m s2sad.bench``."""
 
@@ -18,12 +18,12 @@ def _modules_after(code: str, tmp_path) -> set:
     return set(done.stdout.split())
 
 
-def test_import_s2sad_imports_neither_libcst_nor_black(tmp_path):
+def test_import_s2sad_imports_neither_libcst_nor_black_nor_scipy(tmp_path):
     modules = _modules_after(
         "import s2sad\nfrom s2sad import grad, hessian, export_source", tmp_path
     )
     assert "s2sad.api" in modules
-    assert not {m for m in modules if m.split(".")[0] in ("libcst", "black")}
+    assert not {m for m in modules if m.split(".")[0] in ("libcst", "black", "scipy")}
 
 
 def test_a_first_gradient_with_long_lines_imports_libcst_but_not_black(tmp_path):
