@@ -250,13 +250,14 @@ class CallLowering:
         args = tuple(self.atom(bound[p], node) for p in params.positional)
         return self.emit(user_call(fn), args, node)
 
-    def inline_local(self, fn: "LocalFunction", node: cst.Call) -> Value:
-        """Lower a function defined in this one (``def`` or ``lambda``) here. Its free names read
-        the enclosing function's names as they are now, as a Python closure reads them."""
+    def inline_local(self, fn: "LocalFunction", node: cst.Call, leading=()) -> Value:
+        """Lower a function defined in this one (``def`` or ``lambda``) here, after the values
+        ``leading``. Its free names read the enclosing function's names as they are now, as a
+        Python closure reads them."""
         self._refuse_recursion(fn.node, node)
         callee = type(self)(replace(self.source, node=fn.node), caller=self, key=fn.node)
         params = callee._parameters(fn.node.params, ())
-        arguments = self.bind_arguments(fn.name, params, fn.defaults, node)
+        arguments = self.bind_arguments(fn.name, params, fn.defaults, node, leading)
         enclosing = {k: v for k, v in fn.owner.env.items() if k not in callee.local_names}
         return callee.lower_call({**enclosing, **arguments})
 

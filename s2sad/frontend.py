@@ -35,6 +35,10 @@ class Source:
     _first_line: int  # line of the parsed snippet's first line in the file
     _removed: tuple = ()  # columns removed from each line of the snippet before parsing
 
+    def locate_as(self, node, like) -> None:
+        """Place ``node``, made while lowering (one application of ``reduce``), where ``like`` is."""
+        self._positions = {**self._positions, node: self._positions[like]}
+
     def location(self, node) -> Location:
         """Where ``node`` is in the user's file, with the line's text for a caret."""
         span = self._positions[node]

@@ -13,15 +13,18 @@ unrolled. Lists are never mutated: ``append``, ``+=`` and item assignment are re
 from __future__ import annotations
 
 import builtins
+import functools
 
 import libcst as cst
 
 from .ir import Const, ListValue
 from .records import is_dict_method
 from .primitives import PRIMITIVES
+from .reduce_lowering import reduce_call
 
 _MAX_UNROLL = 64  # a sequence longer than this is refused rather than unrolled
 SEQUENCE_BUILTINS = (builtins.sum, builtins.len, builtins.tuple, builtins.list)
+SEQUENCE_BUILTINS += (functools.reduce,)
 
 FIXED_CONTAINERS = (
     "lists and tuples are fixed containers here: build them whole (`[a, b]`, a comprehension) and "
@@ -140,6 +143,8 @@ class SequenceLowering:
 
     def sequence_call(self, function, node: cst.Call, hint: str):
         """``sum``, ``len``, ``tuple`` and ``list`` of a known sequence."""
+        if function is functools.reduce:
+            return reduce_call(self, node, hint, FIXED_CONTAINERS)
         name = function.__name__
         if (
             any(a.star or a.keyword and a.keyword.value != "start" for a in node.args)
