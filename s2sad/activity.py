@@ -14,8 +14,8 @@ derivative code at all: that is the structural zero of the notes' ``ẇ2 = 0``.
 
 from __future__ import annotations
 
-from .errors import NotDifferentiableError, UnknownFunctionError
-from .opaque import advice, is_opaque, written
+from .errors import NotDifferentiableError
+from .opaque import is_opaque, refusal, written
 from .ir import Assign, Call, Function, If, Loop, Unpack, Var
 from .naming import is_discard
 from .primitives import called_function
@@ -76,12 +76,8 @@ def _is_active_assignment(stmt: Assign, active: set, wrt: tuple) -> bool:
     if value.prim.name in NO_DERIVATIVE:
         return False
     if is_opaque(value.prim):
-        raise UnknownFunctionError(
-            f"{_describe(value)} has no derivative rule, and the value it is applied to depends "
-            f"on the input(s) {', '.join(wrt)}",
-            stmt.loc,
-            advice(value.prim),
-        )
+        error, message, hint = refusal(value.prim, wrt)
+        raise error(message, stmt.loc, hint)
     if not has_derivative(value.prim.name) and called_function(value.prim) is None:
         raise NotDifferentiableError(
             f"{_describe(value)} has no derivative, and the value it is applied to depends on "

@@ -300,11 +300,14 @@ class BranchLowering:
         left = self.atom(self.expr(node.left), node.left)
         result = None
         for target in node.comparisons:
+            if isinstance(target.operator, (cst.Is, cst.IsNot)) and len(node.comparisons) == 1:
+                return self.identity(left, target, node, hint)  # w is None
             symbol = _COMPARE.get(type(target.operator))
             if symbol is None:
                 raise self.error(
                     target,
-                    "only the comparisons < <= > >= == != are supported",
+                    "only the comparisons < <= > >= == != are supported, and `is` or `is not` "
+                    "on its own",
                     "compare numbers with these operators",
                 )
             if result is None:

@@ -40,6 +40,7 @@ from .binding import ArgumentBinding, Parameters, parameters_of
 from .calling import parameter_names
 from .calls import CallLowering, lowered_default
 from .checks import CheckLowering
+from .nones import IdentityLowering
 from .opaque import OpaqueLowering, is_opaque
 from .constructors import ConstructorLowering
 from .errors import S2SADError, UnsupportedSyntaxError
@@ -108,6 +109,7 @@ class Lowering(
     ConstructorLowering,
     CheckLowering,
     OpaqueLowering,
+    IdentityLowering,
 ):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from .arrays import TUPLE, supported_array_functions
 from .derivatives import NO_DERIVATIVE
-from .errors import UnknownFunctionError
+from .errors import UnknownFunctionError, UnsupportedSyntaxError
 from .ir import Assign, Call, Const, Effect, ListValue, Primitive, Ref, Var
 from .primitives import FORMAT, supported_callables
 
@@ -39,6 +39,9 @@ _METHODS: dict = {}  # method name -> its primitive
 
 # Built as a list where a function is given one: ``np.diag([1.0, 2.0])``.
 LIST = Primitive("opaque list", builtins.list, "packed", "list", foldable=False)
+
+# Where the classes come from that are functions to the code calling them (int, np.finfo).
+_LIBRARY_MODULES = {"builtins", "numpy", "math"}
 
 # Calls that make complex values: s2sad's rules are real (see s2sad.reals).
 _COMPLEX = (builtins.complex,)
@@ -105,6 +108,26 @@ def is_opaque(prim: Primitive) -> bool:
     return isinstance(prim, Primitive) and prim.name.startswith(_PREFIX)
 
 
+def refusal(prim: Primitive, wrt: tuple) -> tuple:
+    """``(error class, message, hint)`` for an unknown function applied to a value that depends
+    on the inputs ``wrt``. A class of the user's own (neither a dataclass nor a named tuple) is
+    one whose constructor s2sad cannot follow."""
+    cls = prim.impl
+    if isinstance(cls, type) and cls.__module__ not in _LIBRARY_MODULES:
+        return (
+            UnsupportedSyntaxError,
+            f"`{written(prim)}` is a class that is neither a dataclass nor a named tuple: s2sad "
+            "cannot follow what its constructor stores",
+            "make it a @dataclass or a typing.NamedTuple, or return a dict or a tuple",
+        )
+    return (
+        UnknownFunctionError,
+        f"`{written(prim)}` has no derivative rule, and the value it is applied to depends on "
+        f"the input(s) {', '.join(wrt)}",
+        advice(prim),
+    )
+
+
 def advice(prim: Primitive) -> str:
     """What to write instead of an unknown function applied to a value with a derivative."""
     close = difflib.get_close_matches(
@@ -129,7 +152,7 @@ class OpaqueLowering:
                 f"`{obj.__name__}(...)` makes a complex number",
                 "s2sad differentiates real code: keep the real and imaginary parts as two reals",
             )
-        args, params = [] if receiver is None else [self.operand(receiver, node.func)], []
+        args, params = [] if receiver is None else [self._opaque_operand(receiver, node.func)], []
         for arg in node.args:
             if arg.star:
                 raise self.error(
@@ -137,7 +160,7 @@ class OpaqueLowering:
                     f"`{arg.star}` in a call of this function is not supported",
                     "pass values one by one",
                 )
-            value = self.operand(self.expr(arg.value), arg.value)
+            value = self._opaque_operand(self.expr(arg.value), arg.value)
             if arg.keyword is None:
                 args.append(value)
             elif arg.keyword.value == "out":
@@ -161,13 +184,13 @@ class OpaqueLowering:
         self.body.append(Assign(var, call, self.source.location(node)))
         return var
 
-    def operand(self, value, node):
+    def _opaque_operand(self, value, node):
         """An argument of an unknown function: a value, a function or class (``isinstance(x,
         float)``), or a tuple or list of those, built where it is passed."""
         if isinstance(value, Ref):
             return value
         if isinstance(value, tuple):
-            items = tuple(self.operand(v, node) for v in value)
+            items = tuple(self._opaque_operand(v, node) for v in value)
             var = self.fresh()
             prim, args = (LIST, items) if isinstance(value, ListValue) else (TUPLE, items)
             self.body.append(Assign(var, Call(prim, args), self.source.location(node)))

@@ -106,6 +106,8 @@ class RecordLowering:
             self.sources[var.name] = Var(leaf)  # the caller's value: see array_lowering._storage
             self.arguments.add(leaf)
             return var
+        if tree.kind == "none":  # None given for it: a constant (see s2sad.nones)
+            return Const(None)
         values = tuple(
             self._bound(child, names, f"{path}[{key!r}]", node)
             for key, child in zip(tree.keys, tree.children)

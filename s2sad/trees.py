@@ -62,6 +62,8 @@ class Tree:
 
     def describe(self) -> str:
         """What the structure is, for messages: ``a dict``, ``a tuple``, ``a Params dataclass``."""
+        if self.kind == "none":
+            return "None"
         if self.kind == "callable":
             return "a function"
         if self.kind != "fields":
@@ -71,8 +73,13 @@ class Tree:
         return f"{article} {self.cls.__name__} {what}"
 
 
+NONE = Tree("none", (), ())  # the structure of None: no leaves
+
+
 def tree_of(value) -> Tree | None:
     """The structure of ``value``, or ``None`` if it is a leaf (anything but a container)."""
+    if value is None:  # an optional argument left out: a constant (see s2sad.nones)
+        return NONE
     kind = type(value)
     if kind is tuple or kind is list:
         children = tuple(tree_of(item) for item in value)
@@ -145,6 +152,8 @@ def render(tree: Tree | None) -> str:
     """A structure with ``*`` for each leaf: ``{'a': *, 'b': (*, *)}``, ``Out(y=*, z=*)``."""
     if tree is None:
         return "*"
+    if tree.kind == "none":
+        return "None"
     if tree.kind == "callable":
         return getattr(tree.cls, "__name__", "<function>")
     items = [render(child) for child in tree.children]
@@ -188,6 +197,8 @@ def _require_real_leaves(value, tree: Tree | None, name: str, what: str) -> None
 def _conforms(value, tree: Tree | None) -> bool:
     if tree is None:  # a number or an array: anything but a dict or a dataclass stands for one
         return not isinstance(value, dict) and field_names(type(value)) is None
+    if tree.kind == "none":
+        return value is None
     if tree.kind in ("tuple", "list"):
         matches = type(value) in (tuple, list) and len(value) == len(tree.keys)
         items = value if matches else ()
@@ -206,6 +217,8 @@ def flatten(value, tree: Tree | None) -> list:
     """The leaves of ``value``, depth first, in the order of ``tree``'s keys."""
     if tree is None:
         return [value]
+    if tree.kind == "none":
+        return []
     if tree.kind == "callable":
         return []
     if tree.kind == "fields":
@@ -221,6 +234,8 @@ def unflatten(tree: Tree | None, leaves: list):
     """A value of structure ``tree`` holding ``leaves`` (consumed from the front of the list)."""
     if tree is None:
         return leaves.pop(0)
+    if tree.kind == "none":
+        return None
     if tree.kind == "callable":
         return tree.cls
     items = [unflatten(child, leaves) for child in tree.children]
@@ -387,6 +402,8 @@ def _difference(path: str, given: Tree | None, tree: Tree | None) -> tuple | Non
 def _what(tree: Tree | None) -> str:
     if tree is None:
         return "a number or an array"
+    if tree.kind == "none":
+        return "None"
     if tree.kind in ("tuple", "list"):
         return f"{tree.describe()} of length {len(tree.keys)}"
     entries = "keys" if tree.kind == "dict" else "fields"

@@ -164,7 +164,7 @@ def test_unknown_function_inside_a_method():
 
             # a call s2sad cannot follow, after blank lines
 
-            return x + math.nextafter(x, 2.0)  # refused: math.nextafter
+            return x + math.nextafter(x, 2.0)  # refused: math.nextafter(x, 2.0)
 
     err = refusal(lambda: s2sad.grad(Local().f)(1.0))
     assert_points_at(err, "math.nextafter(x, 2.0)")

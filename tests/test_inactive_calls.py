@@ -127,3 +127,15 @@ def test_calls_that_cannot_be_followed_are_refused_at_their_place(fn, text):
     with pytest.raises(s2sad.S2SADError) as info:
         s2sad.grad(fn)(np.ones(3) if fn is copies_into else 1.0)
     assert text in info.value.location.text
+
+
+def checks_its_type(x):
+    if not isinstance(x, (float, int)):
+        raise TypeError("a number")
+    limits = max([abs(x), 1.0])  # a list given to a function with a rule still works
+    return x * np.prod(np.array([2.0, 3.0])) / limits
+
+
+def test_tuples_and_lists_are_built_where_they_are_passed(tmp_path):
+    check(checks_its_type, (0.5,), lambda x: (6.0,), tmp_path, lambda x: 0.0)
+    check(checks_its_type, (2.0,), lambda x: (0.0,), tmp_path, lambda x: 0.0)
