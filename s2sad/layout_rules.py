@@ -24,7 +24,7 @@ from .ir import Call
 from .primitives import PRIMITIVES
 from .runtime_layouts import joined_layout
 from .second_order_rules import multilinear
-from .vector_mode import VECTOR_RULES, _shifted_axes
+from .vector_mode import VECTOR_RULES, NotVectorizableError, _shifted_axes
 
 
 def linear(*names, transpose, batched):
@@ -113,7 +113,11 @@ def _diagonal_params(params, ndim=None):
     offset, axis1, axis2 = (
         params.get(k, d) for k, d in (("offset", 0), ("axis1", 0), ("axis2", 1))
     )
-    return (offset, axis1 % ndim, axis2 % ndim) if ndim is not None else (offset, axis1, axis2)
+    if ndim is None:
+        return offset, axis1, axis2
+    if not (isinstance(axis1, int) and isinstance(axis2, int)):
+        raise NotVectorizableError("the axes of a diagonal are read when the code runs")
+    return offset, axis1 % ndim, axis2 % ndim
 
 
 def _diag_transpose(g, k, operands, params, kinds):

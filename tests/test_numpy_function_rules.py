@@ -127,6 +127,7 @@ def assert_every_entry_point(fn, args, tmp_path, hessian=True):
     for what, namespace in (
         ("printed", printed(s2sad.adjoint_source(fn) + s2sad.tangent_source(fn), fn)),
         ("printed for these shapes", printed(s2sad.adjoint_source(fn, args=args), fn)),
+        ("printed, teaching form", printed(s2sad.adjoint_source(fn, teaching=True), fn)),
         ("exported", exported(fn, tmp_path)),
     ):
         for got, want in zip(as_tuple(namespace[f"{name}_grad"](*args), len(args)), expected):
