@@ -15,6 +15,7 @@ a list comprehension is not supported; write the sum out
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import linecache
 import re
@@ -175,3 +176,15 @@ def _enclosing_function(place: Location) -> str:
             return found.group(1)
         indent = depth
     return "<module>"
+
+
+@contextlib.contextmanager
+def located_at(location: Location | None):
+    """An :class:`S2SADError` raised inside without a location (by a derivative rule, which sees
+    expressions, not source) gets ``location``, the statement being differentiated."""
+    try:
+        yield
+    except S2SADError as err:
+        if err.location is None:
+            err.location = location
+        raise

@@ -21,6 +21,7 @@ from .algebra import is_zero
 from .array_rules import np_call
 from .custom import adjoint_rule_called, is_custom_call, tangent_call
 from .derivatives import NO_DERIVATIVE, derivative
+from .errors import located_at
 from .ir import (
     Comment,
     Pop,
@@ -212,6 +213,7 @@ def _tangent_of(stmt: Assign, dots: dict, kinds: Kinds):
         return None
     if is_custom_call(value):  # the user's tangent rule, called as it is, one direction at a time
         return tangent_call(value, stmt.target, arg_dots, kinds, isinstance(kinds, Batched))
-    if isinstance(kinds, Batched):
-        return vector_tangent(value, stmt.target, kinds)(arg_dots)
-    return derivative(value, stmt.target, kinds).tangent(arg_dots)
+    with located_at(stmt.loc):
+        if isinstance(kinds, Batched):
+            return vector_tangent(value, stmt.target, kinds)(arg_dots)
+        return derivative(value, stmt.target, kinds).tangent(arg_dots)

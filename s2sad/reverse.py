@@ -57,6 +57,7 @@ from .custom import adjoint_step, is_custom_call
 from .forward import recursive_callee
 from .primitives import NEW_LIST, RANGE, REVERSED, user_call
 from .derivatives import NO_DERIVATIVE, derivative
+from .errors import located_at
 from .shapes import Kinds
 
 
@@ -289,8 +290,9 @@ class _Reverser:
         used = [(i, arg) for i, arg in enumerate(value.args) if is_active(arg, self.active)]
         if not used:
             return []
-        adjoints = derivative(value, stmt.target, self.kinds).adjoints
-        return [(arg, adjoints[i](bar)) for i, arg in used if adjoints[i] is not None]
+        with located_at(stmt.loc):
+            adjoints = derivative(value, stmt.target, self.kinds).adjoints
+            return [(arg, adjoints[i](bar)) for i, arg in used if adjoints[i] is not None]
 
     def zero(self, var: Var) -> Expr:
         """The zero adjoint of ``var``: ``0.0`` for a number, else zeros of its shape (its shape

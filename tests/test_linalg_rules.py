@@ -114,8 +114,10 @@ def stacked(a):
 
 
 def test_a_stack_of_matrices_is_refused_with_advice():
-    with pytest.raises(s2sad.NotDifferentiableError, match="stack"):
+    with pytest.raises(s2sad.NotDifferentiableError, match="stack") as info:
         s2sad.grad(stacked)(np.stack([A, A]))
+    assert info.value.location.line == stacked.__code__.co_firstlineno + 1
+    assert "np.linalg.det(a)" in str(info.value)
 
 
 def test_the_printed_gradient_solves_rather_than_inverts():
