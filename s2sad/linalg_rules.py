@@ -60,7 +60,10 @@ _LOG_ABS_DET = Primitive(
 )
 PRIMITIVES.update({_SIGN.name: _SIGN, _LOG_ABS_DET.name: _LOG_ABS_DET})
 NO_DERIVATIVE.add(_SIGN.name)
-ARRAY_FUNCTIONS[id(np.linalg.slogdet)] = ArrayOp(_LOG_ABS_DET, parts=(_SIGN, _LOG_ABS_DET))
+_SLOGDET = Primitive(
+    "np.linalg.slogdet", np.linalg.slogdet, symbol="linalg.slogdet", module="numpy"
+)
+ARRAY_FUNCTIONS[id(np.linalg.slogdet)] = ArrayOp(_SLOGDET, parts=(_SIGN, _LOG_ABS_DET))
 _KEEP_ALIVE.append(np.linalg.slogdet)
 
 
