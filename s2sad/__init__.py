@@ -21,6 +21,7 @@ from .api import (
     value_and_grad,
 )
 from .higher import hessian, hvp, hvp_source
+from .batching import vmap
 from .jacobians import elementwise_grad, jacobian, jvp, vector_tangent_source, vjp
 from .chain import ChainOrder, chain_order, chain_product
 from .check import GradientCheck, GradientCheckError, check_grad
@@ -80,4 +81,5 @@ __all__ = [
     "value_and_grad",
     "vector_tangent_source",
     "vjp",
+    "vmap",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 
 from .arguments import (
     bind,
+    chosen_wrt,
     derivative_of,
     differentiable_params,
     example_layout,
@@ -29,6 +30,7 @@ from .arguments import (
     unwrap,
     wrt_names,
 )
+from .aux import aux_gradient
 from .calling import completed
 from .provenance import current
 from .dispatch import dispatcher, functions, known_structures, laid_out
@@ -184,7 +186,9 @@ def adjoint_source(fn, wrt=None, teaching: bool = False, args=None) -> str:
 # --- derivatives --------------------------------------------------------------------------------
 
 
-def _gradient_function(fn, wrt, kind: str):
+def _gradient_function(fn, wrt, kind: str, has_aux: bool = False):
+    if has_aux:
+        return aux_gradient(fn, wrt, kind)
     if hasattr(fn, DERIVATIVE):  # grad(grad(f)): a second derivative
         return second_derivative(fn, wrt, kind)
     plain, owner = unwrap(fn)
@@ -197,7 +201,7 @@ def _gradient_function(fn, wrt, kind: str):
 
 
 @user_facing
-def grad(fn=None, wrt=0):
+def grad(fn=None, wrt=None, *, argnums=None, has_aux: bool = False):
     """The gradient of ``fn``, a function returning one number, as generated Python.
 
     >>> import math, s2sad
@@ -206,17 +210,27 @@ def grad(fn=None, wrt=0):
     >>> s2sad.grad(f)(2.0, 5.0) == 5 + math.cos(2.0)
     True
 
-    ``wrt`` selects inputs by position or name; a tuple returns a tuple of partial derivatives. Also a
-    decorator: ``@s2sad.grad`` or ``@s2sad.grad(wrt=(0, 1))``. The result's ``.source`` is its code.
+    ``wrt`` (or ``argnums``, its name in JAX) selects inputs by position or name, the first by
+    default; a tuple returns a tuple of partial derivatives. With ``has_aux=True``, ``fn`` returns a
+    pair ``(value, aux)`` and the gradient of ``value`` is returned with ``aux``: ``(gradient,
+    aux)`` (see :mod:`s2sad.aux`). Also a decorator: ``@s2sad.grad`` or ``@s2sad.grad(wrt=(0, 1))``.
+    The result's ``.source`` is its code.
+
+    >>> def loss(w):
+    ...     return w * w, {"w": w}
+    >>> s2sad.grad(loss, has_aux=True)(3.0)
+    (6.0, {'w': 3.0})
     """
+    wrt = chosen_wrt(wrt, argnums)
     if fn is None:
-        return user_facing(lambda f: grad(f, wrt))
-    return derivative_of(fn, lambda f: _gradient_function(f, wrt, "grad"))
+        return user_facing(lambda f: grad(f, wrt, has_aux=has_aux))
+    return derivative_of(fn, lambda f: _gradient_function(f, wrt, "grad", has_aux))
 
 
 @user_facing
-def value_and_grad(fn=None, wrt=0):
-    """Like :func:`grad`, but the generated function returns ``(value, gradient)`` from one sweep.
+def value_and_grad(fn=None, wrt=None, *, argnums=None, has_aux: bool = False):
+    """Like :func:`grad`, but the generated function returns ``(value, gradient)`` from one sweep;
+    with ``has_aux=True``, ``((value, aux), gradient)``.
 
     >>> import s2sad
     >>> def f(x):
@@ -224,9 +238,10 @@ def value_and_grad(fn=None, wrt=0):
     >>> s2sad.value_and_grad(f)(3.0)
     (9.0, 6.0)
     """
+    wrt = chosen_wrt(wrt, argnums)
     if fn is None:
-        return user_facing(lambda f: value_and_grad(f, wrt))
-    return derivative_of(fn, lambda f: _gradient_function(f, wrt, "value_and_grad"))
+        return user_facing(lambda f: value_and_grad(f, wrt, has_aux=has_aux))
+    return derivative_of(fn, lambda f: _gradient_function(f, wrt, "value_and_grad", has_aux))
 
 
 def _zero(value):

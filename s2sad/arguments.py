@@ -252,3 +252,14 @@ def _reaches_output(trace: Function, name: str) -> bool:
     return any(
         isinstance(leaf, Var) and leaf.name in active for leaf in leaves(trace.body[-1].value)
     )
+
+
+def chosen_wrt(wrt, argnums, default=0):
+    """``wrt``, or ``argnums``, its name in JAX; ``default`` when neither is given."""
+    if wrt is not None and argnums is not None:
+        raise ArgumentError(
+            f"wrt={wrt!r} and argnums={argnums!r}: argnums is another name for wrt",
+            hint="give one of them",
+        )
+    chosen = argnums if argnums is not None else wrt
+    return default if chosen is None else chosen

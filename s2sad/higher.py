@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arguments import (
+    chosen_wrt,
     derivative_of,
     header,
     is_method,
@@ -58,9 +59,9 @@ def _mark(function, fn, kind: str, names: tuple):
 
 
 @user_facing
-def hvp(fn, wrt=0):
+def hvp(fn, wrt=None, *, argnums=None):
     """A function ``(x..., v...) -> H·v``: the Hessian of ``fn`` (returning one number) with respect
-    to the inputs ``wrt``, times the vector ``v``, one direction per input in ``wrt``, shaped like it.
+    to the inputs ``wrt`` (or ``argnums``; the first by default), times the vector ``v``, one direction per input in ``wrt``, shaped like it.
     For a structured input (a dict of arrays, say) its direction and ``H·v`` have its structure.
 
     One forward sweep over the gradient program: ``H`` is never formed, and the cost is a small
@@ -76,6 +77,7 @@ def hvp(fn, wrt=0):
     >>> s2sad.hvp(g)({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.0})  # (2b, 2a)
     {'a': 4.0, 'b': 2.0}
     """
+    wrt = chosen_wrt(wrt, argnums)
     return derivative_of(fn, lambda f: _hvp(f, wrt))
 
 
@@ -113,8 +115,9 @@ def hvp_source(fn, wrt=None, args=None) -> str:
 
 
 @user_facing
-def hessian(fn, wrt=0):
-    """A function computing the Hessian of ``fn``, which must return one number.
+def hessian(fn, wrt=None, *, argnums=None):
+    """A function computing the Hessian of ``fn``, which must return one number, with respect to
+    the inputs ``wrt`` (or ``argnums``, its name in JAX; the first by default).
 
     For one input ``wrt`` of shape ``s`` the Hessian has shape ``s + s`` (a number for a number); for
     several, it is a tuple of rows of blocks, ``H[i][j]`` of shape ``s_i + s_j``, as ``jax.hessian``.
@@ -131,6 +134,7 @@ def hessian(fn, wrt=0):
     >>> s2sad.hessian(lambda p: p["x"] ** 3 * p["y"])({"x": 2.0, "y": 5.0})
     {'x': {'x': 60.0, 'y': 12.0}, 'y': {'x': 12.0, 'y': 0.0}}
     """
+    wrt = chosen_wrt(wrt, argnums)
     return derivative_of(fn, lambda f: _hessian(f, wrt))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from .calling import completed, given_positionally, positional_only
 from .arguments import (
     bind,
+    chosen_wrt,
     derivative_of,
     differentiable_params,
     header,
@@ -103,12 +104,18 @@ def vjp(fn, *primals):
     >>> y, pullback(1.0)
     (10.0, (5.0, 2.0))
     """
+    return split_vjp(fn, primals)
+
+
+def split_vjp(fn, primals: tuple, keywords=None, inputs=None) -> tuple:
+    """:func:`vjp` of ``fn`` called with ``primals`` and ``keywords``, its pullback returning the
+    adjoints of the parameters ``inputs`` (by default, those ``primals`` give)."""
     plain, owner = unwrap(fn)
     trace = header(plain)
-    inputs = differentiable_params(trace, is_method(fn))
     prefix = (owner,) if owner is not None else ()
-    inputs, _ = given_positionally(plain, primals, prefix)  # the others take their defaults
-    primals = completed(plain, primals, prefix=prefix)
+    if inputs is None:
+        inputs, _ = given_positionally(plain, primals, prefix)  # the others take their defaults
+    primals = completed(plain, primals, keywords, prefix=prefix)
     (forward, backward), layout = flattened(
         plain, Spec("split_vjp", inputs), trace.params, prefix + primals, len(prefix)
     )
@@ -186,8 +193,9 @@ def _owned(residuals: tuple, shared: list) -> tuple:
 
 
 @user_facing
-def jacobian(fn, wrt=0, mode: str = "auto"):
-    """A function computing the Jacobian of ``fn`` with respect to the inputs ``wrt`` selects.
+def jacobian(fn, wrt=None, mode: str = "auto", *, argnums=None):
+    """A function computing the Jacobian of ``fn`` with respect to the inputs ``wrt`` (or
+    ``argnums``, its name in JAX) selects, the first by default.
 
     ``mode="forward"`` runs one vector-mode tangent sweep, all input directions at once;
     ``"reverse"`` one forward sweep, then one reverse sweep per output element; ``"auto"`` takes
@@ -217,6 +225,7 @@ def jacobian(fn, wrt=0, mode: str = "auto"):
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ArgumentError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
+    wrt = chosen_wrt(wrt, argnums)
     return derivative_of(fn, lambda f: _jacobian(f, wrt, mode))
 
 
