@@ -53,8 +53,34 @@ class Source:
         return Location(self.filename, line, column, text, max(width, 1))
 
 
+def library_name(fn) -> str | None:
+    """How code names a function of NumPy, SciPy, math or the builtins (``np.sinc``, ``math.sin``),
+    or ``None`` for anything else. NumPy 2 writes many of its functions in Python behind a
+    dispatcher object whose ``__wrapped__`` is that Python function: they are library functions."""
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str) or not callable(fn) or isinstance(fn, (types.FunctionType, type)):
+        return None
+    module = getattr(fn, "__module__", None)
+    if not isinstance(module, str):  # a ufunc of SciPy's, say: known by its name only
+        known = type(fn).__module__.split(".")[0] in ("numpy", "scipy")
+        return name if known else None
+    root = module.split(".")[0]
+    if root in ("numpy", "scipy", "math", "builtins", "cmath"):
+        prefix = {"numpy": "np", "builtins": ""}.get(root, module)
+        return f"{prefix}.{name}" if prefix else name
+    return None
+
+
 def require_function(fn) -> None:
     """Raise a clear error unless ``fn`` is a plain Python function s2sad can read."""
+    library = library_name(fn)
+    if library is not None:  # np.sinc, np.polyval (a dispatcher over NumPy's code), math.sin
+        raise SourceNotFoundError(
+            f"cannot differentiate `{library}` itself: it is a library function, whose source "
+            "s2sad does not read; it differentiates the Python functions that call it",
+            hint=f"differentiate a function that calls it: `def f(...): return {library}(...)`; "
+            "where a library function has no derivative rule, s2sad says so where it is called",
+        )
     if not isinstance(fn, types.FunctionType):
         raise SourceNotFoundError(
             f"cannot differentiate {fn!r}: it is not a Python function with source code",
