@@ -153,7 +153,7 @@ class CallLowering:
         if prim is LENGTH:
             prim = builtins.len
         if isinstance(prim, types.FunctionType):
-            return self.inline(prim, node)
+            return self.inline_or_opaque(prim, node, _dotted(node.func))
         if isinstance(prim, LocalFunction):
             return self.inline_local(prim, node)
         if prim in SEQUENCE_BUILTINS:

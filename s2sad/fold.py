@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import replace
 
 from .algebra import substitute
-from .ir import Assign, Call, Function, If, Return
+from .ir import Assign, Call, Effect, Function, If, Return
 from .traversal import assigned, blocks, stmt_exprs, subexprs, variables, walk
 from .optimize import rebound
 from .shapes import infer
@@ -63,8 +63,11 @@ def _fold_block(body: list, foldable) -> list:
             used = {v.name for v in variables(stmt.value)} & pending.keys()
             value = substitute(stmt.value, {name: pending.pop(name).value for name in used})
             stmt = Assign(stmt.target, value, stmt.loc)
-        # whatever this statement reads otherwise, or rebinds under a pending value, is written out
+        # whatever this statement reads otherwise, or rebinds under a pending value, is written out;
+        # before a call run for its effect (entering a context, a `raise`), everything is
         needed = _reads(stmt) | _rebinds_under(stmt, pending)
+        if any(isinstance(s, Effect) for s in walk([stmt])):
+            needed |= pending.keys()
         result.extend(pending.pop(name) for name in list(pending) if name in needed)
         if isinstance(stmt, Assign) and foldable(stmt):
             pending[stmt.target.name] = stmt

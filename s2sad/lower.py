@@ -40,6 +40,8 @@ from .binding import ArgumentBinding, Parameters, parameters_of
 from .calling import parameter_names
 from .calls import CallLowering, lowered_default
 from .checks import CheckLowering
+from .contexts import ContextLowering
+from .item_updates import ItemUpdateLowering
 from .nones import IdentityLowering
 from .opaque import OpaqueLowering, is_opaque
 from .constructors import ConstructorLowering
@@ -65,7 +67,6 @@ _AUGMENTED = {
     cst.PowerAssign: "**",
 }
 _UNSUPPORTED_STATEMENTS = {
-    cst.With: "a `with` statement",
     cst.Try: "a `try` statement",
     cst.ClassDef: "a class defined inside the function",
     cst.Global: "a `global` declaration (writes to module variables)",
@@ -110,6 +111,8 @@ class Lowering(
     CheckLowering,
     OpaqueLowering,
     IdentityLowering,
+    ContextLowering,
+    ItemUpdateLowering,
 ):
     """One lowering of one function: the environment of names and the statements emitted so far."""
 
@@ -294,6 +297,9 @@ class Lowering(
                     self.after_branch(list(statements[index + 1 :]), stmt)
                     return
                 continue
+            if isinstance(stmt, cst.With):
+                self.with_statement(stmt)
+                continue
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if has_exited(self.env):
@@ -343,13 +349,16 @@ class Lowering(
             raise self.error(node, f"{what} is not supported yet")
 
     def augmented(self, node: cst.AugAssign) -> None:
+        symbol = _AUGMENTED.get(type(node.operator))
+        if isinstance(node.target, cst.Subscript) and symbol is not None:
+            self.augmented_item(node, symbol)
+            return
         if not isinstance(node.target, cst.Name):
             raise self.error(
                 node.target,
-                "augmented assignment to an attribute or item mutates a value in place",
+                "augmented assignment to an attribute mutates a value in place",
                 "assign to a new local variable instead",
             )
-        symbol = _AUGMENTED.get(type(node.operator))
         if symbol is None:
             raise self.error(
                 node, f"the operator `{node.operator.__class__.__name__}` is not supported"

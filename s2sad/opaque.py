@@ -19,13 +19,15 @@ import builtins
 import difflib
 import math
 import operator
+import os
+import sysconfig
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .arrays import TUPLE, supported_array_functions
 from .derivatives import NO_DERIVATIVE
-from .errors import UnknownFunctionError, UnsupportedSyntaxError
+from .errors import S2SADError, StructureNeededError, UnknownFunctionError, UnsupportedSyntaxError
 from .ir import Assign, Call, Const, Effect, ListValue, Primitive, Ref, Var
 from .primitives import FORMAT, supported_callables
 
@@ -197,6 +199,21 @@ class OpaqueLowering:
             return var
         return self.atom(value, node)
 
+    def inline_or_opaque(self, fn, node: cst.Call, written: str):
+        """A Python function, inlined; or, for a library's function (the standard library's,
+        an installed package's) whose code s2sad cannot lower, called as it is: a constant of the
+        derivative, refused only where an argument carries a derivative."""
+        if not _library_function(fn):
+            return self.inline(fn, node)
+        made, in_place = len(self.body), len(self.in_place)
+        try:
+            return self.inline(fn, node)
+        except StructureNeededError:
+            raise  # the caller asks again with the arguments' structures
+        except S2SADError:
+            del self.body[made:], self.in_place[in_place:]
+            return self.opaque_call(opaque_function(fn, written), node, "")
+
     def unused_call(self, assign: Assign, node: cst.Call) -> Effect:
         """A call of an unknown function as a statement of its own (``warnings.warn(...)``) runs
         for its effect, kept where it is. Given a value that could be changed in place (an array,
@@ -219,6 +236,19 @@ class OpaqueLowering:
             "use the value it returns, or call it outside the function",
             UnknownFunctionError,
         )
+
+
+_LIBRARY_DIRS = tuple(
+    {
+        os.path.realpath(sysconfig.get_paths()[key]) + os.sep
+        for key in ("stdlib", "purelib", "platlib")
+    }
+)
+
+
+def _library_function(fn) -> bool:
+    """Whether ``fn`` is defined in the standard library or an installed package."""
+    return os.path.realpath(fn.__code__.co_filename).startswith(_LIBRARY_DIRS)
 
 
 def _constant_ref(arg) -> bool:
