@@ -139,3 +139,16 @@ def checks_its_type(x):
 def test_tuples_and_lists_are_built_where_they_are_passed(tmp_path):
     check(checks_its_type, (0.5,), lambda x: (6.0,), tmp_path, lambda x: 0.0)
     check(checks_its_type, (2.0,), lambda x: (0.0,), tmp_path, lambda x: 0.0)
+
+
+def complex_literal(x):
+    rotation = 2j
+    return x * abs(rotation)
+
+
+def test_a_complex_literal_is_refused_at_its_place():
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(complex_literal)(1.0)
+    assert "2j" in info.value.message
+    assert info.value.location.text.strip() == "rotation = 2j"
+    assert "real" in info.value.hint
