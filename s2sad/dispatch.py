@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .errors import ArgumentError, S2SADError, StructureNeededError
+from .errors import ArgumentError, S2SADError, StructureNeededError, located
 from .calling import completed, positional_only
 from .execute import load
 from .pipeline import compiled, Spec
@@ -309,9 +309,8 @@ class _Dispatcher:
         fn, spec, prefix = self.fn, self.spec, self.prefix
         try:
             (run,), layout, trace = _flattened(fn, spec, self.params, prefix + args, len(prefix))
-        except S2SADError as err:  # reported from the caller's line
-            err.__traceback__ = None
-            raise err from None
+        except S2SADError as err:  # reported at the user's line it is about
+            raise located(err) from None
         if self._note(trace.reads):
             self._install()
         if self.owner is not None:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import traceback
 
+import numpy as np
 import pytest
 
 import s2sad
@@ -81,3 +82,15 @@ def test_a_script_shows_only_its_own_frames_and_the_entry_point(tmp_path):
     assert [os.path.basename(f) for f in files[1:-1]] == ["api.py"]
     assert "errors.py" not in result.stderr
     assert lines[lines.index("    return Box(x).v") + 1] == "           ^^^^^^"
+
+
+def keyed(p):
+    return p["a"] * 2.0
+
+
+def test_an_error_at_the_first_call_ends_at_the_users_line():
+    gradient = s2sad.grad(keyed)
+    with pytest.raises(s2sad.StructureNeededError) as info:
+        gradient(np.ones(2))  # an array where the function reads a dict
+    last = frames(info.value)[-1]
+    assert (last.filename, last.name, last.line) == (__file__, "keyed", 'return p["a"] * 2.0')
