@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from .activity import active_names
-from .callables import plain_function
+from .callables import calls_own_methods, plain_function
 from .calling import completed
 from .dispatch import flattened, laid_out, like, trace_name
 from .errors import (
@@ -46,16 +46,16 @@ class AsMethod:
 
 def is_method(fn) -> bool:
     """Whether ``fn`` (as handed to an entry point) is reached as a method (see the module doc)."""
-    return inspect.ismethod(fn) or isinstance(fn, AsMethod)
+    return inspect.ismethod(fn) and not calls_own_methods(fn) or isinstance(fn, AsMethod)
 
 
 def unwrap(fn):
     """The plain function behind ``fn`` and the object a bound method carries (or ``None``)."""
     if isinstance(fn, AsMethod):
         return fn.function, None
-    if inspect.ismethod(fn):
+    if inspect.ismethod(fn) and not calls_own_methods(fn):
         return fn.__func__, fn.__self__
-    plain = plain_function(fn)  # a partial, a callable object: a function calling it
+    plain = plain_function(fn)  # a partial, a callable object, a method calling self.inner
     return (plain, None) if plain is not None else (fn, None)
 
 
@@ -104,6 +104,13 @@ class MethodDerivative:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
+        method = types.MethodType(self._fn, instance)
+        if calls_own_methods(method):  # self.inner(x): the derivative for this instance's class
+            try:
+                return self._build(method)
+            except S2SADError as err:  # reported from the caller's line
+                err.__traceback__ = None
+                raise err from None
         return types.MethodType(self._derivative(True), instance)
 
     def __getattr__(self, name: str):  # .source, __name__: those of the method's derivative

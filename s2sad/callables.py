@@ -79,23 +79,41 @@ def _python_call_method(obj):
     return call if isinstance(call, types.FunctionType) else None
 
 
+def calls_own_methods(method) -> bool:
+    """Whether ``method``, a bound method, may call other methods of its instance
+    (``self.inner(x)``): it names one of them. Such a method is differentiated for its instance,
+    whose class tells which functions those calls run."""
+    if not isinstance(method, types.MethodType):
+        return False
+    names = getattr(method.__func__, "__code__", None)
+    names = names.co_names if names is not None else ()
+    return any(method_of(method.__self__, name) is not None for name in names)
+
+
 def plain_function(obj):
-    """``obj`` as a Python function s2sad can read (itself, if it is one): for a partial or a
-    callable object, a function with the parameters it takes, defined in source that calls it, so
-    that lowering inlines the function it runs. ``None`` for anything else."""
+    """``obj`` as a Python function s2sad can read (itself, if it is one): for a partial, a
+    callable object or a method calling other methods of its instance, a function with the
+    parameters it takes, defined in source that calls it, so that lowering inlines the function it
+    runs. ``None`` for anything else."""
     if isinstance(obj, types.FunctionType):
         return obj
-    if bound_call(obj) is None or isinstance(obj, types.MethodType):
+    if bound_call(obj) is None or isinstance(obj, types.MethodType) and not calls_own_methods(obj):
         return None
-    made = _wrappers.get(id(obj))
-    if made is not None and made[0] is obj:
+    # A bound method is made anew at each `model.loss`: it is known by its instance and function.
+    holder, key = (
+        (obj.__self__, (id(obj.__self__), obj.__func__))
+        if isinstance(obj, types.MethodType)
+        else (obj, id(obj))
+    )
+    made = _wrappers.get(key)
+    if made is not None and made[0] is holder:
         return made[1]
     wrapper = _wrapper(obj)
-    _wrappers[id(obj)] = (obj, wrapper)
+    _wrappers[key] = (holder, wrapper)
     return wrapper
 
 
-_wrappers: dict = {}  # id(callable) -> (callable, its wrapper); the callable kept alive with it
+_wrappers: dict = {}  # key of a callable -> (what it holds, its wrapper), kept alive with it
 
 
 def _wrapper(obj) -> types.FunctionType:

@@ -163,3 +163,55 @@ def test_no_derivative_with_respect_to_a_function():
     with pytest.raises(s2sad.ArgumentError, match="`f` is a function") as info:
         s2sad.grad(integrate)(math.sin, 1.0)
     assert "wrt" in info.value.hint
+
+
+class Chain:
+    """A bound method calling other methods on ``self``."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def inner(self, x):
+        return self.a * x * x
+
+    def outer(self, x, y):
+        return self.inner(x) * y + math.sin(self.inner(y))
+
+    @s2sad.grad
+    def outer_grad(self, x, y):
+        return self.inner(x) * y + math.sin(self.inner(y))
+
+
+class Linear(Chain):
+    def inner(self, x):  # overrides: its instances' derivatives run this one
+        return self.a * x
+
+
+def test_bound_method_calling_methods_on_self_in_every_entry_point(tmp_path):
+    chain = Chain(1.5)
+    x, y = 0.7, 0.4
+    a = 1.5
+    # outer = a x² y + sin(a y²)
+    dx, dy = 2 * a * x * y, a * x * x + 2 * a * y * math.cos(a * y * y)
+    dxx, dxy = 2 * a * y, 2 * a * x
+    dyy = 2 * a * math.cos(a * y * y) - (2 * a * y) ** 2 * math.sin(a * y * y)
+    _same(s2sad.grad(chain.outer, wrt=(0, 1))(x, y), (dx, dy))
+    value, gradient = s2sad.value_and_grad(chain.outer)(x, y)
+    assert value == approx(chain.outer(x, y), **TOL) and gradient == approx(dx, **TOL)
+    _same(s2sad.jacobian(chain.outer, wrt=(0, 1))(x, y), (dx, dy))
+    _same(s2sad.hessian(chain.outer, wrt=(0, 1))(x, y), ((dxx, dxy), (dxy, dyy)))
+    assert s2sad.jvp(chain.outer, (x, y), (1.0, -1.0))[1] == approx(dx - dy, **TOL)
+    _same(s2sad.vjp(chain.outer, x, y)[1](1.0), (dx, dy))
+    assert s2sad.check_grad(chain.outer, x, y).ok
+    assert chain.outer_grad(x, y) == approx(dx, **TOL)
+    chain.a = 2.0  # read when the code runs
+    assert s2sad.grad(chain.outer)(x, y) == approx(2 * 2.0 * x * y, **TOL)
+
+
+def test_a_subclass_overriding_a_method_gets_its_own_derivative():
+    x, y = 0.7, 0.4
+    linear = Linear(1.5)
+    # outer = a x y + sin(a y)
+    assert s2sad.grad(linear.outer)(x, y) == approx(1.5 * y, **TOL)
+    assert linear.outer_grad(x, y) == approx(1.5 * y, **TOL)
+    assert Chain(1.5).outer_grad(x, y) == approx(2 * 1.5 * x * y, **TOL)
