@@ -29,7 +29,7 @@ from .errors import (
     S2SADError,
     located,
 )
-from .ir import Function, Var
+from .ir import Assign, Call, Const, Function, Var
 from .traversal import leaves, several
 from .pipeline import compiled, Spec
 from .traces import trace_of
@@ -208,6 +208,37 @@ def require_scalar(trace: Function, api: str) -> None:
             ret.loc,
             "add a `return` statement",
         )
+    if _is_text(ret.value, _texts(trace.body)):
+        raise NonScalarOutputError(
+            f"{api} needs a function that returns a number, but `{trace.name}` returns a str",
+            ret.loc,
+            "return the number the text is made from, and format it outside the function",
+        )
+
+
+def _texts(body: list) -> set:
+    """The names the statements of ``body`` bind to text: ``str(x)``, ``repr(x)``, an f-string,
+    and sums and copies of those (the loops and branches of the body are not followed)."""
+    texts: set = set()
+    for stmt in body:
+        if not isinstance(stmt, Assign):
+            continue
+        value = stmt.value
+        made = isinstance(value, Call) and (
+            value.prim.name == "format"
+            or value.prim.impl in (str, repr, format)
+            or value.prim.name in ("add", "mul")
+            and any(_is_text(a, texts) for a in value.args)
+        )
+        if made or _is_text(value, texts):
+            texts.add(stmt.target.name)
+    return texts
+
+
+def _is_text(value, texts: set) -> bool:
+    if isinstance(value, Var):
+        return value.name in texts
+    return isinstance(value, Const) and isinstance(value.value, str)
 
 
 def shaped_like(tangent, value):

@@ -94,3 +94,26 @@ def test_an_error_at_the_first_call_ends_at_the_users_line():
         gradient(np.ones(2))  # an array where the function reads a dict
     last = frames(info.value)[-1]
     assert (last.filename, last.name, last.line) == (__file__, "keyed", 'return p["a"] * 2.0')
+
+
+def text_of(x):
+    return str(x) + "!"
+
+
+def formatted(x):
+    label = f"{x:.2f}"
+    return label
+
+
+def labelled(x):
+    label = str(x)  # text beside the arithmetic is a constant of the derivative
+    return x * 2.0
+
+
+@pytest.mark.parametrize("fn", [text_of, formatted])
+def test_a_function_returning_text_is_refused_at_its_return(fn):
+    for entry in (s2sad.grad, s2sad.value_and_grad, s2sad.hessian):
+        with pytest.raises(s2sad.NonScalarOutputError, match="returns a str") as info:
+            entry(fn)
+        assert info.value.location.text.strip().startswith("return")
+    assert s2sad.grad(labelled)(1.5) == 2.0
