@@ -97,7 +97,10 @@ def export_source(
     they read (default: their ``__module__``); ``origin`` is the source file named in the header.
     ``args``, example arguments of one function, gives the code for their structures (a function
     using a parameter as a dict, say): it takes each structure's leaves as parameters (``p_W``,
-    ``p_b``) and returns their derivatives, and serves any shapes of the leaves.
+    ``p_b``) and returns their derivatives, and serves any shapes of the leaves. The code of a
+    function that does not use NumPy is for numbers (ints or floats), whatever ``args`` holds, and
+    the header says so: given arrays it does not compute their derivatives; for code compiled for
+    example arrays, print ``s2sad.adjoint_source(f, args=...)`` and ``s2sad.tangent_source``.
 
     >>> import s2sad
     >>> def f(p):

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .activity import active_names, is_active
 from .array_rules import runtime_call
 from .shapes import Kinds, infer
 from .conform import conformed, floats_made
@@ -35,7 +36,7 @@ from .errors import (
 from .flatten import flatten
 from .fold import folded
 from .forward import tangent
-from .ir import Assign, Loop, Call, Comment, Unpack, Const, Function, Ref, Return, Var
+from .ir import Assign, Loop, Call, Comment, Effect, Unpack, Const, Function, Ref, Return, Var
 from .naming import Names
 from .traversal import (
     blocks,
@@ -164,7 +165,11 @@ def gradient_program(
     sweeps = adjoint(base, wrt, seed, known, adjoint_names(base))
     grads = sweeps.grads[0] if single else sweeps.grads
     result = (sweeps.output, grads) if with_value else grads
-    body = sweeps.forward + [Comment("reverse sweep")] + sweeps.reverse + [Return(result)]
+    reverse = sweeps.reverse
+    if isinstance(seed, Call) and not is_active(base.body[-1].value, active_names(base, wrt)):
+        # no reverse sweep reads the seed of an output no input changes: check it is a number anyway
+        reverse = [Effect(seed, base.body[-1].loc)] + reverse
+    body = sweeps.forward + [Comment("reverse sweep")] + reverse + [Return(result)]
     keep = _names(sweeps.grads) | _names(leaves(sweeps.output))
     name = f"{trace.name}_value_and_grad" if with_value else f"{trace.name}_grad"
     doc = f"Gradient of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
@@ -342,7 +347,9 @@ def vjp_program(
     params = base.params + tuple(seeds)
     doc = f"Vector-Jacobian product of {trace.name} with respect to {_wrt_text(wrt)}, by reverse mode."
     body = _optimize(body, _names(sweeps.grads), teaching)
-    if portable:
+    if kinds is not None:  # compiled for known shapes: each adjoint made like its input
+        body = _for_known_shapes(body, wrt, dict(kinds), teaching)
+    elif portable:
         *body, final = body
         made = _portable(base, body, final.value, [Var(name) for name in wrt], seeds)
         body.append(Return(made, final.loc))

@@ -24,6 +24,7 @@ import pytest
 import s2sad
 from s2sad.runtime import (  # noqa: F401  (likewise)
     broadcast_like,
+    conform,
     derivative_like,
     matmul_adjoint,
     scalar_seed,
@@ -265,6 +266,46 @@ def test_a_gradient_printed_for_numbers_and_arrays_refuses_an_array_output(tmp_p
         with pytest.raises(ValueError, match="returns one number"):
             namespace["sines_grad"](V)
         assert namespace["sines_grad"](0.5) == pytest.approx(math.cos(0.5), rel=1e-15), what
+
+
+def constant_waves(x, v):
+    return np.sin(V) * 2.0
+
+
+def test_a_printed_gradient_refuses_an_array_output_no_input_changes(tmp_path):
+    """No reverse sweep reads the seed of an output that depends on no input; the gradient still
+    checks that the output is one number, as grad does, instead of returning zeros."""
+    with pytest.raises(s2sad.NonScalarOutputError):
+        s2sad.grad(constant_waves)(0.5, V)
+    for what, namespace in [
+        ("printed", printed(s2sad.adjoint_source(constant_waves), constant_waves)),
+        ("teaching", printed(s2sad.adjoint_source(constant_waves, teaching=True), constant_waves)),
+        ("exported", exported(constant_waves, tmp_path)),
+    ]:
+        with pytest.raises(ValueError, match="returns one number"):
+            namespace["constant_waves_grad"](0.5, V)
+
+
+def waves_and_unused(x, v, u):
+    return np.sin(x) * v, x * 2.0
+
+
+@pytest.mark.parametrize("teaching", [False, True])
+def test_a_vjp_printed_for_example_arrays_gives_an_unused_array_zeros_of_its_shape(teaching):
+    u = np.ones((2, 2), dtype=np.float32)
+    primals, cotangents = (0.4, V, u), (np.array([1.0, -2.0, 0.5]), 1.5)
+    source = s2sad.adjoint_source(waves_and_unused, teaching=teaching, args=primals)
+    got = printed(source, waves_and_unused)["waves_and_unused_vjp"](*primals, *cotangents)
+    x_bar, v_bar = waves_vjp(*primals[:2], *cotangents)
+    same(got[1], v_bar, V, "v_bar")
+    same(got[2], np.zeros((2, 2)), u, "u_bar")
+    np.testing.assert_allclose(got[0], x_bar, **TOL)
+    each(
+        s2sad.vjp(waves_and_unused, *primals)[1](cotangents)[1:],
+        (v_bar, 0.0 * u),
+        primals[1:],
+        "vjp",
+    )
 
 
 def test_the_unused_array_gets_zeros_of_its_shape_and_dtype(tmp_path):

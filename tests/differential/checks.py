@@ -362,7 +362,26 @@ class Subject:
         return self.names[0] if self.single else self.names
 
     def source_args(self):
-        return self.args if self.program.sources_take_args else None
+        """The example arguments the source checks pass (``args=``): the call's, where the program
+        says so, or where the call has arrays and the code printed without them is for numbers
+        (:meth:`numbers_code`): a user reads so in ``adjoint_source``'s docstring and passes the
+        arrays, to get code for them. Else none."""
+        if self.program.sources_take_args:
+            return self.args
+        if self.numbers_code() and _arrays_in(self.args):
+            self.outcome.notes["source code for numbers: arrays passed as args="] += 1
+            return self.args
+        return None
+
+    def numbers_code(self) -> bool:
+        """Whether the code s2sad prints for ``f`` without example arguments, and exports, is for
+        numbers, as the exported module's header says: "take numbers (ints or floats), not
+        arrays"."""
+        if "numbers code" not in self._memo:
+            given = self.args if self.program.sources_take_args else None
+            header = s2sad.export_source(self.f, wrt=self.source_wrt, args=given).split('"""')[0]
+            self._memo["numbers code"] = "take numbers" in " ".join(header.replace("#", "").split())
+        return self._memo["numbers code"]
 
 
 def _leaf_values(value) -> list:
@@ -599,7 +618,7 @@ def _compare_programs(s: Subject, what: str, tangent: dict, adjoint: dict) -> No
         dots = [d[()] if d.ndim == 0 else d for piece in pieces for d in _leaf_values(piece)]
         y, y_dot = _call(s, jvp_fn, leaves_ + dots, f"{what} f_jvp")
         s.same_value(y, f"{what} f_jvp")
-        if np.ndim(y_dot) == 0 and not isinstance(y_dot, tuple) and np.ndim(s.value) and y_dot == 0:
+        if not isinstance(y_dot, tuple) and np.ndim(y_dot) == 0 and np.ndim(s.value) and y_dot == 0:
             s.findings.append(
                 Finding(
                     "source_shapes",
@@ -613,6 +632,19 @@ def _compare_programs(s: Subject, what: str, tangent: dict, adjoint: dict) -> No
     s.against_fd(f"{what} f_jvp", forward, side="right")
     if s.scalar:
         rows = [_gradient_row(s, _call(s, adjoint["f_grad"], leaves_, f"{what} f_grad"), what)]
+    elif s.program.output == "array" and "f_vjp" not in adjoint:
+        # One output, of a shape the code does not know: by contract a gradient, which refuses an
+        # array when it runs (code compiled for the arguments refuses it while compiling)
+        try:
+            _call(s, adjoint["f_grad"], leaves_, f"{what} f_grad")
+        except ValueError as error:
+            if "one number" not in str(error):
+                raise
+        else:
+            raise Finding("source_vjp", f"{what}: f_grad of f, which returns an array of {s.m} "
+                          "elements, returns a gradient instead of refusing the array")  # fmt: skip
+        s.outcome.notes["source gradient refused an array output"] += 1
+        return
     elif "f_vjp" not in adjoint:
         names = sorted(name for name in adjoint if name.startswith("f_"))
         raise Finding(
@@ -691,7 +723,12 @@ def _gradient_row(s: Subject, result, what: str) -> np.ndarray:
 
 
 def check_export(s: Subject) -> None:
-    """The module export_source writes, imported, computes what jvp and vjp do."""
+    """The module export_source writes, imported, computes what jvp and vjp do. Its code for a
+    function that uses no NumPy is for numbers (its header says so, and export_source's docstring):
+    given arrays, it is not compared."""
+    if s.numbers_code() and _arrays_in(s.args):
+        s.outcome.notes["exported code for numbers, not run with arrays"] += 1
+        return
     source = s2sad.export_source(s.f, wrt=s.source_wrt, args=s.source_args())
     name = f"{s.module.__name__}_derivatives"
     path = s.workdir / f"{name}.py"
@@ -803,7 +840,8 @@ CHECKS = {
 FINDINGS = {
     "source_names": "printed source reads a name bound only inside s2sad",
     "source_shapes": "printed source returns the number 0 as the gradient or tangent of an array",
-    "source_vjp": "printed adjoint of a function returning an array is a gradient",
+    "source_vjp": "printed adjoint of a function returning an array gives a gradient (a vjp is "
+    "for several outputs; a gradient printed for one output of unknown shape refuses an array)",
 }
 
 

@@ -40,12 +40,9 @@ from .generator import FAMILIES, from_source, generate, load
 # self as a parameter, repeated fancy indices, astype, defaults and lists given to NumPy landed.
 PENDING = set()
 # Checks (and findings, see checks.FINDINGS) the default run leaves out, likewise each a known
-# open defect.
-PENDING_CHECKS = {
-    "source_shapes",  # the teaching form returns 0.0 as the gradient of an array nothing reads
-    "source_vjp",  # printed code of a function calling no NumPy is code for numbers, though
-    # the program is given arrays (its header says so; the check does not yet know that contract)
-}
+# open defect. Empty since printed vjps compiled for example arrays give an unread array zeros of
+# its shape, and the source checks follow the contract of code for numbers (given example arrays).
+PENDING_CHECKS = set()
 
 # Open defects this harness found that no family or check isolates: a failure whose check and
 # message match one of these (regular expressions) is counted as known instead of failing the
