@@ -42,7 +42,7 @@ FAMILIES = {
     "axis_tuple": "reductions over a tuple of axes",
     "lists_to_numpy": "lists and tuples of active values given to NumPy",
     "array_functions": "np.cumsum, np.cumprod, np.flip, np.diag, np.hstack, np.vstack, np.einsum, "
-    "np.trace, np.var, np.std, np.average",
+    "np.trace, np.var, np.std, np.average, np.linalg.det, slogdet, inv, solve, cholesky",
     "tuples": "tuple packing and unpacking, small lists indexed by constants, sum() of a list",
     "setitem": "writing into an array the function made",
     "defaults": "a parameter with a default value, passed or not",
@@ -383,7 +383,26 @@ class Writer:
         ]
         if shape == (2, 2):
             options.append(f"np.trace({a.text})")
+        if shape in ((3,), (3, 4)):
+            options += self.matrix_numbers(a, shape)
         return Expr(self.pick(options), True)
+
+    def matrix_numbers(self, a: Expr, shape: tuple) -> list:
+        """Numbers from np.linalg of 3 × 3 matrices made of ``a``, well conditioned whatever the
+        program computed: ``t tᵀ + I`` (``t = tanh(a)``, or its first three columns) has its
+        eigenvalues at least 1, and ``t + 5 I`` (``t`` the outer product of a vector with itself,
+        or the first three columns) within 3 of 5 (Gershgorin)."""
+        t = f"np.tanh({a.text})" if shape == (3,) else f"np.tanh({a.operand()}[:, :3])"
+        gram = f"np.outer({t}, {t})" if shape == (3,) else f"{t} @ {t}.T"
+        square = f"{gram if shape == (3,) else t} + 5.0 * np.eye(3)"
+        rhs = self.array((3,), 2).text
+        return [
+            f"np.linalg.det({square})",
+            f"np.linalg.slogdet({square})[1]",
+            f"np.sum(np.linalg.inv({square}))",
+            f"np.sum(np.linalg.solve({square}, {rhs}))",
+            f"np.sum(np.linalg.cholesky({gram} + np.eye(3)))",
+        ]
 
     def reduction(self, depth: int) -> Expr:
         shape = self.pick(self.array_shapes())
