@@ -107,27 +107,38 @@ def user_facing(fn):
     the frame a traceback shows for it is the entry point's own (``File ".../api.py", line 201,
     in grad``); IPython and pytest hide it altogether (``__tracebackhide__``)."""
     code = fn.__code__
-    namespace = {"_fn": fn, "_S2SADError": S2SADError, "_located": located}
-    tree = ast.parse(_WRAPPER)
-    line = _definition_line(code)
-    width = len(linecache.getline(code.co_filename, line).rstrip())
-    for node in ast.walk(tree):  # the whole line, so that no caret marks a part of it
-        if "lineno" in node._attributes:
-            node.lineno = node.end_lineno = line
-            node.col_offset, node.end_col_offset = 0, width
-    exec(compile(tree, code.co_filename, "exec"), namespace)
-    wrapper = namespace["wrapper"]
-    wrapper.__code__ = wrapper.__code__.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
+    key = (code.co_filename, code.co_firstlineno, fn.__name__, fn.__qualname__)
+    made = _wrappers.get(key)
+    if made is None:  # compiled once per definition: a pullback is wrapped at every vjp call
+        tree = ast.parse(_WRAPPER)
+        line = _definition_line(code)
+        width = len(linecache.getline(code.co_filename, line).rstrip())
+        for node in ast.walk(tree):  # the whole line, so that no caret marks a part of it
+            if "lineno" in node._attributes:
+                node.lineno = node.end_lineno = line
+                node.col_offset, node.end_col_offset = 0, width
+        namespace = {"_S2SADError": S2SADError, "_located": located}
+        exec(compile(tree, code.co_filename, "exec"), namespace)
+        make = namespace["make"]
+        named = make(fn).__code__.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
+        made = _wrappers[key] = (make, named)
+    make, named = made
+    wrapper = make(fn)
+    wrapper.__code__ = named
     return functools.wraps(fn)(wrapper)
 
 
+_wrappers: dict = {}  # (file, first line, name, qualified name) -> (make, the wrapper's code)
+
 _WRAPPER = """
-def wrapper(*args, **kwargs):
-    __tracebackhide__ = True
-    try:
-        return _fn(*args, **kwargs)
-    except _S2SADError as err:
-        raise _located(err) from None
+def make(_fn):
+    def wrapper(*args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            return _fn(*args, **kwargs)
+        except _S2SADError as err:
+            raise _located(err) from None
+    return wrapper
 """
 
 
