@@ -56,12 +56,7 @@ class ArrayLowering:
 
     def array_call(self, op: ArrayOp, node: cst.Call, receiver=None, hint: str = "") -> Var:
         """``np.f(...)``, or ``x.f(...)`` with ``receiver`` the value of ``x``."""
-        positional, keywords = [], []
-        for arg in node.args:
-            if arg.star:
-                raise self.error(arg, "`*` arguments are not supported", "pass values one by one")
-            (keywords if arg.keyword is not None else positional).append(arg)
-        values = [self.expr(arg.value) for arg in positional]
+        values, keywords = self.call_arguments(node)  # `*` and `**` of known tuples and dicts
         if receiver is not None:
             values.insert(0, receiver)
         name = op.prim.name
@@ -85,10 +80,9 @@ class ArrayLowering:
             raise self.error(node, f"`{name}` got too many arguments", "")
         params = [(key, self._static(value, node)) for key, value in zip(op.statics, rest)]
         named = dict(zip(op.named, rest[len(op.statics) :]))  # np.average(x, 0, w): weights w
-        for arg in keywords:
-            key = arg.keyword.value
+        for key, (value, arg) in keywords.items():
             if key in op.named:  # an operand given by keyword: np.average(x, weights=w)
-                named[key] = self.expr(arg.value)
+                named[key] = value
                 continue
             if key not in op.statics + op.keywords or key in dict(params):
                 raise self.error(
@@ -96,7 +90,7 @@ class ArrayLowering:
                     f"`{name}` does not take `{key}=` here",
                     f"it takes {', '.join(op.statics + op.keywords) or 'no keywords'}",
                 )
-            params.append((key, self._static(self.expr(arg.value), arg.value)))
+            params.append((key, self._static(value, arg)))
         operands += [named.get(key, Const(None)) for key in op.named]
         args = tuple(
             self.operand(value, node) if i in op.shapes else self.array_like(value, node)

@@ -249,3 +249,16 @@ def test_binding_errors_are_located():
         with pytest.raises(s2sad.S2SADError, match=words) as info:
             s2sad.grad(fn)(1.0)
         assert info.value.location is not None
+
+
+def reduce_with_options(x):
+    opts = {"axis": 0}
+    return np.sum(np.sum(x * x, **opts) * x[0])
+
+
+def test_numpy_calls_take_unpacked_arguments():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    # sum_j (sum_i x_ij²) x_0j: d/dx_ij = 2 x_ij x_0j (+ sum_i x_ij² where i = 0)
+    expected = 2 * x * x[0] + np.vstack([np.sum(x * x, axis=0), np.zeros(2)])
+    np.testing.assert_allclose(s2sad.grad(reduce_with_options)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jacobian(reduce_with_options)(x), expected, rtol=1e-12)
