@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .algebra import apply, total
-from .array_rules import STRUCTURAL, Linear, np_call, runtime_call, transposed
+from .array_rules import RUNTIME, STRUCTURAL, Linear, np_call, runtime_call, transposed
 from .arrays import ARRAY_FUNCTIONS, _KEEP_ALIVE, LENGTH, ArrayOp, _op, _primitive
 from .errors import NotDifferentiableError
 from .ir import Call, Const, Primitive
@@ -46,6 +46,7 @@ from .primitives import PRIMITIVES
 from .rules import NO_DERIVATIVE
 from .runtime_linalg import log_abs_det, slogdet_sign
 from .shapes import SHAPE_RULES, Kind
+from .second_order_rules import multilinear
 from .vector_mode import VECTOR_RULES
 
 _op("linalg.det linalg.inv linalg.cholesky matrix_transpose")
@@ -60,6 +61,7 @@ _LOG_ABS_DET = Primitive(
 )
 PRIMITIVES.update({_SIGN.name: _SIGN, _LOG_ABS_DET.name: _LOG_ABS_DET})
 NO_DERIVATIVE.add(_SIGN.name)
+multilinear(RUNTIME["plus_transpose"], lambda args: (0,))  # linear: its tangent is itself
 _SLOGDET = Primitive(
     "np.linalg.slogdet", np.linalg.slogdet, symbol="linalg.slogdet", module="numpy"
 )
@@ -229,8 +231,7 @@ def _(a, out, kinds, batched):
     mask = np_call("tri", n) - 0.5 * np_call("eye", n)  # Φ(M) = M * mask
 
     def tangent(dots):
-        lower = dots[0] * mask
-        symmetric = lower + np_call("matrix_transpose", lower)
+        symmetric = runtime_call("plus_transpose", dots[0] * mask)
         halfway = np_call("matrix_transpose", np_call("linalg.solve", low, symmetric))
         return apply("matmul", low, np_call("linalg.solve", low, halfway) * mask)
 
@@ -239,6 +240,6 @@ def _(a, out, kinds, batched):
         p = apply("matmul", lt, g) * mask
         halfway = matrix_transpose(np_call("linalg.solve", lt, matrix_transpose(p, kinds)), kinds)
         s = np_call("linalg.solve", lt, halfway)
-        return (s + matrix_transpose(s, kinds)) * mask
+        return runtime_call("plus_transpose", s) * mask
 
     return Linear(tangent, (adjoint,))

@@ -24,7 +24,7 @@ from .runtime_einsum import HELPERS as EINSUM_HELPERS
 from .runtime_einsum import einsum_adjoint, einsum_parts  # noqa: F401
 from .runtime_layouts import HELPERS as LAYOUT_HELPERS
 from .runtime_linalg import HELPERS as LINALG_HELPERS
-from .runtime_linalg import log_abs_det, slogdet_sign  # noqa: F401
+from .runtime_linalg import log_abs_det, plus_transpose, slogdet_sign  # noqa: F401
 from .runtime_layouts import (  # noqa: F401  (helpers of the layout rules, here with the others)
     diag_adjoint,
     diagonal_scatter,

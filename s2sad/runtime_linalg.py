@@ -1,6 +1,7 @@
-"""The two results of ``np.linalg.slogdet``, each as a function of its own (see
-:mod:`s2sad.linalg_rules`): a trace binds one value per step, and only the logarithm has a
-derivative. Copied into exported modules.
+"""Helpers of the rules of :mod:`s2sad.linalg_rules`, copied into exported modules: the two
+results of ``np.linalg.slogdet``, each as a function of its own (a trace binds one value per step,
+and only the logarithm has a derivative), and ``x + xᵀ``, which the rule of ``cholesky`` forms of
+a value it computes once.
 
 >>> import numpy as np
 >>> float(slogdet_sign(np.array([[0.0, 2.0], [1.0, 0.0]]))), float(log_abs_det(2 * np.eye(2)))
@@ -22,4 +23,9 @@ def log_abs_det(a):
     return np.linalg.slogdet(a)[1]
 
 
-HELPERS = (slogdet_sign, log_abs_det)
+def plus_transpose(x):
+    """``x + xᵀ``, transposing the last two axes (of a matrix, or of one per direction)."""
+    return x + np.swapaxes(x, -1, -2)
+
+
+HELPERS = (slogdet_sign, log_abs_det, plus_transpose)
