@@ -255,7 +255,8 @@ class CallLowering:
         ``leading``. Its free names read the enclosing function's names as they are now, as a
         Python closure reads them."""
         self._refuse_recursion(fn.node, node)
-        callee = type(self)(replace(self.source, node=fn.node), caller=self, key=fn.node)
+        # positions and names are those of the function that defined it, wherever it is called
+        callee = type(self)(replace(fn.owner.source, node=fn.node), caller=self, key=fn.node)
         params = callee._parameters(fn.node.params, ())
         arguments = self.bind_arguments(fn.name, params, fn.defaults, node, leading)
         enclosing = {k: v for k, v in fn.owner.env.items() if k not in callee.local_names}

@@ -215,3 +215,22 @@ def test_a_subclass_overriding_a_method_gets_its_own_derivative():
     assert s2sad.grad(linear.outer)(x, y) == approx(1.5 * y, **TOL)
     assert linear.outer_grad(x, y) == approx(1.5 * y, **TOL)
     assert Chain(1.5).outer_grad(x, y) == approx(2 * 1.5 * x * y, **TOL)
+
+
+def passes_local_functions(x):
+    k = 3.0
+
+    def scaled(t, *, p=2):
+        return k * t**p
+
+    return integrate(lambda t: t * t * k, x) + integrate(scaled, x) + integrate(math.sin, x)
+
+
+def test_local_functions_passed_to_an_inlined_function():
+    x = 0.5
+    # 2 * (3 t² at x and 2x) + sin: d/dx = 2 * 3 * (2x + 8x) + cos x + 2 cos 2x
+    expected = 2 * 3.0 * (2 * x + 8 * x) + math.cos(x) + 2 * math.cos(2 * x)
+    assert s2sad.grad(passes_local_functions)(x) == approx(expected, **TOL)
+    assert s2sad.hessian(passes_local_functions)(x) == approx(
+        2 * 3.0 * 10 - math.sin(x) - 4 * math.sin(2 * x), **TOL
+    )
