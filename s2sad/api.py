@@ -31,7 +31,7 @@ from .arguments import (
     wrt_names,
 )
 from .aux import aux_gradient
-from .calling import completed
+from .calling import as_call, completed, given_positionally
 from .provenance import current
 from .dispatch import dispatcher, functions, known_structures, laid_out
 from .execute import bound_values
@@ -41,7 +41,7 @@ from .pipeline import compiled, Spec
 from .programs import kinds_of, seed_names
 from .traces import DERIVATIVE, trace_of
 from .shapes import params_kinds
-from .jacobians import vjp
+from .jacobians import split_vjp
 from .traversal import several
 from .trees import leaves_of, tree_of, unflatten
 
@@ -274,7 +274,7 @@ def explain(fn, *args, wrt=None, output: int = 0):
     plain, owner = unwrap(fn)
     head = header(plain)
     inputs = differentiable_params(head, is_method(fn))
-    given = inputs[: len(args)]
+    given, _ = given_positionally(plain, args, (owner,) if owner is not None else ())
     args = completed(plain, args, prefix=(owner,) if owner is not None else ())
     if wrt is None and len(args) == len(inputs):
         # By default, the inputs given: those left out take their defaults, held constant, and so
@@ -307,7 +307,8 @@ def explain(fn, *args, wrt=None, output: int = 0):
     ]
     seeds = tuple(1.0 if i == output else 0.0 for i in range(count))
     adjoint_locals = adjoint(*flat, *seeds)
-    value, pullback = vjp(fn, *args)
+    positional, keywords = as_call(plain, args, prefix)
+    value, pullback = split_vjp(fn, positional, keywords, inputs)
     shaped = [
         np.full(np.shape(y), seed) if np.ndim(y) else seed
         for y, seed in zip(leaves_of(value), seeds)

@@ -23,12 +23,18 @@ def point_of(fn, items: list) -> tuple:
     order, up to the last parameter given (those between take their defaults), and the names given.
     """
     parameters = inspect.signature(fn).parameters
-    params = list(parameters)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = [name for name, p in parameters.items() if p.kind in positional]
     values = {}
     for item in items:
         name, equals, text = item.partition("=")
         if not equals:
             raise UsageError(f"--at {item}: write NAME=VALUE, for example x1=2")
+        if name in parameters and name not in params:
+            raise UsageError(
+                f"--at {item}: {fn.__name__} takes `{name}` as {_kind(parameters[name])}; the "
+                "command line gives positional arguments only, so it takes its default"
+            )
         if name not in params:
             raise UsageError(
                 f"--at {item}: {fn.__name__} has no parameter {name!r} ({', '.join(params)})"
@@ -43,6 +49,13 @@ def point_of(fn, items: list) -> tuple:
     last = max((params.index(name) for name in values), default=-1)
     point = [values[p] if p in values else parameters[p].default for p in params[: last + 1]]
     return point, tuple(p for p in params if p in values)
+
+
+def _kind(parameter) -> str:
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+        return "a keyword-only parameter"
+    star = "*" if parameter.kind is inspect.Parameter.VAR_POSITIONAL else "**"
+    return f"{star}{parameter.name}"
 
 
 def _value(item: str, text: str):
@@ -83,16 +96,19 @@ def inputs_at(fn, point: list, given: tuple, check: bool) -> tuple:
     integers used as integers; for ``--check``, also those the function cannot take a fraction of
     (it would be stepped through them)."""
     from .arguments import integer_params
-    from .calling import completed
+    from .calling import as_call, completed
     from .check import takes_no_fraction
 
-    args = list(completed(fn, tuple(point)))
+    args = list(completed(fn, tuple(point)))  # one value per parameter
     params = list(inspect.signature(fn).parameters)
     integers = set(integer_params(fn, None, tuple(args), given))
+
+    def run(values):
+        positional, keywords = as_call(fn, tuple(values))
+        return fn(*positional, **keywords)
+
     if check:
-        integers |= {
-            n for n in given if takes_no_fraction(lambda values: fn(*values), args, params.index(n))
-        }
+        integers |= {n for n in given if takes_no_fraction(run, args, params.index(n))}
     chosen = tuple(name for name in given if name not in integers)
     if given and not chosen and check:
         raise UsageError(

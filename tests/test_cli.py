@@ -296,3 +296,14 @@ def test_a_file_with_nothing_to_show_exits_1(capsys, tmp_path):
     code, out, err = cli(capsys, tmp_path / "globals.py")
     assert (code, out) == (1, "")
     assert "skipped 1 of 1 functions" in err and "f (line 2): a `global` declaration" in err
+
+
+def test_keyword_only_parameters_take_their_defaults(capsys, tmp_path):
+    (tmp_path / "scaled.py").write_text("def f(x, *, scale=2.0):\n    return x * x * scale\n")
+    target = str(tmp_path / "scaled.py") + ":f"
+    code, out, _ = cli(capsys, target, "--at", "x=3")
+    assert code == 0 and out.splitlines()[-1] == "gradient: ∂y/∂x = 12"  # 2 · 2x at x = 3
+    code, out, _ = cli(capsys, target, "--check", "--at", "x=3")
+    assert code == 0 and "all components agree" in out
+    code, _, err = cli(capsys, target, "--at", "x=3", "scale=1")
+    assert code == 2 and "`scale` as a keyword-only parameter" in err
