@@ -51,32 +51,41 @@ class Line:
         self.delimiters: dict = {}
         self.invisible: list = []
         self.split_rhs = False
-        self._open: list = []
+        self._depth = 0  # black's bracket depth: brackets open, and a loop target being read
+        self._loop_targets: list = []  # the depths of loop targets being read
+        self._open = 0  # brackets open
         self._previous = None
 
     def append(self, leaf: Leaf, track: bool) -> None:
-        if not track:
+        """Add ``leaf``; ``track``: mark its depth and delimiters, as black's BracketTracker does
+        (between a loop's ``for`` and ``in`` one level deeper)."""
+        if not track or (leaf.type in CLOSING and not self._open and not self._depth):
             self.leaves.append(leaf)
             return
-        if leaf.type in CLOSING and not self._open:
-            self.leaves.append(leaf)
-            return
+        if self._loop_targets and self._loop_targets[-1] == self._depth and leaf.value == "in":
+            self._depth -= 1
+            self._loop_targets.pop()
         if leaf.type in CLOSING:
-            self._open.pop()
+            self._depth -= 1
+            self._open -= 1
             if not leaf.value:
                 self.invisible.append(leaf)
-        leaf.depth = len(self._open)
-        if not self._open:
+        leaf.depth = self._depth
+        if not self._depth:
             if leaf.before and self._previous is not None:
                 self.delimiters[id(self._previous)] = leaf.before
             elif leaf.after:
                 self.delimiters[id(leaf)] = leaf.after
         if leaf.type in OPENING:
-            self._open.append(leaf)
+            self._depth += 1
+            self._open += 1
             if not leaf.value:
                 self.invisible.append(leaf)
         self._previous = leaf
         self.leaves.append(leaf)
+        if leaf.type == "NAME" and leaf.value == "for":
+            self._depth += 1
+            self._loop_targets.append(self._depth)
 
     @property
     def is_def(self) -> bool:
@@ -150,8 +159,9 @@ def _statement(leaves: list) -> list:
             leaf.atom = leaf.opening.atom
             if previous.type == "," and not _one_tuple(leaves, leaf):
                 raise Unsupported("magic trailing comma")
-            if previous.type == "," and leaves[i - 3] is not leaf.opening:
-                raise Unsupported("a tuple of one expression")  # only `(name,)` is laid out
+            if previous.type == "," and not _plain(leaves[leaves.index(leaf.opening) + 1 : i - 1]):
+                # black splits around a tuple of one expression by depths its earlier tries left
+                raise Unsupported("a tuple of one expression")
         leaf.before = _priority_before(
             leaf, previous, leaves[i + 1] if i + 1 < len(leaves) else None
         )
@@ -168,11 +178,9 @@ def _wrapped_statement(leaves: list, top: list) -> list:
         return _wrapped(leaves, 1, len(leaves) - 1)
     if first == "for":
         inside = next(i for i in top if leaves[i].value == "in")
-        if any(leaves[i].type == "," for i in top if i < inside):
-            raise Unsupported("for-target tuple")
         leaves[inside].before = 0  # the loop's `in` is no comparison
         leaves = _wrapped(leaves, inside + 1, len(leaves) - 1)
-        return _wrapped(leaves, 1, inside)
+        return _wrapped(leaves, 1, inside, target=True)
     if first == "return":
         return _wrapped(leaves, 1, len(leaves)) if len(leaves) > 1 else leaves
     equals = [i for i in top if leaves[i].value in ASSIGNMENTS]
@@ -261,6 +269,18 @@ def _one_tuple(leaves: list, closing: Leaf) -> bool:
         depth -= leaf.type in CLOSING
         commas += depth == 0 and leaf.type == ","
     return commas == 1
+
+
+def _plain(item: list) -> bool:
+    """``x`` or ``(a, b, c)``: one leaf, or one pair of brackets around leaves."""
+    if len(item) == 1:
+        return True
+    inner = item[1:-1]
+    return (
+        item[0].type in OPENING
+        and item[-1].opening is item[0]
+        and not any(leaf.type in OPENING or leaf.type in CLOSING for leaf in inner)
+    )
 
 
 def _wrapped(leaves: list, start: int, stop: int, target: bool = False) -> list:

@@ -63,7 +63,7 @@ class Statements:
         for _ in range(self.rng.randrange(0, 4)):
             op = self.rng.choice([" + ", " - ", " * ", " / ", " + ", " * "])
             operand = self.atom(depth)
-            if op in (" * ", " / ") and (" + " in operand or " - " in operand):
+            if op in (" * ", " / ") and _loosest_is_a_sum(operand):
                 operand = f"({operand})"
             parts.append(op + operand)
         text = "".join(parts)
@@ -103,11 +103,24 @@ class Statements:
         if r < 0.88:
             return f"if {self.compare(depth)} and {self.compare(depth)}:"
         if r < 0.94:
-            return f"for {self.name()} in range({self.expr(depth)}):"
+            targets = ", ".join(self.name() for _ in range(self.rng.randrange(1, 16)))
+            iterable = self.rng.choice([f"range({self.expr(depth)})", f"reversed({self.name()})"])
+            return f"for {targets} in {iterable}:"
         params = [self.name() for _ in range(self.rng.randrange(1, 14))]
         if self.rng.random() < 0.3:
             params.append("x_dot=1.0")
         return f"def f_grad({', '.join(dict.fromkeys(params))}):"
+
+
+def _loosest_is_a_sum(text: str) -> bool:
+    """Whether ``text`` has a ``+`` or ``-`` outside brackets (then a product parenthesises it)."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth == 0 and text[i : i + 3] in (" + ", " - ", " if"):
+            return True
+    return False
 
 
 def _in_a_block(line: str) -> tuple:
