@@ -216,7 +216,9 @@ def main(argv=None) -> int:
             status = 1
         except S2SADError as err:
             if not name:  # a whole file: show what can be shown, and say what was not and why
-                skipped.append(f"  {fn.__name__}{_where(err)}: {err.message}")
+                needs = isinstance(err, StructureNeededError)  # shown once its arguments are given
+                advice = f" (give them: {target}:{fn.__name__} --at ...)" if needs else ""
+                skipped.append(f"  {fn.__name__}{_where(err)}: {err.message}{advice}")
                 continue
             if isinstance(err, StructureNeededError):  # here, arguments are given with --at
                 err = StructureNeededError(err.message, err.location, STRUCTURE_HINT)

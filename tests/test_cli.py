@@ -291,6 +291,13 @@ def test_a_call_of_s2sad_inside_the_function_points_at_the_call(capsys):
     assert "likelihood.py" in err and "s2sad.grad(logistic_nll)" in err
 
 
+def test_a_function_that_needs_its_arguments_is_skipped_saying_how_to_give_them(capsys):
+    code, out, err = cli(capsys, ROOT / "samples" / "train_mlp.py", "--trace")
+    assert code == 1 and out == ""  # each of its functions needs arguments or calls a generator
+    assert "  loss (line 17): `params` is used as a dict" in err
+    assert f"(give them: {ROOT / 'samples' / 'train_mlp.py'}:loss --at ...)" in err
+
+
 def test_a_file_with_nothing_to_show_exits_1(capsys, tmp_path):
     (tmp_path / "globals.py").write_text("def f(x):\n    global G\n    return x\n")
     code, out, err = cli(capsys, tmp_path / "globals.py")
