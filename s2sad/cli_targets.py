@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 
+from .callables import plain_function
 from .errors import Location
 
 
@@ -75,7 +76,7 @@ def functions_of(module, name: str | None) -> list:
             raise UserError(
                 f"{module.__name__.replace('_s2sad_cli_', '')} has no function {name!r}"
             )
-        return [fn]
+        return [plain_function(fn) or fn]  # a partial, a callable object: the function it runs
     found = [
         fn
         for fn in vars(module).values()

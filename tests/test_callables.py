@@ -234,3 +234,25 @@ def test_local_functions_passed_to_an_inlined_function():
     assert s2sad.hessian(passes_local_functions)(x) == approx(
         2 * 3.0 * 10 - math.sin(x) - 4 * math.sin(2 * x), **TOL
     )
+
+
+def test_command_line_takes_a_partial_and_a_callable_object(tmp_path, capsys):
+    from s2sad.cli import main
+
+    path = tmp_path / "objectives.py"
+    path.write_text(
+        "import functools, math\n"
+        "def power(x, y, n=2):\n"
+        "    return x**n * y\n"
+        "cube = functools.partial(power, n=3)\n"
+        "class Wave:\n"
+        "    def __call__(self, x):\n"
+        "        return 2.0 * math.sin(x)\n"
+        "wave = Wave()\n"
+    )
+    assert main([f"{path}:cube", "--at", "x=2.0", "y=0.5", "--check"]) == 0
+    assert "all components agree" in capsys.readouterr().out  # against central differences
+    assert main([f"{path}:wave", "--at", "x=0.3", "--check"]) == 0
+    assert "all components agree" in capsys.readouterr().out
+    assert main([f"{path}:cube"]) == 0
+    assert "def power_grad" in capsys.readouterr().out
