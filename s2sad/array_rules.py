@@ -121,10 +121,9 @@ rule("np.divide")(lambda x, y, out: (1 / y, -out / y))
 
 @rule("np.tanh")
 def _(x, out):
-    """As for math.tanh: 1 - tanh(x)**2 for |x| < 1, else 4 t / (1 + t)**2 with t = exp(-2|x|),
-    written t (1 + |tanh x|)**2 to compute the exponential once."""
-    stable = exp(-2 * np_call("abs", x)) * (1 + np_call("abs", out)) ** 2
-    return where(apply("lt", np_call("abs", x), 1.0), 1 - out**2, stable)
+    """As for math.tanh: 1 - tanh(x)**2 for |x| < 1, else 4 t / (1 + t)**2 with t = exp(-2|x|)."""
+    t = exp(-2 * np_call("abs", x))
+    return where(apply("lt", np_call("abs", x), 1.0), 1 - out**2, 4 * t / (1 + t) ** 2)
 
 
 @rule("np.arctan2")

@@ -18,12 +18,14 @@ passes on like any tuple or dict it builds.
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 
 import libcst as cst
 
+from .callables import BoundCall, bound_call
 from .constructors import dict_record
-from .ir import Const, Expr
+from .ir import Const, Expr, Ref
 from .expressions import _dotted
 from .records import Record
 
@@ -138,6 +140,30 @@ class ArgumentBinding:
             arg,
             "`**` unpacks a dict with string keys known while lowering",
             'pass the arguments by name, or a dict display: `{"a": a}`',
+        )
+
+    def partial_call(self, node: cst.Call):
+        """``functools.partial(f, a, k=b)`` in the function: what calling it inlines (``f`` with
+        ``a`` first and ``k=b``), a value that is called, passed on, never computed with."""
+        values, keywords = self.call_arguments(node)
+        target = values[0] if values else None
+        inner = target if isinstance(target, BoundCall) else None
+        if isinstance(target, Ref) and isinstance(target.obj, types.FunctionType):
+            inner = BoundCall(target.obj)
+        elif isinstance(target, Ref):
+            inner = bound_call(target.obj)
+            if inner is not None and inner.leading and inner.leading[0] is target.obj:
+                inner = BoundCall(inner.function, (target,) + inner.leading[1:], inner.keywords)
+        if inner is None:
+            raise self.error(
+                node,
+                "functools.partial of this is not supported here: it takes a Python function "
+                "named directly (or a method, a callable object or another partial)",
+                "define the function with `def` at the top of a module, or call it directly",
+            )
+        fixed = {key: value for key, (value, _) in keywords.items()}
+        return BoundCall(
+            inner.function, inner.leading + tuple(values[1:]), {**inner.keywords, **fixed}
         )
 
     def dict_get(self, record: Record, node: cst.Call):

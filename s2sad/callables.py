@@ -37,6 +37,10 @@ class BoundCall:
     leading: tuple = ()
     keywords: dict = field(default_factory=dict)
 
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
 
 def bound_call(obj) -> BoundCall | None:
     """What calling ``obj`` runs, if it is a bound method, a partial or a callable instance of a

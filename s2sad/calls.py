@@ -10,6 +10,7 @@ Functions called from several places are inlined at each call.
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import types
 from dataclasses import dataclass, replace
@@ -69,8 +70,9 @@ class CallLowering:
         method = self.method(func_node)
         if method is not None:
             return method
-        target = self.expr(func_node) if isinstance(func_node, (cst.Name, cst.Attribute)) else None
-        if isinstance(target, LocalFunction):
+        named = isinstance(func_node, (cst.Name, cst.Attribute, cst.Call))  # partial(f, a)(x)
+        target = self.expr(func_node) if named else None
+        if isinstance(target, (LocalFunction, BoundCall)):
             return target
         parameter = self._unknown_structure(target)
         if parameter is not None:  # f(x) where f is an argument: code for the function given
@@ -92,6 +94,8 @@ class CallLowering:
             return target.obj
         if target.obj is builtins.dict:
             return builtins.dict
+        if target.obj is functools.partial:
+            return functools.partial
         bound = bound_call(target.obj)  # a bound method, a partial, a callable object
         if bound is not None and bound.leading and bound.leading[0] is target.obj:  # model(x)
             return replace(bound, leading=(target,) + bound.leading[1:])
@@ -160,6 +164,8 @@ class CallLowering:
             return self.sequence_call(prim, node, hint)
         if prim is builtins.dict:
             return self.dict_call(node)
+        if prim is functools.partial:
+            return self.partial_call(node)
         if isinstance(prim, Constructor):
             return self.construct(prim, node)
         if prim.name in VARIADIC and len(node.args) == 1 and not node.args[0].keyword:

@@ -256,3 +256,18 @@ def test_command_line_takes_a_partial_and_a_callable_object(tmp_path, capsys):
     assert "all components agree" in capsys.readouterr().out
     assert main([f"{path}:cube"]) == 0
     assert "def power_grad" in capsys.readouterr().out
+
+
+def builds_partials(x):
+    g = functools.partial(power, n=3)
+    return (
+        g(x, 2.0) + functools.partial(power, 2.0)(x) + integrate(functools.partial(power, y=x), x)
+    )
+
+
+def test_partials_built_in_the_function():
+    x = 0.5
+    # 2 x³ + 4 x + (x² x + (2x)² x) = 7 x³ + 4 x
+    assert s2sad.grad(builds_partials)(x) == approx(21 * x * x + 4, **TOL)
+    assert s2sad.hessian(builds_partials)(x) == approx(42 * x, **TOL)
+    assert s2sad.vjp(builds_partials, x)[1](1.0) == approx((21 * x * x + 4,), **TOL)
