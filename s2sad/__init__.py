@@ -31,6 +31,7 @@ from .graph import Graph, GraphvizNotFoundError, graph
 from .errors import (
     ArgumentError,
     NonScalarOutputError,
+    NoDerivativeHereError,
     NotDifferentiableError,
     S2SADError,
     SourceNotFoundError,
@@ -52,6 +53,7 @@ __all__ = [
     "Graph",
     "GraphvizNotFoundError",
     "NonScalarOutputError",
+    "NoDerivativeHereError",
     "NotDifferentiableError",
     "S2SADError",
     "SourceNotFoundError",

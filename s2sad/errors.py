@@ -77,6 +77,13 @@ class NotDifferentiableError(S2SADError):
     """A value the derivative depends on flows through an operation that has no derivative."""
 
 
+class NoDerivativeHereError(NotDifferentiableError, ValueError):
+    """The derivative code, running, met values where an operation has no derivative and no
+    convention gives one (``np.linalg.norm(A, 2)`` where the two largest singular values of ``A``
+    are equal), or none s2sad computes (a second derivative of a matrix's spectral norm). A
+    ``ValueError`` too, as the exported code, which runs without s2sad, raises."""
+
+
 class SourceNotFoundError(S2SADError):
     """The function's source text cannot be found (a builtin, or a lambda typed at a prompt)."""
 

@@ -195,7 +195,7 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
     helpers = [(n, obj) for n, kind, obj in namespace.bindings if obj in runtime.HELPERS]
     if helpers:  # the few NumPy helpers derivative code calls: copied in, so s2sad is not needed
         lines.append("import numpy as np")
-        lines += [_helper_source(fn) for fn in runtime.HELPERS]
+        lines += [_helper_source(fn) for fn in runtime.HELPERS] + [_NO_DERIVATIVE_HERE]
         lines += [f"{name} = {fn.__name__}" for name, fn in helpers if name != fn.__name__]
     for name, kind, payload in namespace.bindings:
         obj = _closure_value(functions, payload) if kind == "closure" else payload
@@ -207,7 +207,8 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
         line = _binding(name, obj, home, importable, from_imports)
         if line:
             lines.append(line)
-    copied = {"np", *(fn.__name__ for fn in runtime.HELPERS)} if helpers else set()
+    copied = {"np", "NoDerivativeHereError", *(fn.__name__ for fn in runtime.HELPERS)}
+    copied = copied if helpers else set()
     copied_numpy = runtime.np
     for fn in generated:
         for ref in refs_used(fn):
@@ -227,6 +228,18 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
         statements.append(f"from {source} import {text}")
     imports = sorted({line for line in lines if line.startswith("import ")})
     return imports + statements + [line for line in lines if not line.startswith("import ")]
+
+
+# What the copied helpers raise at a point with no derivative: in s2sad, an S2SADError that is also
+# a ValueError; in the exported module, which runs without s2sad, a ValueError of the same name.
+_NO_DERIVATIVE_HERE = '''
+
+class NoDerivativeHereError(ValueError):
+    """No derivative at this point (np.linalg.norm(x, 2) at a tie of singular values)."""
+
+    def __init__(self, message, location=None, hint=""):
+        super().__init__(f"{message}; {hint}" if hint else message)
+'''
 
 
 def _helper_source(fn) -> str:

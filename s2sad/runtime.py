@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import NoDerivativeHereError
 from .runtime_cumprod import HELPERS as CUMPROD_HELPERS
 from .runtime_cumprod import cumprod_adjoint, cumprod_adjoint_tangent, cumprod_tangent  # noqa: F401
 from .runtime_einsum import HELPERS as EINSUM_HELPERS
@@ -255,7 +256,8 @@ def norm_adjoint_tangent(g, x, x_dot, out, ord, axis, keepdims):
     """The tangent of ``norm_adjoint(g, x, norm(x), ...)`` along ``x_dot`` (``g`` held fixed), for a
     second derivative. The gradient ``sign(x) (|x| / n)^(p-1)`` of a p-norm changes by
     ``(p-1) ((|x|/n)^(p-2) ẋ - sign(x) (|x|/n)^(p-1) ṅ) / n``; those of the 1- and inf-norms are
-    piecewise constant. Matrix norms other than Frobenius's raise ``ValueError``."""
+    piecewise constant. Matrix norms other than Frobenius's raise
+    :class:`~s2sad.errors.NoDerivativeHereError`."""
     x = np.asarray(x)
     x_dot = np.broadcast_to(x_dot, x.shape)
     axes = norm_axes(x, ord, axis)
@@ -273,7 +275,10 @@ def norm_adjoint_tangent(g, x, x_dot, out, ord, axis, keepdims):
     elif len(axes) == 1 or ord in (1, -1, np.inf, -np.inf):
         gradient_dot = np.zeros(np.shape(x))
     else:
-        raise ValueError(f"second derivatives of np.linalg.norm(x, {ord!r}) are not supported")
+        raise NoDerivativeHereError(
+            f"second derivatives of np.linalg.norm(x, {ord!r}) of a matrix are not supported",
+            hint="use the Frobenius norm (ord='fro') in a function differentiated twice",
+        )
     return reduction_adjoint(g, x, axis, keepdims) * gradient_dot
 
 
@@ -289,7 +294,8 @@ def norm_gradient(x, out, ord, axis, keepdims):
     """The gradient of each norm ``np.linalg.norm(x, ord, axis, keepdims)`` computes, shaped like
     ``x``. At a point where a norm has no derivative, the subgradient of least magnitude when there
     is one: 0 where the norm is 0, and, on a tie for the largest entry (``ord=inf``) or column (matrix
-    ``ord=1``), the first, as for ``max``. A tie of singular values has none: it raises ``ValueError``.
+    ``ord=1``), the first, as for ``max``. A tie of singular values has none: it raises
+    :class:`~s2sad.errors.NoDerivativeHereError` (a ``ValueError`` in exported code).
     """
     x = np.asarray(x)
     axes = norm_axes(x, ord, axis)
@@ -309,7 +315,9 @@ def _vector_norm_gradient(x, norm, ord, axis):
         picked = np.moveaxis(first_hit(np.moveaxis(size == norm, axis, -1)), -1, axis)
         return np.where(picked, sign, 0.0)
     if not ord >= 1:
-        raise ValueError(f"np.linalg.norm with ord={ord!r} has no derivative here (ord >= 1 has)")
+        raise NoDerivativeHereError(
+            f"np.linalg.norm with ord={ord!r} has no derivative here", hint="ord >= 1 has"
+        )
     ratio = np.divide(size, norm, out=np.zeros(np.shape(x)), where=norm != 0)
     return sign * ratio ** (ord - 1)
 
@@ -327,16 +335,21 @@ def _matrix_norm_gradient(m, ord):
     if ord == "nuc":  # U V^T over the singular values that are not zero
         return (u * (s > small)[..., None, :]) @ vh
     if ord not in (2, -2):
-        raise ValueError(f"np.linalg.norm with ord={ord!r} has no derivative for matrices")
+        raise NoDerivativeHereError(
+            f"np.linalg.norm with ord={ord!r} has no derivative for matrices",
+            hint="use ord=2, -2, 1, -1, inf, -inf, 'fro' or 'nuc'",
+        )
     k = 0 if ord == 2 else -1
     picked = s[..., k]
     if s.shape[-1] > 1:
         gap = s[..., 0] - s[..., 1] if k == 0 else s[..., -2] - s[..., -1]
         if np.any((gap <= small[..., 0]) & (picked > small[..., 0])):
             which = "largest" if k == 0 else "smallest"
-            raise ValueError(
+            raise NoDerivativeHereError(
                 f"np.linalg.norm(x, {ord}) has no derivative here: the two {which} singular values "
-                "of x are equal, so no single pair of singular vectors gives the gradient"
+                "of x are equal, so no single pair of singular vectors gives the gradient",
+                hint="differentiate at a point without the tie, or use the Frobenius norm "
+                "(ord='fro'), which has a derivative everywhere but at 0",
             )
     outer = u[..., :, k, None] * vh[..., None, k, :]
     return np.where((picked > small[..., 0])[..., None, None], outer, 0.0)

@@ -14,6 +14,7 @@ second derivatives are central differences of the gradient with a step of 1e-5 (
 
 from __future__ import annotations
 
+import importlib.util
 import numpy as np
 import pytest
 
@@ -300,9 +301,7 @@ def test_a_loop_that_runs_no_iteration_leaves_the_variable_as_it_was():
 
 
 def test_a_loop_variable_reassigned_in_the_body_with_no_value_before_is_refused():
-    with pytest.raises(
-        s2sad.UnsupportedSyntaxError, match="reassigned in its body"
-    ) as info:
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="reassigned in its body") as info:
         s2sad.grad(counter_reassigned_unbound)(1.0)
     assert "return x * i" in str(info.value)
 
@@ -411,11 +410,30 @@ def test_norms_where_they_are_zero_have_gradient_zero():
         close(s2sad.grad(vector_norm(order))(np.zeros((2, 2))), np.zeros((2, 2)))
 
 
-def test_the_spectral_norm_at_a_tie_of_singular_values_is_refused():
-    with pytest.raises(ValueError, match="two largest singular values"):
-        s2sad.grad(vector_norm(2))(np.eye(2))
-    with pytest.raises(ValueError, match="two smallest singular values"):
+def test_the_spectral_norm_at_a_tie_of_singular_values_is_refused(tmp_path):
+    """By an S2SADError (a ValueError too), in every mode; in exported code, by a ValueError."""
+    refused = s2sad.NoDerivativeHereError
+    assert issubclass(refused, s2sad.S2SADError) and issubclass(refused, ValueError)
+    for derivative in (s2sad.grad, s2sad.elementwise_grad):
+        with pytest.raises(refused, match="two largest singular values") as caught:
+            derivative(vector_norm(2))(np.eye(2))
+        assert "Frobenius" in str(caught.value)  # the advice
+    with pytest.raises(refused, match="second derivatives of np.linalg.norm"):
+        s2sad.hessian(vector_norm(2))(np.diag([2.0, 1.0]))
+    with pytest.raises(refused, match="two smallest singular values"):
         s2sad.jvp(vector_norm(-2), (np.diag([1.0, 1.0, 3.0]),), (np.ones((3, 3)),))
+    with pytest.raises(refused, match="two largest singular values"):
+        s2sad.vjp(vector_norm(2), np.eye(2))[1](1.0)
+    path = tmp_path / "spectral_norm_derivatives.py"
+    path.write_text(s2sad.export_source(vector_norm(2)))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    exported = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exported)
+    gradient = next(v for k, v in vars(exported).items() if k.endswith("_grad"))
+    with pytest.raises(ValueError, match="two largest singular values"):
+        gradient(np.eye(2))
+    # off the tie, the gradient u1 v1^T of the largest singular value, e1 e1^T here
+    np.testing.assert_allclose(gradient(np.diag([2.0, 1.0])), [[1.0, 0.0], [0.0, 0.0]])
 
 
 def spectral_norm(x):
@@ -459,9 +477,7 @@ def test_norms_without_a_derivative_are_refused_where_they_are_written(fn):
         lambda: s2sad.jvp(fn, (x,), (x,)),
         lambda: s2sad.jacobian(fn, mode="forward")(x),
     ):
-        with pytest.raises(
-            s2sad.NotDifferentiableError, match="have no derivative"
-        ) as info:
+        with pytest.raises(s2sad.NotDifferentiableError, match="have no derivative") as info:
             call()
         assert "return np.linalg.norm(x, " in str(info.value)  # the line, quoted
         assert info.value.location.line == fn.__code__.co_firstlineno + 1
@@ -620,9 +636,7 @@ def test_the_adjoint_of_a_number_broadcast_into_an_array_is_a_number(op, number_
     def of_x(x):
         return fn(x, y)
 
-    expected = central_jacobian(
-        of_x, 1.7
-    )  # shape (4,): one derivative per output element
+    expected = central_jacobian(of_x, 1.7)  # shape (4,): one derivative per output element
     _, pullback = s2sad.vjp(fn, 1.7, y)
     x_bar = pullback(WEIGHTS)[0]
     assert np.ndim(x_bar) == 0
@@ -774,8 +788,6 @@ def test_ties_of_maximum_and_minimum_go_to_the_first_argument_in_every_mode(fn):
 def test_ties_of_the_builtin_max_go_to_the_first_argument_as_the_readme_says():
     assert s2sad.grad(builtin_larger, wrt=(0, 1, 2))(1.0, 1.0, 1.0) == (1.0, 0.0, 0.0)
     for mode in ("forward", "reverse"):
-        jacobian = s2sad.jacobian(builtin_larger, wrt=(0, 1, 2), mode=mode)(
-            1.0, 1.0, 1.0
-        )
+        jacobian = s2sad.jacobian(builtin_larger, wrt=(0, 1, 2), mode=mode)(1.0, 1.0, 1.0)
         close(jacobian, [1.0, 0.0, 0.0])
     close(s2sad.jvp(builtin_larger, (1.0, 1.0, 1.0), (0.0, 1.0, 1.0))[1], 0.0)

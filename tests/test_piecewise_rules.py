@@ -9,6 +9,7 @@ jump, far beyond the step 1e-6. At a jump the derivative is 0 by the convention 
 from __future__ import annotations
 
 import math
+from math import ceil, copysign, cos, floor, fsum, sin  # noqa: F401  (names the printed code reads)
 
 import numpy as np
 import pytest

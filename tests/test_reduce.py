@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from functools import reduce
-from math import hypot
+from math import cos, hypot, sin  # noqa: F401  (names the printed code reads)
 
 import numpy as np
 import pytest
