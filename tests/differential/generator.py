@@ -363,9 +363,16 @@ class Writer:
             options += [
                 f"np.diag(np.diag({a.text}) * 2.0)",
                 f"np.hstack([{a.operand()}[1:], {a.operand()}[0]])",
+                f"np.atleast_2d({a.text})[0]",
             ]
-        else:  # its rows rotated
-            options.append(f"np.vstack([{a.operand()}[1:], {a.operand()}[:1]])")
+        else:  # its rows rotated; its columns taken apart and joined again
+            options += [
+                f"np.vstack([{a.operand()}[1:], {a.operand()}[:1]])",
+                f"np.column_stack([{a.operand()}[:, :1], {a.operand()}[:, 1:]])",
+            ]
+        if shape == (3,):  # the diagonal of a 3 × 4 matrix
+            m = self.array((3, 4), depth + 1)
+            options.append(f"np.diagonal({m.text}) + np.diagonal({m.text}, offset=1)")
         if shape == (2, 2):
             options.append(f"np.diag(np.diag({a.text})) + {b.operand()}")
         return Expr(self.pick(options), True)
@@ -383,6 +390,8 @@ class Writer:
         ]
         if shape == (2, 2):
             options.append(f"np.trace({a.text})")
+        if shape == (3, 4):
+            options.append(f"np.trace({a.text}, offset=1)")
         if shape in ((3,), (3, 4)):
             options += self.matrix_numbers(a, shape)
         return Expr(self.pick(options), True)
