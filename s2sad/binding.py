@@ -166,6 +166,17 @@ class ArgumentBinding:
             inner.function, inner.leading + tuple(values[1:]), {**inner.keywords, **fixed}
         )
 
+    def condition(self, node):
+        """The value of a test: a tuple, list or dict known while lowering tests true when it is
+        not empty, as Python tests it (``if kwargs:``, ``if not args``); anything else is a
+        number."""
+        value = self.expr(node)
+        if isinstance(value, tuple):
+            return Const(len(value) > 0)
+        if is_dict(value):
+            return Const(len(value.values) > 0)
+        return self.atom(value, node)
+
     def dict_get(self, record: Record, node: cst.Call):
         """``kwargs.get(key)`` or ``kwargs.get(key, default)`` with a constant key: the entry's
         value if the dict has the key, else the default (``None`` if none is given)."""

@@ -126,7 +126,7 @@ class BranchLowering:
     """The branch-lowering half of :class:`s2sad.lower.Lowering`."""
 
     def if_statement(self, node: cst.If, rest: list) -> None:
-        cond = self.atom(self.expr(node.test), node.test)
+        cond = self.condition(node.test)
         then = _statements(node.body)
         orelse = _else_statements(node) or []
         if isinstance(cond, Const):  # known while lowering (`w is None`): only that branch runs
@@ -282,7 +282,9 @@ class BranchLowering:
         return self.emit(SELECT, (cond, then, other), node, hint)
 
     def if_expression(self, node: cst.IfExp, hint: str = "") -> Var:
-        cond = self.atom(self.expr(node.test), node.test)
+        cond = self.condition(node.test)
+        if isinstance(cond, Const) and isinstance(cond.value, bool):  # x if kwargs else y
+            return self.expr(node.body if cond.value else node.orelse, hint)
         then, then_body = self.lazy(node.body)
         other, other_body = self.lazy(node.orelse)
         return self.choose(cond, then, then_body, other, other_body, node, hint)
@@ -325,7 +327,10 @@ class BranchLowering:
         return result
 
     def negation(self, node: cst.UnaryOperation, hint: str = "") -> Var:
-        return self.emit(NOT, (self.atom(self.expr(node.expression), node.expression),), node, hint)
+        value = self.condition(node.expression)
+        if isinstance(value, Const) and isinstance(value.value, bool):  # not args
+            return Const(not value.value)
+        return self.emit(NOT, (value,), node, hint)
 
 
 def _known(symbol: str, left, right):

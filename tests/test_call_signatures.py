@@ -262,3 +262,19 @@ def test_numpy_calls_take_unpacked_arguments():
     expected = 2 * x * x[0] + np.vstack([np.sum(x * x, axis=0), np.zeros(2)])
     np.testing.assert_allclose(s2sad.grad(reduce_with_options)(x), expected, rtol=1e-12)
     np.testing.assert_allclose(s2sad.jacobian(reduce_with_options)(x), expected, rtol=1e-12)
+
+
+def dispatching(x, *args, **kwargs):
+    if not args:
+        args = (1.0,)
+    scale = kwargs["scale"] if kwargs else 2.0
+    return scale * x * args[0] if args else x
+
+
+def test_star_args_and_kwargs_test_true_when_not_empty():
+    x = 1.5
+    assert s2sad.grad(dispatching)(x) == approx(2.0, **TOL)  # 2 * x * 1
+    assert s2sad.grad(dispatching)(x, 3.0) == approx(6.0, **TOL)  # 2 * x * 3
+    assert s2sad.grad(dispatching)(x, 3.0, scale=0.5) == approx(1.5, **TOL)
+    _same(s2sad.grad(dispatching, wrt=(0, 1))(x, 3.0), (6.0, (2 * x,)))
+    assert s2sad.hessian(dispatching)(x, 3.0) == approx(0.0, abs=1e-15)
