@@ -107,6 +107,8 @@ _register(math.pow, _define("math_pow", math.pow, symbol="pow", foldable=False))
 for _builtin in (builtins.abs, builtins.max, builtins.min, builtins.float):
     _register(_builtin, _define(_builtin.__name__, _builtin))
 _register(builtins.pow, PRIMITIVES["pow"])
+for _operator in (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow):
+    _register(_operator, PRIMITIVES[_operator.__name__])  # as in reduce(operator.mul, xs)
 PRINT = _register(builtins.print, _define("print", builtins.print, foldable=False))
 
 # Operations that raise outside their domain (ValueError, or ZeroDivisionError for // and %) though
@@ -156,7 +158,11 @@ def primitive_for(obj) -> Primitive | None:
 def supported_callables() -> list[str]:
     """Human-readable names of every supported function, for error messages."""
     return sorted(
-        obj.__name__ if obj.__module__ == "builtins" else f"{obj.__module__}.{obj.__name__}"
+        (
+            obj.__name__
+            if obj.__module__ == "builtins"
+            else f"{obj.__module__.lstrip('_')}.{obj.__name__}"
+        )
         for obj in _CALLABLE_OBJECTS
         if obj is not builtins.print
     )

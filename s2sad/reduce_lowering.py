@@ -2,7 +2,7 @@
 length is known while lowering (see :mod:`s2sad.sequences`): ``f`` is applied left to right, as
 ``reduce`` applies it, each application inlined like any call, so the trace holds
 ``f(f(initial, xs[0]), xs[1])`` written out. ``f`` is a ``lambda``, a function defined in the code or
-in Python, or a function with a rule (``max``, ``math.hypot``).
+in Python, or a function with a rule (``max``, ``math.hypot``, ``operator.mul``).
 
 >>> import functools, s2sad
 >>> def product(x, y, z):
@@ -57,7 +57,7 @@ def _apply(lowering, function, step, values: tuple, hint: str, where):
         return lowering.inline(function, step, leading=values)
     if isinstance(function, LocalFunction):
         return lowering.inline_local(function, step, leading=values)
-    if isinstance(function, Primitive) and function.style == "call":
+    if isinstance(function, Primitive):  # max, math.hypot, operator.mul
         atoms = tuple(lowering.atom(value, step) for value in values)
         return lowering.emit(function, atoms, step, hint)
     raise lowering.error(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from functools import reduce
-from math import cos, hypot, sin  # noqa: F401  (names the printed code reads)
+from math import hypot
 
 import numpy as np
 import pytest
@@ -40,7 +41,11 @@ def with_local_function(x, y):
 
 
 def with_primitive(x, y):
-    return reduce(max, [x, y, 0.3]) + reduce(hypot, [x, y, 1.0])
+    return reduce(max, [x, y, 0.3]) + reduce(hypot, [x, y, 1.0]) + reduce(operator.mul, [x, y], 2.0)
+
+
+def with_operators(x, y):
+    return operator.truediv(reduce(operator.add, [x, y, x * y]), 1.5) - operator.pow(x, 3)
 
 
 def matrices(a, b):
@@ -62,6 +67,7 @@ B = np.array([[0.2, -1.0], [0.7, 0.4]])
         (with_function, (0.4, 1.1)),
         (with_local_function, (1.3, 0.6)),
         (with_primitive, (0.9, -0.4)),
+        (with_operators, (0.9, -0.4)),
         (matrices, (A, B)),
         (rows, (0.8,)),
     ],
