@@ -239,7 +239,11 @@ class ArrayLowering:
             message = f"`{name}` is an array: this changes {what} in place"
             symbol = _SYMBOL.get(type(node.operator).__name__, "+")
             hint = f"write `{name} = {name} {symbol} ...`, which makes a new array"
-            variable = seen[0] if seen[0] in self.arguments else current.name  # survives copies
+            # The value `name` holds, where an operation made it (`v[0, 1]`, a number or a view
+            # of `v` as `v` has two axes or more); else the argument it copies, whose name
+            # survives the propagation of copies.
+            made = isinstance(self.sources.get(current.name), Call)
+            variable = seen[0] if seen[0] in self.arguments and not made else current.name
             self.in_place.append((variable, self.source.location(node), message, hint))
 
     def _retire_views(self, written: Var, name: str, target) -> None:

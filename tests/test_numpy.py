@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad.runtime import HELPERS
 
 RNG = np.random.default_rng(20261122)
 STEP = 1e-6
@@ -484,6 +485,53 @@ def test_augmented_assignment_of_numbers_and_fresh_arrays_is_fine():
     x, W = normal(3), normal(3, 3)
     # total = h · (0 + 1 + 2) for n = 3, so ∂/∂x = 3 (Wᵀ1 + 1).
     np.testing.assert_allclose(s2sad.grad(f)(x, W, 3), 3 * (W.T @ np.ones(3) + 1), rtol=1e-14)
+
+
+def _scales_an_element(v, z):
+    a = v[0, 1]  # a number where v has two axes: `a *= z` rebinds it, v is unchanged
+    a *= z
+    return a
+
+
+def _scales_a_row(v, z):
+    a = v[0]  # a view: `a *= z` would write into the caller's array
+    a *= z
+    return np.sum(a)
+
+
+def test_augmented_assignment_of_an_element_of_an_argument_is_fine():
+    """Exact: a = v[0, 1] z, so ∂a/∂v is z at (0, 1), ∂a/∂z = v[0, 1], ∂²a/∂v[0, 1]∂z = 1."""
+    v, z = normal(2, 3), 1.5
+    kept = v.copy()
+    dv = np.zeros((2, 3))
+    dv[0, 1] = z
+    value, (gv, gz) = s2sad.value_and_grad(_scales_an_element, wrt=(0, 1))(v, z)
+    assert value == v[0, 1] * z and gz == v[0, 1]
+    np.testing.assert_array_equal(gv, dv)
+    direction_v, direction_z = normal(2, 3), 0.5
+    _, tangent = s2sad.jvp(_scales_an_element, (v, z), (direction_v, direction_z))
+    np.testing.assert_allclose(tangent, z * direction_v[0, 1] + v[0, 1] * direction_z, rtol=1e-15)
+    pulled = s2sad.vjp(_scales_an_element, v, z)[1](2.0)
+    np.testing.assert_array_equal(pulled[0], 2.0 * dv)
+    assert pulled[1] == 2.0 * v[0, 1]
+    second = s2sad.grad(s2sad.grad(_scales_an_element, wrt=1), wrt=0)(v, z)
+    expected = np.zeros((2, 3))
+    expected[0, 1] = 1.0
+    np.testing.assert_array_equal(second, expected)
+    namespace = dict(_scales_an_element.__globals__)
+    namespace.update((helper.__name__, helper) for helper in HELPERS)  # names printed code calls
+    exec(s2sad.adjoint_source(_scales_an_element, wrt=(0, 1), args=(v, z)), namespace)
+    printed_v, printed_z = namespace["_scales_an_element_grad"](v, z)
+    np.testing.assert_array_equal(printed_v, dv)
+    assert printed_z == v[0, 1]
+    np.testing.assert_array_equal(v, kept)
+
+
+def test_augmented_assignment_of_a_view_of_an_argument_is_refused():
+    with pytest.raises(s2sad.S2SADError, match="this changes the caller's array.* in place"):
+        s2sad.grad(_scales_a_row)(normal(2, 3), 1.5)
+    with pytest.raises(s2sad.S2SADError, match="this changes the caller's array.* in place"):
+        s2sad.grad(_scales_an_element)(normal(2, 3, 2), 1.5)  # v[0, 1] is a row of v here
 
 
 def test_code_compiled_for_one_integer_serves_another():
