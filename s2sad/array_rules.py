@@ -121,15 +121,29 @@ rule("np.divide")(lambda x, y, out: (1 / y, -out / y))
 
 @rule("np.tanh")
 def _(x, out):
-    """As for math.tanh: 1 - tanh(x)**2 for |x| < 1, else 4 t / (1 + t)**2 with t = exp(-2|x|)."""
-    t = exp(-2 * np_call("abs", x))
-    return where(apply("lt", np_call("abs", x), 1.0), 1 - out**2, 4 * t / (1 + t) ** 2)
+    """As for math.tanh: 1 - tanh(x)**2 for |x| < 1, else 4 t / (1 + t)**2 with t = exp(-2|x|),
+    written t (1 + |tanh x|)**2 to compute the exponential once."""
+    stable = exp(-2 * np_call("abs", x)) * (1 + np_call("abs", out)) ** 2
+    return where(apply("lt", np_call("abs", x), 1.0), 1 - out**2, stable)
 
 
 @rule("np.arctan2")
 def _(y, x, out):
     r = np_call("hypot", y, x)
     return x / r / r, -y / r / r
+
+
+@rule("np.logaddexp")
+def _(x, y, out):
+    """log(exp(x) + exp(y)): the softmax weights exp(x - out) and exp(y - out), which never overflow
+    since out >= max(x, y)."""
+    return np_call("exp", x - out), np_call("exp", y - out)
+
+
+@rule("np.logaddexp2")
+def _(x, y, out):
+    """log2(2**x + 2**y): the weights 2**(x - out) and 2**(y - out), as for logaddexp."""
+    return np_call("exp2", x - out), np_call("exp2", y - out)
 
 
 @rule("np.where")
@@ -475,12 +489,21 @@ def _(cond, then, other, out, params, kinds):
     def tangent(dots):
         return apply("select", cond, zero(dots[1], then), zero(dots[2], other))
 
+    def no_adjoint(branch, g):
+        """The adjoint of the branch not taken: zeros of that branch's shape, which differs from the
+        result's where a name is rebound to an array of another shape on one path only
+        (``X = np.hstack([X, ones])`` under an ``if``)."""
+        kind = kinds.of(branch)
+        if kind is not None and kind.is_array and (result is None or kind.shape != result.shape):
+            return np_call("zeros", Const(kind.shape))
+        return np_call("zeros_like", g)
+
     return Linear(
         tangent,
         (
             None,
-            lambda g: apply("select", cond, g, np_call("zeros_like", g)),
-            lambda g: apply("select", cond, np_call("zeros_like", g), g),
+            lambda g: apply("select", cond, g, no_adjoint(then, g)),
+            lambda g: apply("select", cond, no_adjoint(other, g), g),
         ),
     )
 

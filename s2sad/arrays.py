@@ -83,7 +83,8 @@ _UNARY = (
 )
 _op(_UNARY)
 _op(
-    "add subtract multiply divide true_divide power maximum minimum fmax fmin arctan2 hypot",
+    "add subtract multiply divide true_divide power maximum minimum fmax fmin arctan2 hypot "
+    "logaddexp logaddexp2",
     operands=(2, 2),
 )
 _op("where", operands=(3, 3))

@@ -199,6 +199,8 @@ def infer_value(value, known: dict) -> Kind | None:
         return Kinds().of(value)
     if not isinstance(value, Call):
         return None
+    if value.prim.name == "select":
+        return _select_kind(value, known)
     by_rule = SHAPE_RULES.get(value.prim.name)
     if by_rule is not None:
         kinds = [infer_value(arg, known) for arg in value.args]
@@ -239,6 +241,20 @@ def infer_value(value, known: dict) -> Kind | None:
     if kind is not None and kind.value is not None and not _exact(value, known):
         return Kind(None, kind.dtype)  # a number computed from stand-ins: only its kind is real
     return kind
+
+
+def _select_kind(value: Call, known: dict) -> Kind | None:
+    """``a if c else b``: unknown where ``a`` and ``b`` are arrays of two shapes (a name rebound to
+    another shape on one path only) and ``c`` is decided when the code runs; a number beside an
+    array takes the array's kind, as it broadcasts to it."""
+    cond, then, other = (infer_value(arg, known) for arg in value.args)
+    if cond is not None and cond.value is not None:
+        return then if cond.value else other
+    if then is None or other is None:
+        return None
+    if then.is_array and other.is_array and (then.shape, then.dtype) != (other.shape, other.dtype):
+        return None
+    return then if then.is_array else other
 
 
 # Operands of those operations that give the elements' values, not the shape.
