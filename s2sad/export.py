@@ -51,7 +51,9 @@ import builtins
 import importlib
 import math
 import inspect
+import itertools
 import os
+import re
 import textwrap
 import types
 
@@ -193,10 +195,15 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
     from_imports: dict = {}
     lines = []
     helpers = [(n, obj) for n, kind, obj in namespace.bindings if obj in runtime.HELPERS]
+    globals_read = {r.name for fn in generated for r in refs_used(fn) if r.origin == "global"}
+    renamed = _helper_names(globals_read, namespace, generated) if helpers else {}
     if helpers:  # the few NumPy helpers derivative code calls: copied in, so s2sad is not needed
         lines.append("import numpy as np")
-        lines += [_helper_source(fn) for fn in runtime.HELPERS] + [_NO_DERIVATIVE_HERE]
-        lines += [f"{name} = {fn.__name__}" for name, fn in helpers if name != fn.__name__]
+        copies = [_helper_source(fn) for fn in runtime.HELPERS] + [_NO_DERIVATIVE_HERE]
+        lines += [_renamed(text, renamed) for text in copies]
+        for name, fn in helpers:
+            if name != renamed.get(fn.__name__, fn.__name__):
+                lines.append(f"{name} = {renamed.get(fn.__name__, fn.__name__)}")
     for name, kind, payload in namespace.bindings:
         obj = _closure_value(functions, payload) if kind == "closure" else payload
         if obj in runtime.HELPERS:
@@ -207,8 +214,7 @@ def _imports(generated: list, namespace, functions: list, module: str | None) ->
         line = _binding(name, obj, home, importable, from_imports)
         if line:
             lines.append(line)
-    copied = {"np", "NoDerivativeHereError", *(fn.__name__ for fn in runtime.HELPERS)}
-    copied = copied if helpers else set()
+    copied = {"np", *(renamed.get(name, name) for name in _copied_names())} if helpers else set()
     copied_numpy = runtime.np
     for fn in generated:
         for ref in refs_used(fn):
@@ -244,6 +250,39 @@ class NoDerivativeHereError(ValueError):
 
 def _helper_source(fn) -> str:
     return "\n\n" + inspect.getsource(fn)
+
+
+def _copied_names() -> list:
+    """The names the copied helpers define in the exported module."""
+    return [fn.__name__ for fn in runtime.HELPERS] + ["NoDerivativeHereError"]
+
+
+def _helper_names(globals_read: set, namespace, generated: list) -> dict:
+    """A new name for each copied helper named like a module global the code reads (a user's
+    ``unbroadcast``), so that the global keeps its own name: the alias the generated code calls
+    the helper by, where that differs, else the first ``name_k`` no other name of the module takes.
+    """
+    taken = globals_read | set(_copied_names()) | {fn.name for fn in generated}
+    taken |= {name for name, _, _ in namespace.bindings}
+    aliases = {obj.__name__: name for name, _, obj in namespace.bindings if obj in runtime.HELPERS}
+    renamed = {}
+    for name in _copied_names():
+        if name not in globals_read:
+            continue
+        alias = aliases.get(name, name)
+        if alias == name:
+            alias = next(f"{name}_{k}" for k in itertools.count(1) if f"{name}_{k}" not in taken)
+        taken.add(alias)
+        renamed[name] = alias
+    return renamed
+
+
+def _renamed(text: str, renamed: dict) -> str:
+    """``text`` (a copied helper's source) with each name of ``renamed`` replaced where it stands
+    as a name, not as an attribute (``np.conform`` would stay)."""
+    for old, new in renamed.items():
+        text = re.sub(rf"(?<![.\w]){re.escape(old)}\b", new, text)
+    return text
 
 
 def _closure_value(functions: list, name: str):
