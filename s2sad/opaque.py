@@ -16,6 +16,7 @@ the trace cannot follow.
 from __future__ import annotations
 
 import builtins
+from dataclasses import replace
 import difflib
 import math
 import operator
@@ -155,6 +156,7 @@ class OpaqueLowering:
                 "s2sad differentiates real code: keep the real and imaginary parts as two reals",
             )
         args, params = [] if receiver is None else [self._opaque_operand(receiver, node.func)], []
+        computed: list = []  # keyword arguments whose values the code computes
         for arg in node.args:
             if arg.star:
                 raise self.error(
@@ -171,14 +173,11 @@ class OpaqueLowering:
                 )
             elif isinstance(value, (Const, Ref)):
                 params.append((arg.keyword.value, value if isinstance(value, Ref) else value.value))
-            else:
-                raise self.error(
-                    arg,
-                    f"the keyword argument `{arg.keyword.value}=` of this call is computed; here "
-                    "only constants can be passed by keyword",
-                    "pass it by position",
-                    UnknownFunctionError,
-                )
+            else:  # rng.normal(size=n): an operand, passed by its keyword after the others
+                computed.append((arg.keyword.value, value))
+        if computed:
+            prim = replace(prim, named=tuple(key for key, _ in computed))
+            args += [value for _, value in computed]
         for arg in args:
             self.require_real(arg, node)
         var = self.fresh(hint)
