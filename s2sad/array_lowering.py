@@ -108,6 +108,20 @@ class ArrayLowering:
             return value.value
         if isinstance(value, Ref) and (isinstance(value.obj, type) or not callable(value.obj)):
             return value  # dtype=np.float32, or a module constant
+        parameter = self.parameter_vars.get(value.name) if isinstance(value, Var) else None
+        if parameter is not None and self.structures is None:
+            # `axis=axis` with a parameter that defaults to None: a None argument is a constant in
+            # the code compiled for the arguments' structures (see s2sad.nones)
+            raise self.structure_needed(node, parameter, "a static argument (an axis, a shape)")
+        if parameter is not None:
+            raise self.error(
+                node,
+                f"this argument must be a constant, and the parameter `{parameter}` is a value "
+                "passed when the code runs",
+                f"differentiate a function that calls this one with `{parameter}` written as a "
+                f"constant (`def g(x): return f(x, {parameter}=1)`), or leave it to its default "
+                "None",
+            )
         raise self.error(node, "this argument must be a constant", _STATIC_HINT)
 
     def operand(self, value, node) -> Expr:

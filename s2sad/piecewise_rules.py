@@ -1,5 +1,6 @@
-"""Rounding, signs and exact sums: ``math.floor``, ``math.ceil``, ``round``, ``np.floor``,
-``np.ceil``, ``np.round``, ``np.around``, ``np.heaviside``, ``math.copysign`` and ``math.fsum``.
+"""Rounding, signs and exact sums: ``math.floor``, ``math.ceil``, ``math.trunc``, ``round``,
+``np.floor``, ``np.ceil``, ``np.trunc``, ``np.rint``, ``np.round`` (and ``x.round()``),
+``np.around``, ``np.heaviside``, ``math.copysign`` and ``math.fsum``.
 
 The rounding functions, like ``np.sign`` and comparisons, are *piecewise constant*: their derivative
 is 0 wherever it exists, which is everywhere but at the jumps. **At a jump the derivative is taken to
@@ -33,16 +34,19 @@ from .ir import Primitive
 from .primitives import PRIMITIVES, _define, _register
 from .rules import NO_DERIVATIVE, rule
 
-for _fn in (math.floor, math.ceil, builtins.round, math.copysign):
+for _fn in (math.floor, math.ceil, math.trunc, builtins.round, math.copysign):
     _register(_fn, _define(_fn.__name__, _fn))
-_op("floor ceil")
-_op("round around", statics=("decimals",))
+_op("floor ceil trunc rint")
+_op("round around", statics=("decimals",), methods="round")
 _op("heaviside", operands=(2, 2))
 
-NO_DERIVATIVE.update({"floor", "ceil", "round", "np.floor", "np.ceil", "np.round", "np.around"})
+NO_DERIVATIVE.update(
+    {"floor", "ceil", "trunc", "round"}
+    | {f"np.{name}" for name in ("floor", "ceil", "trunc", "rint", "round", "around")}
+)
 
 
-@rule("floor", "ceil")
+@rule("floor", "ceil", "trunc")
 def _(x, out):
     """Piecewise constant (this states the arity: the result has no derivative)."""
     return 0

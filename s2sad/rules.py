@@ -264,9 +264,10 @@ def _(x, out):
 def _(x, out):
     """1 - tanh(x)**2 near 0; beyond |x| = 1, where that difference loses digits (and is 0 past
     |x| = 19), the same value as 4 t / (1 + t)**2 with t = exp(-2|x|), which never overflows (as
-    1 / cosh(x)**2 would)."""
-    t = exp(-2 * apply("abs", x))
-    return select(lt(apply("abs", x), 1.0), 1 - out**2, 4 * t / (1 + t) ** 2)
+    1 / cosh(x)**2 would), written t (1 + |tanh x|)**2 (since 1 + |tanh x| = 2 / (1 + t)) so that
+    the exponential is computed once."""
+    stable = exp(-2 * apply("abs", x)) * (1 + apply("abs", out)) ** 2
+    return select(lt(apply("abs", x), 1.0), 1 - out**2, stable)
 
 
 @rule("asinh")

@@ -17,6 +17,7 @@ compared at 1e-5.
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 
@@ -66,9 +67,11 @@ def exported(fn, tmp_path) -> dict:
 
 
 def printed(fn) -> dict:
-    """The functions ``adjoint_source(fn)`` defines, run in ``fn``'s globals and the helpers of
-    ``s2sad.runtime`` the code reads, which a module running printed code imports."""
-    namespace = {**{helper.__name__: helper for helper in runtime.HELPERS}, **fn.__globals__}
+    """The functions ``adjoint_source(fn)`` defines, run in ``fn``'s globals, with the helpers of
+    ``s2sad.runtime`` and the names of ``math`` the code reads by their bare names (``cos``,
+    ``pi``), which a module running printed code imports (as tests/test_printed_source.py does)."""
+    helpers = {helper.__name__: helper for helper in runtime.HELPERS}
+    namespace = {**vars(math), **helpers, **fn.__globals__}
     exec(compile(s2sad.adjoint_source(fn), f"<gradient of {fn.__name__}>", "exec"), namespace)
     return namespace
 

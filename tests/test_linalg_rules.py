@@ -9,11 +9,17 @@ eigenvalues in [3, 20]; and against the analytic gradients where they are one li
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import s2sad
 from rule_oracles import RNG, check_everywhere, check_jacobian
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+import gaussians  # noqa: E402
 
 A = RNG.normal(size=(3, 3)) + 4 * np.eye(3)
 NEGATIVE = A @ np.diag([1.0, 1.0, -1.0])  # det < 0: slogdet's sign is -1
@@ -123,3 +129,25 @@ def test_a_stack_of_matrices_is_refused_with_advice():
 def test_the_printed_gradient_solves_rather_than_inverts():
     source = s2sad.adjoint_source(solved_matrix, args=(A, M))
     assert "np.linalg.solve(" in source and "np.linalg.inv(" not in source
+
+
+COV = SPD / 3  # eigenvalues in [1, 7]
+GRID = np.linspace(0.0, 3.0, 6)
+
+
+@pytest.mark.parametrize(
+    "fn, args",
+    [
+        (gaussians.mvn_logpdf, (V, np.cos(V), COV)),
+        (gaussians.gp_nll, (0.2, -1.0, GRID, np.sin(GRID))),  # noise e^-2: kernel + 0.14 I
+    ],
+    ids=["mvn_logpdf", "gp_nll"],
+)
+def test_the_gaussian_samples_in_every_entry_point(fn, args, tmp_path):
+    check_everywhere(fn, *args, tmp_path=tmp_path)
+
+
+def test_the_gradient_of_the_log_density_in_x_is_the_analytic_one():
+    mean = np.cos(V)
+    got = s2sad.grad(gaussians.mvn_logpdf)(V, mean, COV)
+    np.testing.assert_allclose(got, -np.linalg.solve(COV, V - mean), rtol=1e-12, atol=1e-12)

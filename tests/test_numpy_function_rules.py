@@ -16,6 +16,8 @@ derivatives are second central differences of the function with a step of 1e-4: 
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -37,6 +39,10 @@ from s2sad.runtime import (  # noqa: F401  (names the printed code reads)
     unbroadcast,
     weights_like,
 )
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "samples"))
+
+import weighted_logistic  # noqa: E402
 
 RNG = np.random.default_rng(20261207)
 STEP, TOLERANCE = 1e-6, 1e-6
@@ -665,3 +671,14 @@ def quadratic_form(x):
 def test_functions_of_constants_are_used_as_they_are():
     x = normal(3)
     close(s2sad.grad(quadratic_form)(x), 2 * SCALE * x + 6.0, 1e-12)
+
+
+# --- a sample from the gallery -----------------------------------------------------------------
+
+
+def test_the_weighted_logistic_sample_has_its_closed_form_derivatives():
+    sample = weighted_logistic
+    X, y, c = normal(6, 2), RNG.integers(0, 2, 6).astype(float), RNG.uniform(0.5, 2.0, 6)
+    w = normal(3)
+    close(s2sad.grad(sample.loss)(w, X, y, c), sample.closed_gradient(w, X, y, c), 1e-12)
+    close(s2sad.hessian(sample.loss)(w, X, y, c), sample.closed_hessian(w, X, y, c), 1e-12)

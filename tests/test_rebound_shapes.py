@@ -67,3 +67,31 @@ def test_logaddexp2_against_central_differences():
             up = f(a + step, b) if which == 0 else f(a, b + step)
             down = f(a - step, b) if which == 0 else f(a, b - step)
             assert abs(got[i] - (up - down) / (2 * h)) < 1e-8
+
+
+def log_sum_exp(a, axis=None):
+    top = np.max(a, axis=axis, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top)
+
+
+def log_sum_exp_rows(a):
+    return log_sum_exp(a, axis=1)
+
+
+def _softmax(a, axis):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def test_an_axis_parameter_left_to_its_default_none():
+    """The gradient of log-sum-exp is the softmax (over everything for axis=None, per row for 1)."""
+    a = np.random.default_rng(5).normal(size=(3, 4))
+    np.testing.assert_allclose(s2sad.grad(log_sum_exp)(a), _softmax(a, None), rtol=1e-13)
+    np.testing.assert_allclose(s2sad.grad(log_sum_exp_rows)(a), _softmax(a, 1), rtol=1e-13)
+
+
+def test_an_axis_passed_when_the_code_runs_is_refused_with_the_way_out():
+    a = np.ones((2, 3))
+    with pytest.raises(s2sad.S2SADError, match="parameter `axis` is a value") as info:
+        s2sad.grad(log_sum_exp)(a, 1)
+    assert "return f(x, axis=1)" in str(info.value)

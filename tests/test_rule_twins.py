@@ -343,3 +343,19 @@ def test_twins_agree_with_the_oracle(functions, scalar, twin, arity):
                     where = "arrays" if arrays else "numbers"
                     failures.append(f"{rule} {mode} on {where} at {point}: {got}, exact {want}")
     assert not failures, "\n".join(failures)
+
+
+def tanh_of_number(x):
+    return math.tanh(x)
+
+
+def tanh_of_array(v):
+    return np.sum(np.tanh(v))
+
+
+@pytest.mark.parametrize("fn", [tanh_of_number, tanh_of_array])
+def test_the_stable_slope_of_tanh_computes_its_exponential_once(fn):
+    """Beyond |x| = 1 the slope of tanh is exp(-2|x|) (1 + |tanh x|)**2, one exponential per element
+    (the value itself is checked against the oracle above, at extreme arguments too)."""
+    for source in (s2sad.adjoint_source(fn), s2sad.tangent_source(fn)):
+        assert source.count("exp(") == 1, source
