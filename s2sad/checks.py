@@ -23,7 +23,8 @@ import libcst as cst
 from .arrays import TUPLE
 from .branches import RAISED
 from .errors import UnknownFunctionError
-from .ir import Call, Const, Effect, Primitive, Ref
+from .ir import Call, Const, Effect, Primitive, Ref, Var
+from .opaque import is_opaque
 
 _EXCEPTION = (
     "raise an exception class (`raise ValueError`) or an instance built from it "
@@ -63,6 +64,10 @@ class CheckLowering:
             args = tuple(self._message(arg) for arg in exc.args)
             self.raise_exception(cls, args, node, (("called", True),) + cause)
         else:
+            made = self.expr(exc) if isinstance(exc, cst.Name) else None
+            if isinstance(made, Var) and _built(self.sources.get(made.name)):
+                self.raise_exception(made, (), node, (("called", False),) + cause)  # raise err
+                return
             cls = self._exception_class(exc)
             self.raise_exception(cls, (), node, (("called", False),) + cause)
 
@@ -110,6 +115,12 @@ class CheckLowering:
         if isinstance(value, tuple):  # x.shape of a known shape: (3, 2)
             return self.emit(TUPLE, tuple(self.atom(v, arg.value) for v in value), arg.value)
         return self.atom(value, arg.value)
+
+
+def _built(value) -> bool:
+    """Whether ``value`` was made by calling something s2sad has no rule for (``err =
+    ValueError(...)``): raising it raises what the function raises."""
+    return isinstance(value, Call) and is_opaque(value.prim)
 
 
 def _is_none(node) -> bool:

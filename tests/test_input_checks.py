@@ -149,3 +149,15 @@ def test_raises_that_cannot_be_followed_are_refused_at_their_place(fn, caret):
         s2sad.grad(fn)(1.0)
     assert info.value.location.text.strip().startswith("raise")
     assert "^" in str(info.value)
+
+
+def raises_what_it_built(x):
+    if x > 10.0:
+        err = OverflowError(f"{x} is too large")
+        raise err
+    return x * x
+
+
+def test_raising_an_exception_built_before(tmp_path):
+    check(raises_what_it_built, (3.0,), lambda x: (2 * x,), tmp_path, lambda x: 2.0)
+    refused_alike(raises_what_it_built, (11.0,), OverflowError, "11.0 is too large", tmp_path)
