@@ -157,6 +157,9 @@ class ArrayLowering:
         if attr == "T":
             return self.emit(TRANSPOSE_ATTR, (base,), node, hint, (("attr", "T"),))
         if attr in INFO_ATTRIBUTES:
+            known = self.array_info(base, attr, node)
+            if known is not None:
+                return known
             return self.emit(INFO, (base,), node, hint, (("attr", attr),))
         return None
 

@@ -152,10 +152,8 @@ class CallLowering:
             return lower_call(self, prim.primitive, prim.fn, node, hint)
         if prim is STOP_GRADIENT:
             return lower_call(self, prim, prim.impl, node, hint)
-        if prim is LENGTH and self.known_sequence(node.args[0].value) is None:
-            return self.emit(LENGTH, (self.atom(self.expr(node.args[0].value), node),), node, hint)
         if prim is LENGTH:
-            prim = builtins.len
+            return self.length(node, hint)
         if isinstance(prim, types.FunctionType):
             return self.inline_or_opaque(prim, node, _dotted(node.func))
         if isinstance(prim, LocalFunction):

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .errors import ArgumentError, S2SADError, StructureNeededError, located
+from .errors import ArgumentError, LengthNeededError, S2SADError, StructureNeededError, located
 from .calling import completed, positional_only
 from .execute import load
 from .pipeline import compiled, Spec
@@ -125,14 +125,21 @@ def laid_out(fn, params: tuple, args: tuple, skip: int = 0, directions: tuple = 
 def known_structures(fn, layout: Layout) -> tuple | None:
     """What to lower ``fn`` with for arguments laid out as ``layout``: their structures; if none is
     structured, nothing (the trace every call shares), or, for a function that uses a parameter as
-    a structure, the knowledge that none is (where a structure is needed, the lowering says so)."""
-    if layout.structures:
-        return layout.structures
+    a structure, the knowledge that none is (where a structure is needed, the lowering says so).
+    A function that reads the length of an array (``for v in x``, ``a, b = x``) is lowered with
+    the shapes of its numbers and arrays too, as a list is with its length."""
+    structures = layout.structures
+    if not structures:
+        try:
+            trace_of(fn)
+            return None
+        except StructureNeededError:
+            structures = ()
     try:
-        trace_of(fn)
-    except StructureNeededError:
-        return ()
-    return None
+        trace_of(fn, structures)
+    except LengthNeededError:
+        return structures + layout.shapes
+    return structures
 
 
 def dispatcher(fn, owner, spec: Spec, params: tuple):

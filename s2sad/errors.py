@@ -100,6 +100,11 @@ class StructureNeededError(S2SADError):
     """A parameter is used as a structure (``params["W1"]``), and no argument says which one."""
 
 
+class LengthNeededError(StructureNeededError):
+    """A parameter that is not a structure (an array) is used as a sequence of known length
+    (``a, b = x``, ``for v in x``, ``len(x)``), and the arguments' shapes were not given."""
+
+
 class StaleTraceError(S2SADError):
     """A trace is run after a function it inlined (or a value it bound) was rebound: the equations
     it shows are no longer what the function computes."""

@@ -16,7 +16,7 @@ from .branches import Unbound
 from .callables import is_callable_object
 from .ir import Assign, Call, Const, Expr, ListValue, Ref, Var
 from .records import Record
-from .sequences import FIXED_CONTAINERS
+from .sequences import FIXED_CONTAINERS, GROWING
 from .primitives import ATTRIBUTE, BINARY_OPERATORS, FORMAT, UNARY_OPERATORS
 from .reals import HINT as COMPLEX_HINT
 
@@ -148,9 +148,8 @@ class ExpressionLowering:
         if field is not None:
             return field
         if isinstance(base, tuple):
-            raise self.error(
-                node, f"`.{attr}` of a list or tuple is not supported", FIXED_CONTAINERS
-            )
+            hint = GROWING if attr in ("append", "extend", "insert") else FIXED_CONTAINERS
+            raise self.error(node, f"`.{attr}` of a list or tuple is not supported", hint)
         array_attribute = self.array_attribute(self.atom(base, node.value), attr, node, hint)
         if array_attribute is not None:
             return array_attribute
@@ -165,6 +164,9 @@ class ExpressionLowering:
         right = self.expr(node.right)
         if isinstance(left, tuple) or isinstance(right, tuple):  # [a] + [b], (a,) * 2
             return self.sequence_arithmetic(node, symbol, left, right)
+        if symbol in _INTEGER_ARITHMETIC and _integer(left) and _integer(right):
+            if symbol not in ("//", "%") or right.value != 0:  # len(p) - 1: a length, an index
+                return Const(BINARY_OPERATORS[symbol].impl(left.value, right.value))
         return self.emit(BINARY_OPERATORS[symbol], (left, right), node, hint)
 
     def unary(self, node: cst.UnaryOperation, hint: str) -> Value:
@@ -192,6 +194,10 @@ class ExpressionLowering:
 
     def subscript(self, node: cst.Subscript, hint: str = "") -> Value:
         base = self.expr(node.value)
+        if isinstance(base, Const) and type(base.value) is tuple:  # X.shape[1] of a known shape
+            part = node.slice[0].slice if len(node.slice) == 1 else None
+            if isinstance(part, cst.Slice) or _integer(self.expr(part.value)):
+                base = tuple(Const(v) for v in base.value)
         if isinstance(base, tuple):
             return self.index(node, base)
         entry = self.record_item(node, base)
@@ -218,6 +224,15 @@ class ExpressionLowering:
         var = self.fresh()
         self.body.append(Assign(var, Call(FORMAT, tuple(args), params), self.source.location(node)))
         return var
+
+
+_INTEGER_ARITHMETIC = ("+", "-", "*", "//", "%")
+
+
+def _integer(value) -> bool:
+    """Whether ``value`` is an integer constant: arithmetic on such is done while lowering, so a
+    length or an index computed from constants is one too (``p[i + 1]`` in an unrolled loop)."""
+    return isinstance(value, Const) and type(value.value) is int
 
 
 def _constant_number(value) -> bool:

@@ -117,6 +117,7 @@ class LoopLowering:
             self.unroll(node, values, body)
             return
         self.refuse_iterating(node.iter)
+        self.need_length(node.iter)
         args = self._range_arguments(node.iter)
         if not isinstance(node.target, cst.Name):
             raise self.error(
@@ -269,7 +270,8 @@ class LoopLowering:
                 return [self.atom(self.expr(a.value), a.value) for a in node.args]
         raise self.error(
             node,
-            "a `for` loop can run over range(...) or over a tuple of values",
+            "a `for` loop can run over range(...), a list or tuple, an array whose length is "
+            "known at the call, or zip/enumerate of those",
             "write `for i in range(n)` and index, or loop over a tuple",
         )
 

@@ -51,6 +51,7 @@ from .frontend import Scope, Source, load
 from .provenance import distinct
 from .ir import Assign, Call, Const, Function, ListValue, Ref, Return, Var
 from .traversal import check_trace, defines, refs_used, walk
+from .lengths import LengthLowering
 from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
 from .reals import HINT, describe, is_complex
@@ -107,6 +108,7 @@ class Lowering(
     BranchLowering,
     LoopLowering,
     RecordLowering,
+    LengthLowering,
     ConstructorLowering,
     CheckLowering,
     OpaqueLowering,
@@ -141,6 +143,8 @@ class Lowering(
             self.root_params = set(parameter_names(code))
             self.structures = structures
             self.parameter_vars: dict = {}  # variable -> parameter, for those not yet structured
+            self.leaf_vars: dict = {}  # variable -> the generated parameter it is bound to
+            self.lengths_read: dict = {}  # see LengthLowering.check_lengths
             self.reads: list = []  # see Function.reads
         else:  # an inlined callee: its statements and numbering continue the caller's
             self.body = caller.body
@@ -154,6 +158,8 @@ class Lowering(
             self.root_params = caller.root_params
             self.structures = caller.structures
             self.parameter_vars = caller.parameter_vars
+            self.leaf_vars = caller.leaf_vars
+            self.lengths_read = caller.lengths_read
             self.reads = caller.reads
         # What this function's names resolve to is recorded; the generated code reads again
         # when it runs those `origin` does not bind as values.
@@ -204,6 +210,7 @@ class Lowering(
         else:
             self.block(node.body.body)
         result = self.output(merged_result(self, node), node)
+        self.check_lengths()
         self.body.append(Return(result, self.return_loc))
         name = fn.__name__ if fn.__name__.isidentifier() else "lambda_fn"
         return Function(
@@ -403,10 +410,7 @@ class Lowering(
                     target, "starred unpacking is not supported", "unpack every element by name"
                 )
             if not isinstance(value, tuple):
-                self.refuse_unpacking(value, value_node)
-                raise self.error(
-                    value_node, "cannot unpack a single value", "unpack a tuple of the same length"
-                )
+                value = self.unpacked(value, value_node)
             if len(value) != len(elements):
                 raise self.error(
                     value_node,

@@ -33,7 +33,7 @@ import libcst as cst
 from .arrays import ARRAY_METHODS
 from .errors import StructureNeededError
 from .ir import Assign, Const, ListValue, Ref, Var
-from .trees import Tree, flat_params
+from .trees import Tree, flat_params, trees_in
 
 _NUMBER_ATTRIBUTES = frozenset(dir(0.0)) | {"T", "shape", "ndim", "size", "dtype"}
 _DICT_METHODS = ("keys", "values", "items")
@@ -88,7 +88,7 @@ class RecordLowering:
     def bind_parameters(self, params: list, node) -> list:
         """Bind each parameter (``w1 = x1``, or one such line per leaf of a structure); the
         generated function's parameters, structures replaced by their leaves."""
-        trees = dict(self.structures or ())
+        trees = trees_in(self.structures)
         leaves = flat_params(tuple(params), trees)
         for position, name in enumerate(params):
             names = iter(leaves[name])
@@ -105,6 +105,7 @@ class RecordLowering:
             self.body.append(Assign(var, Var(leaf), self.source.location(node)))
             self.sources[var.name] = Var(leaf)  # the caller's value: see array_lowering._storage
             self.arguments.add(leaf)
+            self.leaf_vars[var.name] = leaf
             return var
         if tree.kind == "none":  # None given for it: a constant (see s2sad.nones)
             return Const(None)
@@ -238,6 +239,7 @@ class RecordLowering:
             "of the argument passed for it",
             self.source.location(node),
             "call the derivative with that argument (a tuple, list, dict, dataclass or named "
-            "tuple) and code is compiled for its structure; to read that code, give example "
-            "arguments: s2sad.adjoint_source(f, args=(...))",
+            "tuple, or an array whose length the code reads) and code is compiled for its "
+            "structure; to read that code, give example arguments: "
+            "s2sad.adjoint_source(f, args=(...))",
         )

@@ -399,8 +399,19 @@ def each_direction(rule, batched, *arguments):
     return np.stack([rule(*arguments) for arguments in slices])
 
 
+def require_shape(x, shape, name):
+    """Refuse an argument of another shape than ``shape``, for code that read the length of ``x``
+    while it was compiled (its loops over ``x`` unrolled, its unpacking of ``x`` done)."""
+    if np.shape(x) != shape:
+        raise ValueError(
+            f"`{name}` has shape {np.shape(x)}, but this code was compiled for shape {shape}; "
+            "generate it again for this argument"
+        )
+
+
 HELPERS = (
     scalar_seed,
+    require_shape,
     derivative_like,
     cast_slope,
     conform,

@@ -17,18 +17,25 @@ import functools
 
 import libcst as cst
 
+from .arrays import LENGTH
 from .ir import Const, ListValue
 from .records import is_dict_method
 from .primitives import PRIMITIVES
 from .reduce_lowering import reduce_call
 
-_MAX_UNROLL = 64  # a sequence longer than this is refused rather than unrolled
-SEQUENCE_BUILTINS = (builtins.sum, builtins.len, builtins.tuple, builtins.list)
+MAX_UNROLL = 64  # a sequence longer than this is refused rather than unrolled
+SEQUENCE_BUILTINS = (builtins.sum, builtins.tuple, builtins.list)
 SEQUENCE_BUILTINS += (functools.reduce,)
 
 FIXED_CONTAINERS = (
     "lists and tuples are fixed containers here: build them whole (`[a, b]`, a comprehension) and "
     "read them by constant index, by unpacking or in a loop"
+)
+GROWING = (
+    "lists and tuples are fixed containers here, and a list grown while the function runs has a "
+    "length known only then: accumulate the result in the loop instead (`s += v`), "
+    "fill an array made before it (`out = np.zeros(n)`, then `out[i] = v`), or build the list "
+    "whole with a comprehension"
 )
 
 
@@ -41,10 +48,13 @@ class SequenceLowering:
         ``range(...)`` of constants. ``None`` otherwise."""
         if isinstance(node, (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp, cst.Subscript)):
             value = self.expr(node)
-            return value if isinstance(value, tuple) else None
+            return value if isinstance(value, tuple) else self.rows(value, node)
         if isinstance(node, cst.Name):
             value = self.env.get(node.value)
-            return value if isinstance(value, tuple) else self.iterated_record(value)
+            if isinstance(value, tuple):
+                return value
+            keys = self.iterated_record(value)
+            return keys if keys is not None else self.rows(value, node)
         if isinstance(node, cst.Call) and is_dict_method(node.func):  # params.items()
             entries = self.record_method(node.func, self.expr(node.func.value))
             return entries.values if entries is not None else None
@@ -74,7 +84,7 @@ class SequenceLowering:
         return None
 
     def _limited(self, node, values: tuple) -> tuple:
-        if len(values) > _MAX_UNROLL:
+        if len(values) > MAX_UNROLL:
             raise self.error(
                 node,
                 f"a sequence of {len(values)} known values is too long to unroll",
@@ -116,10 +126,11 @@ class SequenceLowering:
         values = self.known_sequence(clause.iter)
         if values is None:
             self.refuse_iterating(clause.iter)
+            self.need_length(clause.iter)
             raise self.error(
                 clause.iter,
-                "a comprehension can run over a tuple, a list, range(...) of constants, "
-                "or zip/enumerate of those",
+                "a comprehension can run over a tuple, a list, an array whose length is known "
+                "at the call, range(...) of constants, or zip/enumerate of those",
                 "write a `for` loop instead",
             )
         for value in self._limited(clause.iter, values):
@@ -142,7 +153,7 @@ class SequenceLowering:
         return bool(value.value)
 
     def sequence_call(self, function, node: cst.Call, hint: str):
-        """``sum``, ``len``, ``tuple`` and ``list`` of a known sequence."""
+        """``sum``, ``tuple`` and ``list`` of a known sequence."""
         if function is functools.reduce:
             return reduce_call(self, node, hint, FIXED_CONTAINERS)
         name = function.__name__
@@ -153,11 +164,10 @@ class SequenceLowering:
             raise self.error(node, f"`{name}` needs one sequence argument here", FIXED_CONTAINERS)
         values = self.known_sequence(node.args[0].value)
         if values is None:
+            self.need_length(node.args[0].value)
             raise self.error(
                 node.args[0], f"`{name}` of something whose length is not known", FIXED_CONTAINERS
             )
-        if function is builtins.len:
-            return Const(len(values))
         if function is builtins.list:
             return ListValue(values)
         if function is builtins.tuple:
@@ -170,6 +180,25 @@ class SequenceLowering:
             hint,
             empty=Const(0),
         )
+
+    def length(self, node: cst.Call, hint: str):
+        """``len(v)``: a constant for a sequence or an array whose length is known while lowering,
+        else what ``len`` gives when the code runs (an array's length)."""
+        if len(node.args) != 1 or node.args[0].keyword or node.args[0].star:
+            raise self.error(node, "`len` takes one argument", "")
+        arg = node.args[0].value
+        if isinstance(arg, cst.Call):  # len(range(...)), len(list(...))
+            values = self.known_sequence(arg)
+            if values is not None:
+                return Const(len(values))
+        value = self.expr(arg)
+        keys = self.iterated_record(value)
+        if isinstance(value, tuple) or keys is not None:
+            return Const(len(value if keys is None else keys))
+        shape = self.known_length(value, node)
+        if shape:
+            return Const(shape[0])
+        return self.emit(LENGTH, (self.atom(value, node),), node, hint)
 
     def fold(self, prim, values: list, node, hint: str, empty=None):
         """``values[0] op values[1] op ...``, left to right, as ``sum`` and ``max`` combine."""

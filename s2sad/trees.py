@@ -73,6 +73,31 @@ class Tree:
         return f"{article} {self.cls.__name__} {what}"
 
 
+@dataclass(frozen=True)
+class ArrayShape:
+    """The shape of a number or an array argument (``()`` for a number), for code that reads its
+    length while it is lowered (``a, b, c = x``, ``for v in x``, ``len(x)``): paired with the
+    generated parameter's name among the structures a function is lowered with."""
+
+    dims: tuple
+
+
+def array_shapes(params: tuple, values) -> tuple:
+    """``(name, ArrayShape)`` for each of ``params`` whose value (of ``values``) is a number or an
+    array."""
+    return tuple(
+        (name, ArrayShape(np.shape(value)))
+        for name, value in zip(params, values)
+        if type(value) in _NUMBERS or type(value) is np.ndarray
+    )
+
+
+def trees_in(structures) -> dict:
+    """The :class:`Tree` of each structured parameter among ``structures`` (which may also hold
+    the shapes of arrays, see :class:`ArrayShape`)."""
+    return {name: tree for name, tree in structures or () if isinstance(tree, Tree)}
+
+
 NONE = Tree("none", (), ())  # the structure of None: no leaves
 
 
@@ -332,6 +357,8 @@ class Layout:
         self.structures = tuple((p, t) for p, t in zip(params, self.trees) if t is not None)
         self.leaves = flat_params(params, dict(self.structures))
         self.params = tuple(leaf for p in params for leaf in self.leaves[p])
+        given = tuple(leaf for p in params[skip : len(primals)] for leaf in self.leaves[p])
+        self.shapes = array_shapes(given, self.flatten(primals)[skip:])
         for param, tree in self.structures:
             if len(self.leaves[param]) > _MAX_LEAVES:
                 raise ArgumentError(
