@@ -137,6 +137,8 @@ class Namespace:
         """Name ``obj`` as the module's globals reach it, by ``path`` as the function wrote it
         (``warnings.warn``) or otherwise (``np.finfo``), if they do: a function with no rule is
         called as the function calls it, which printed source can run."""
+        if getattr(obj, "__module__", None) == "builtins":
+            return False  # isinstance, int: by their own names
         base, *rest = path.split(".")
         if base in self.scope and self._usable(base) and _leads_to(self.scope[base], rest, obj):
             module = ("object", id(self.scope[base]))

@@ -131,6 +131,16 @@ def refusal(prim: Primitive, wrt: tuple) -> tuple:
     )
 
 
+def may_be_array(prim: Primitive) -> bool:
+    """Whether ``prim`` calls a function s2sad knows nothing of that may return an array: any but
+    the builtins and ``math`` queries (``int``, ``isinstance``, ``math.isfinite``), so that code for
+    numbers calling only those is still code for numbers."""
+    if not is_opaque(prim):
+        return False
+    plain = prim.style == "call" and getattr(prim.impl, "__module__", None) in ("builtins", "math")
+    return not (plain and prim.name in NO_DERIVATIVE)
+
+
 def advice(prim: Primitive) -> str:
     """What to write instead of an unknown function applied to a value with a derivative."""
     close = difflib.get_close_matches(

@@ -50,6 +50,7 @@ from .traversal import (
     walk,
 )
 from .primitives import called_function
+from .opaque import may_be_array
 from .optimize import eliminate_dead, propagate
 from .reverse import adjoint
 from .trees import describe_output, keyed, leaf_names, output_tree
@@ -95,11 +96,13 @@ def kinds_of(base: Function, kinds) -> Kinds:
 
 def uses_arrays(fn: Function) -> bool:
     """Whether ``fn`` calls NumPy (or indexes a value, or multiplies matrices: numbers have no
-    ``@``), or reads an array from outside (a module global ``C`` in ``x + C``): its values may be
-    arrays."""
+    ``@``), calls a function s2sad knows nothing of (but ``int``, ``isinstance``...), or reads an
+    array from outside (a module global ``C`` in ``x + C``): its values may be arrays."""
     return any(
         isinstance(e, Call)
-        and (e.prim.module or e.prim.name.startswith(("np.", "opaque ")) or e.prim.name == "matmul")
+        and (e.prim.module or e.prim.name.startswith("np.") or e.prim.name == "matmul")
+        or isinstance(e, Call)
+        and may_be_array(e.prim)
         or isinstance(e, Ref)
         and isinstance(e.obj, np.ndarray)
         for stmt in walk(fn.body)

@@ -167,3 +167,15 @@ def test_a_computed_keyword_argument(tmp_path):
     assert "rng.normal(size=" in s2sad.grad(noisy).source or "normal(size=" in s2sad.adjoint_source(
         noisy, args=(np.ones(3),)
     )
+
+
+def counted(x, n=3):
+    if not isinstance(x, (float, int)):
+        raise TypeError("a number")
+    return x * int(n) + math.sin(x)
+
+
+def test_code_for_numbers_stays_code_for_numbers(tmp_path):
+    check(counted, (1.0,), lambda x: (3 + math.cos(x),), tmp_path, lambda x: -math.sin(x))
+    source = s2sad.grad(counted).source
+    assert "isinstance(x, w3)" in source and "unbroadcast" not in source  # no array code
