@@ -32,6 +32,7 @@ def reduce_call(lowering, node: cst.Call, hint: str, unknown_length: str):
         )
     values = lowering.known_sequence(args[1].value)
     if values is None:
+        lowering.need_length(args[1].value)  # a parameter: lowered again with its length
         raise lowering.error(
             args[1], "`reduce` of something whose length is not known", unknown_length
         )
