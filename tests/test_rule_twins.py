@@ -19,15 +19,23 @@ the rules: ``tanh'`` is ``sech**2`` computed from ``exp``, not from ``1 - tanh**
 
 import importlib.util
 import math
+import sys
 from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
 
 import s2sad
+from s2sad import special_rules
 from s2sad.array_rules import ARRAY_VARIANTS
 from s2sad.primitives import PRIMITIVES
 from s2sad.rules import RULES
+
+try:  # scipy.special's ufuncs with rules are twins too, where SciPy is installed
+    import scipy.special  # noqa: F401
+except ImportError:
+    pass
+special_rules.register()
 
 # A rule composes a handful of float64 operations, each within a few ulps (libm and NumPy's own
 # implementations are within 4 ulps), so a correct rule is within ~1e-14 of the exact derivative.
@@ -61,17 +69,20 @@ def _same(a: list, b: list) -> bool:
 
 def _twins() -> list:
     """``(scalar rule, NumPy rule, arity)``: each math function or operator with a rule, and each
-    NumPy ufunc with a rule computing the same function; and each builtin operator with the array
-    variant of its rule (``**`` on arrays uses ``array pow``)."""
+    NumPy (or scipy.special) ufunc with a rule computing the same function; and each builtin
+    operator with the array variant of its rule (``**`` on arrays uses ``array pow``)."""
     scalar = [
         name
         for name in RULES
-        if name in PRIMITIVES and not name.startswith("np.") and PRIMITIVES[name].impl is not None
+        if name in PRIMITIVES
+        and not name.startswith("np.")
+        and not PRIMITIVES[name].module
+        and PRIMITIVES[name].impl is not None
     ]
     ufuncs = [
         name
         for name in RULES
-        if name.startswith("np.")
+        if (name.startswith("np.") or PRIMITIVES.get(name) and PRIMITIVES[name].module)
         and isinstance(getattr(PRIMITIVES.get(name), "impl", None), np.ufunc)
     ]
     twins = []
@@ -189,6 +200,7 @@ ORACLE = {
     "log2": (lambda x: (1 / (x * LN2()),), [(0.5,), (1e-300,), (1e300,), (1 + 2**-52,)]),
     "log10": (lambda x: (1 / (x * LN10()),), [(0.5,), (1e-300,), (1e300,), (1 + 2**-52,)]),
     "log1p": (lambda x: (1 / (1 + x),), [(0.5,), (-1 + 2**-40,), (1e-300,), (1e300,)]),
+    "erf": (lambda x: (2 / PI.sqrt() * (-x * x).exp(),), [(0.5,), (-3.0,), (1e-300,), (27.0,)]),
     "sqrt": (lambda x: (1 / (2 * x.sqrt()),), [(4.0,), (1e-300,), (1e300,)]),
     "cbrt": (
         lambda x: (1 / (3 * (2 * abs(x).ln() / 3).exp()),),
@@ -262,14 +274,15 @@ def _call_source(name: str, arity: int) -> str:
     if prim.style == "prefix":
         return f"{prim.symbol}x"
     impl = prim.impl
-    module = "numpy" if isinstance(impl, np.ufunc) else impl.__module__
-    return f"{module}.{impl.__name__}({', '.join(args)})"
+    module = prim.module or ("numpy" if isinstance(impl, np.ufunc) else impl.__module__)
+    return f"{module}.{prim.symbol if prim.module else impl.__name__}({', '.join(args)})"
 
 
 @pytest.fixture(scope="module")
 def functions(tmp_path_factory):
     """``(name, arity) -> function`` applying each twin's primitive once, from a generated module."""
     lines = ["import builtins", "import math", "import numpy", ""]
+    lines += ["import scipy.special", ""] if "scipy.special" in sys.modules else []
     names = {}
     for scalar, twin, arity in TWINS:
         for name in (scalar, twin):
