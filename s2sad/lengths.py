@@ -127,11 +127,36 @@ class LengthLowering:
             raise self.error(
                 node,
                 f"an array of {shape[0]} elements is too long to unroll a loop over it",
-                "loop over its positions when the function runs: `for i in range(len(x))`, "
+                "loop over it with `for`, or over its positions: `for i in range(len(x))`, "
                 "reading `x[i]`; or compute with whole arrays (np.sum, np.dot)",
             )
         index = (("index", ("value",)),)
         return tuple(self.emit(INDEX, (value, Const(i)), node, "", index) for i in range(shape[0]))
+
+    def long_arrays(self, node) -> tuple | None:
+        """``(arrays, enumerated, n)`` where ``node`` (what a ``for`` loop runs over) is an array
+        of known length too long to unroll, or ``zip`` or ``enumerate`` of such named arrays
+        (``n``: the number of iterations); ``None`` for anything else."""
+        enumerated = False
+        parts = [node]
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            if node.func.value not in ("zip", "enumerate") or node.func.value in self.env:
+                return None
+            if any(arg.keyword or arg.star for arg in node.args):
+                return None
+            enumerated = node.func.value == "enumerate"
+            parts = [arg.value for arg in node.args]
+            if enumerated and len(parts) != 1:
+                return None
+        if not parts or not all(isinstance(part, cst.Name) for part in parts):
+            return None
+        arrays = [self.env.get(part.value) for part in parts]
+        shapes = [self.shape_of(a) if isinstance(a, Var) else None for a in arrays]
+        if not all(shapes) or min(s[0] for s in shapes) <= MAX_UNROLL:
+            return None
+        for array, part in zip(arrays, parts):
+            self.known_length(array, part)
+        return arrays, enumerated, min(s[0] for s in shapes)
 
     def array_info(self, base, attr: str, node):
         """``x.shape``, ``x.ndim`` or ``x.size`` as a constant, where the shape of ``x`` is known."""

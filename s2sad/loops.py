@@ -1,5 +1,6 @@
 """Lowering of loops: ``for`` over ``range(...)``, ``while``, and ``for`` over values known when the
-function is lowered (a tuple, ``zip`` or ``enumerate`` of tuples), which is unrolled.
+function is lowered (a tuple, ``zip`` or ``enumerate`` of tuples), which is unrolled; a loop over
+arrays of known length too long to unroll runs over their positions.
 
 A name the body assigns that was bound before the loop is *carried*: it becomes a loop header, a
 variable that starts as the value before the loop and takes the value the body computed at the end of
@@ -22,6 +23,7 @@ import builtins
 import libcst as cst
 
 from .branches import BROKE, CONTINUED, RESULT, RETURNED, Unbound, _statements
+from .arrays import INDEX
 from .ir import Call, Const, Loop
 from .primitives import RANGE, SELECT
 from .records import Record
@@ -106,6 +108,10 @@ class LoopLowering:
     def for_statement(self, node: cst.For) -> None:
         self._refuse_extras(node)
         body = _statements(node.body)
+        long = self.long_arrays(node.iter)
+        if long is not None:
+            self._array_loop(node, body, *long)
+            return
         values = self.known_sequence(node.iter, ranges=False)
         if (
             values is None
@@ -127,6 +133,26 @@ class LoopLowering:
         iterable = Call(RANGE, tuple(args))
         self._loop(node, body, target=target, iterable=iterable, name=node.target.value)
 
+    def _array_loop(self, node: cst.For, body: list, arrays: list, enumerated: bool, n: int):
+        """``for v in x``, ``for a, b in zip(x, y)`` or ``for i, v in enumerate(x)`` over arrays too
+        long to unroll: a loop over ``range(n)`` whose body first reads the elements at its index.
+        After it, the loop's names hold the last elements, as in Python (``n`` is at least 1)."""
+        index = self.fresh("i")
+        rows = (("index", ("value",)),)
+
+        def elements(position) -> object:
+            items = tuple(self.emit(INDEX, (a, position), node.iter, "", rows) for a in arrays)
+            if enumerated:
+                return position, items[0]
+            return items if len(items) > 1 else items[0]
+
+        def bind() -> None:
+            self.bind(node.target, elements(index), node.iter)
+
+        iterable = Call(RANGE, (Const(n),))
+        self._loop(node, body, target=index, iterable=iterable, prologue=bind)
+        self.bind(node.target, elements(Const(n - 1)), node.iter)
+
     def _indexes_a_sequence(self, body: list, index: str) -> bool:
         """Whether ``body`` indexes with ``index`` a tuple or list, which needs the index known
         while lowering (an array can be indexed by a value only known at run time)."""
@@ -146,7 +172,9 @@ class LoopLowering:
 
     # --- the general loop -------------------------------------------------------------------
 
-    def _loop(self, node, body: list, target=None, iterable=None, name=None, test=None) -> None:
+    def _loop(
+        self, node, body: list, target=None, iterable=None, name=None, test=None, prologue=None
+    ) -> None:
         carried = sorted(
             n
             for n in assigned_names(body)
@@ -185,6 +213,8 @@ class LoopLowering:
             self.env.pop(flag, None)  # inside the loop, nothing has returned yet
         if name is not None:
             self.env[name] = target
+        if prologue is not None:  # what the loop binds from its index (see _array_loop)
+            prologue()
         self.loop_bodies.append(body)
         try:
             self.block(body)

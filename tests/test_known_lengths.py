@@ -414,9 +414,47 @@ def test_a_number_is_not_a_sequence():
     assert err.location.line == looped.__code__.co_firstlineno + 2
 
 
-def test_a_long_array_is_refused_with_the_loop_to_write():
-    err = refusal(lambda: s2sad.grad(looped)(np.ones(100)))
+def python_sum(x):
+    return sum(x) * x[0]
+
+
+def test_a_long_array_is_not_unrolled_but_refused_with_the_loop_to_write():
+    err = refusal(lambda: s2sad.grad(python_sum)(np.ones(100)))
     assert "100 elements" in err.message and "range(len(x))" in err.hint
+
+
+def two_loops(x, y):
+    s = 0.0
+    for i, v in enumerate(x):
+        s += (i + 1) * v**2
+    for a, b in zip(x, y):
+        s += a * np.sin(b)
+    return s + v * a  # the loops' names hold the last elements after them
+
+
+def two_loops_gradient(x, y):
+    gx = 2.0 * np.arange(1, len(x) + 1) * x + np.sin(y)
+    gx[-1] += 2.0 * x[-1]
+    return gx, x * np.cos(y)
+
+
+@pytest.mark.parametrize("n", [65, 100])
+def test_a_loop_over_a_long_array_runs_over_its_positions(n):
+    x, y = RNG.normal(size=n), RNG.normal(size=n)
+    gx, gy = s2sad.grad(two_loops, wrt=(0, 1))(x, y)
+    ex, ey = two_loops_gradient(x, y)
+    np.testing.assert_allclose(gx, ex, **EXACT)
+    np.testing.assert_allclose(gy, ey, **EXACT)
+    np.testing.assert_allclose(s2sad.grad(looped)(x), 2.0 * x, **EXACT)
+    _, tangent = s2sad.jvp(two_loops, (x, y), (y, x))
+    assert tangent == pytest.approx(ex @ y + ey @ x, rel=1e-10)
+    np.testing.assert_allclose(s2sad.hessian(looped)(x), 2.0 * np.eye(n), **EXACT)
+    source = s2sad.adjoint_source(two_loops, args=(x, y))
+    assert f"range({n})" in source and "x[0]" not in source  # a loop, not unrolled
+    grad = printed(source, "two_loops_grad")
+    np.testing.assert_allclose(grad(x, y)[0], ex, **EXACT)
+    with pytest.raises(ValueError, match="compiled for shape"):
+        grad(x[:-1], y[:-1])
 
 
 def test_unpacking_another_length_is_refused():
