@@ -93,7 +93,8 @@ class Trace:
             # `y += 1` where `y` shares an array with another name changes both in Python, but
             # one SSA value only: refused for arrays, as derivatives compiled for them are
             kinds_of(self.function, tuple(params_kinds(self.function.params, args).items()))
-        return self._run(*args)
+        cut = len(args) - self.function.keyword_only  # the trace's keyword-only parameters
+        return self._run(*args[:cut], **dict(zip(self.function.params[cut:], args[cut:])))
 
     def __str__(self) -> str:
         return self.source.rstrip("\n")

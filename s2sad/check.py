@@ -19,6 +19,10 @@ from .errors import ArgumentError, S2SADError, user_facing
 from .trees import Layout, flatten, flatten_all, leaf_paths, leaves_of, tree_of, unflatten
 
 _CUBE_ROOT_EPS = np.finfo(float).eps ** (1 / 3)
+# The rounding error of a difference quotient is about ε |f| / h for f computed to within ε |f|; a
+# function of many operations is computed to within a few ε |f| (more where terms cancel), and
+# |D(h) - D(2h)| can miss that part by chance: it is added on its own.
+_ROUNDING = 16 * np.finfo(float).eps
 
 
 class GradientCheckError(S2SADError):
@@ -203,7 +207,7 @@ def _floats(value):
 
 def _central_differences(run, point: list, positions: list, trees: list, eps) -> tuple:
     """The Jacobian of ``run`` (a function of one list of values) by central differences, one column per element of each leaf of each input, and
-    an estimate of its error (|D(h) - D(2h)|)."""
+    an estimate of its error (|D(h) - D(2h)| and the rounding error of f)."""
     columns, errors = [], []
     for position, tree in zip(positions, trees):
         leaves = flatten(point[position], tree)
@@ -214,14 +218,17 @@ def _central_differences(run, point: list, positions: list, trees: list, eps) ->
                     if eps is not None
                     else _CUBE_ROOT_EPS * max(1.0, abs(float(np.asarray(x)[index])))
                 )
-                estimates = []
+                estimates, rounding = [], None
                 for h in (step, 2 * step):
                     plus, minus = list(point), list(point)
                     plus[position] = unflatten(tree, _replaced(leaves, k, _moved(x, index, h)))
                     minus[position] = unflatten(tree, _replaced(leaves, k, _moved(x, index, -h)))
-                    estimates.append((_flat(run(plus)) - _flat(run(minus))) / (2 * h))
+                    above, below = _flat(run(plus)), _flat(run(minus))
+                    estimates.append((above - below) / (2 * h))
+                    if rounding is None:  # f(x ± h) each carry rounding errors of order ε |f|
+                        rounding = _ROUNDING * np.maximum(np.abs(above), np.abs(below)) / h
                 columns.append(estimates[0])
-                errors.append(np.abs(estimates[0] - estimates[1]))
+                errors.append(np.abs(estimates[0] - estimates[1]) + rounding)
     return np.array(columns).T, np.array(errors).T
 
 

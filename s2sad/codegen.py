@@ -214,6 +214,8 @@ def function_source(fn: Function, names: Namespace, comments: bool = True) -> st
         p if i < first_default else f"{p}={format_const(fn.defaults[i - first_default].value)}"
         for i, p in enumerate(fn.params)
     ]
+    if fn.keyword_only:
+        params.insert(len(params) - fn.keyword_only, "*")
     lines = [f"def {names.function_name(fn.name)}({', '.join(params)}):"]
     if fn.doc:
         lines.append(f'    """{fn.doc}"""')

@@ -30,7 +30,7 @@ from .arrays import _UNARY
 from .ir import Assign, Call, Const, Function, Loop, Var
 from .primitives import MATH_FUNCTIONS, PRIMITIVES
 from .traversal import walk
-from .shapes import infer
+from .shapes import definitions_of, infer, kind_on_every_path
 
 # Operations whose result is always a new array (never an operand, nor a view of one).
 _FRESH = frozenset(
@@ -50,7 +50,7 @@ def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
     """``grads`` (one per name of ``wrt``) with those that might not be a fresh array of their
     parameter's shape and dtype (``params``: name -> Kind) wrapped in ``conform``."""
     known = infer(Function("", tuple(params), body), params).known
-    definitions = {s.target.name: s.value for s in walk(body) if isinstance(s, Assign)}
+    definitions = definitions_of(body)
     floats = {name for name, kind in params.items() if not kind.is_array and kind.dtype == "float"}
     returned: set = set()
     result = []
@@ -62,25 +62,12 @@ def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
         if not kind.is_array:  # a number's derivative: a float
             result.append(floats_made(body, (grad,), floats)[0])
             continue
-        fits = _kind_of(grad, known, definitions) == (kind.shape, kind.dtype)
+        fits = kind_on_every_path(grad, known, definitions) == (kind.shape, kind.dtype)
         if not (fits and _fresh(grad, definitions, params) and grad not in returned):
             grad = runtime_call("conform", grad, kind.shape, kind.dtype)
         returned.add(grad)
         result.append(grad)
     return tuple(result)
-
-
-def _kind_of(expr, known: dict, definitions: dict):
-    """``(shape, dtype)`` of ``expr`` on every path, or ``None``: a ``select`` has the kind of its
-    branches only where they agree (inference follows just one of them)."""
-    if not isinstance(expr, Var):
-        return None
-    definition = definitions.get(expr.name)
-    if isinstance(definition, Call) and definition.prim.name == "select":
-        kinds = {_kind_of(branch, known, definitions) for branch in definition.args[1:]}
-        return kinds.pop() if len(kinds) == 1 else None
-    kind = known.get(expr.name)
-    return (kind.shape, kind.dtype) if kind is not None and kind.is_array else None
 
 
 def _fresh(expr, definitions: dict, params: dict) -> bool:

@@ -294,3 +294,6 @@ class Function:
     # A trace's: each name lowering resolved, as an s2sad.provenance.Read, to tell whether code
     # built from the trace is still what the function would run.
     reads: tuple = ()
+    # How many trailing parameters are keyword-only in the function the trace is of (shown after
+    # a `*` in it); derivative code takes every parameter by position.
+    keyword_only: int = 0

@@ -218,6 +218,8 @@ class Lowering(
             tuple(params),
             self.body,
             self._shown_defaults(names),
+            # shown as in `def f(x, *, k)` where each parameter is one value
+            keyword_only=len(signature.keyword_only) if tuple(params) == tuple(names) else 0,
             in_place=tuple(self.in_place),
             reads=distinct(self.reads),
         )
@@ -226,9 +228,19 @@ class Lowering(
         """The defaults the generated signatures show (``k=2.0``), where each is a number, a string
         or None, of a parameter not taken apart as a structure; else none."""
         fn = self.source.function
-        if fn.__kwdefaults__ or len(params) != fn.__code__.co_argcount:
-            return ()  # `*args`, `**kwargs`, keyword-only: the code takes every one by position
+        code = fn.__code__
+        if len(params) != code.co_argcount + code.co_kwonlyargcount:
+            return ()  # `*args`, `**kwargs`: the code takes every one by position
         values = self.scope.attribute(fn, "__defaults__") if fn.__defaults__ else ()
+        if code.co_kwonlyargcount:  # shown when the defaults are trailing: `x, *, k=0.5`
+            keywords = self.scope.attribute(fn, "__kwdefaults__") or {}
+            named = params[code.co_argcount :]
+            if values and len(keywords) != len(named):
+                return ()
+            kept = [keywords[n] for n in named[len(named) - len(keywords) :] if n in keywords]
+            if len(kept) != len(keywords):  # `*, k=1.0, m`: not trailing
+                return ()
+            values = (*values, *kept)
         named = params[len(params) - len(values) :] if values else []
         literal = all(type(v) in (int, float, complex, bool, str, type(None)) for v in values)
         if not literal or set(named) & set(dict(self.structures or ())):

@@ -24,6 +24,8 @@ from .primitives import PRIMITIVES
 from .reduce_lowering import reduce_call
 
 MAX_UNROLL = 64  # a sequence longer than this is refused rather than unrolled
+# The builtins whose sequence is known from their arguments'.
+_ITERATORS = (builtins.range, builtins.zip, builtins.enumerate, builtins.reversed)
 SEQUENCE_BUILTINS = (builtins.sum, builtins.tuple, builtins.list)
 SEQUENCE_BUILTINS += (functools.reduce,)
 
@@ -58,11 +60,13 @@ class SequenceLowering:
         if isinstance(node, cst.Call) and is_dict_method(node.func):  # params.items()
             entries = self.record_method(node.func, self.expr(node.func.value))
             return entries.values if entries is not None else None
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
+        if not isinstance(node, cst.Call):
             return None
-        if node.func.value in self.env:
-            return None
+        if not isinstance(node.func, cst.Name) or node.func.value in self.env:
+            return self._returned_sequence(node)
         callee = self.scope.lookup(node.func.value)[1]
+        if not any(callee is known for known in _ITERATORS):
+            return self._returned_sequence(node)
         if callee is builtins.range and ranges:
             emitted = len(self.body)
             bounds = [self.expr(a.value) for a in node.args]
@@ -81,6 +85,16 @@ class SequenceLowering:
             return tuple((Const(i), v) for i, v in enumerate(parts[0]))
         if callee is builtins.reversed and len(parts) == 1:
             return tuple(reversed(parts[0]))
+        return None
+
+    def _returned_sequence(self, node: cst.Call):
+        """The values of a call that returns a tuple or a list (a function inlined here that ends
+        in ``return [a, b]``); ``None``, the call left unlowered, for anything else."""
+        emitted = len(self.body)
+        value = self.expr(node)
+        if isinstance(value, tuple):
+            return value
+        del self.body[emitted:]  # only looked: the caller lowers the call its own way
         return None
 
     def _limited(self, node, values: tuple) -> tuple:

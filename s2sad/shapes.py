@@ -25,6 +25,7 @@ import numpy as np
 
 from .custom import adjoint_rule_called
 from .ir import Call, Const, Expr, If, Loop, Ref, Var, Assign, Unpack
+from .traversal import walk
 from .trees import is_plain, tree_signature
 
 
@@ -313,3 +314,51 @@ def signature(values) -> tuple:
             for v in values
         ]
     )
+
+
+# --- kinds certain on every path ------------------------------------------------------------------
+
+# Operations whose result has the broadcast shape of their operands.
+_ELEMENTWISE = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
+
+
+def definitions_of(body: list) -> dict:
+    """Each name's defining expression in ``body`` (SSA: one each)."""
+    return {s.target.name: s.value for s in walk(body) if isinstance(s, Assign)}
+
+
+def kind_on_every_path(expr, known: dict, definitions: dict):
+    """``(shape, dtype)`` of the array ``expr`` on every path, or ``None``. Inference follows one
+    side of a ``select`` (``0.0 if c else a_bar`` has the kind of ``a_bar``, as a number beside an
+    array broadcasts to it); here a select has a kind only where its branches agree, and so has
+    arithmetic on one: ``(0.0 if c else a_bar) + (0.0 if d else b_bar)`` is a number where
+    neither branch ran."""
+    definition = _definition(expr, definitions)
+    if isinstance(definition, Call) and definition.prim.name == "select":
+        kinds = {kind_on_every_path(branch, known, definitions) for branch in definition.args[1:]}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(definition, Call) and definition.prim.name in _ELEMENTWISE:
+        if any(_varies(arg, known, definitions) for arg in definition.args):
+            return None
+    kind = infer_value(expr, known)
+    return (kind.shape, kind.dtype) if kind is not None and kind.is_array else None
+
+
+def _varies(expr, known: dict, definitions: dict) -> bool:
+    """Whether the kind of ``expr`` may depend on the path taken."""
+    definition = _definition(expr, definitions)
+    if not isinstance(definition, Call):
+        return False
+    if definition.prim.name == "select":
+        return kind_on_every_path(expr, known, definitions) is None and any(
+            infer_value(branch, known) is not None and infer_value(branch, known).is_array
+            for branch in definition.args[1:]
+        )
+    return definition.prim.name in _ELEMENTWISE and any(
+        _varies(arg, known, definitions) for arg in definition.args
+    )
+
+
+def _definition(expr, definitions: dict):
+    """The expression ``expr`` stands for: its own where it is one, a name's definition."""
+    return definitions.get(expr.name, expr) if isinstance(expr, Var) else expr

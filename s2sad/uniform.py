@@ -19,7 +19,7 @@ from __future__ import annotations
 from .ir import Assign, Call, Const, Function, Var
 from .traversal import stmt_exprs, walk
 from .optimize import eliminate_dead, propagate, rebound
-from .shapes import infer, infer_value
+from .shapes import definitions_of, infer, infer_value, kind_on_every_path
 
 _ELEMENTWISE = frozenset({"add", "sub", "mul", "truediv"})
 
@@ -28,6 +28,7 @@ def scalar_broadcasts_removed(body: list, params: dict) -> list:
     """``body`` with each broadcast of a number that only feeds elementwise arithmetic on arrays
     of the broadcast shape replaced by the number itself (``params``: name -> Kind)."""
     known = infer(Function("", tuple(params), body), params).known
+    definitions = definitions_of(body)
     carried = rebound(body)
     mapping = {}
     for stmt in walk(body):
@@ -35,7 +36,8 @@ def scalar_broadcasts_removed(body: list, params: dict) -> list:
             continue
         shape = stmt.value.args[1].value
         if all(
-            _broadcasts_anyway(use, stmt.target, shape, known) for use in _uses(body, stmt.target)
+            _broadcasts_anyway(use, stmt.target, shape, known, definitions)
+            for use in _uses(body, stmt.target)
         ):
             number = stmt.value.args[0]
             mapping[stmt.target.name] = number
@@ -79,11 +81,11 @@ def _occurrences(parent, expr, var: Var):
             yield from _occurrences(expr, arg, var)
 
 
-def _broadcasts_anyway(parent, var: Var, shape: tuple, known: dict) -> bool:
+def _broadcasts_anyway(parent, var: Var, shape: tuple, known: dict, definitions: dict) -> bool:
     if not (isinstance(parent, Call) and parent.prim.name in _ELEMENTWISE):
         return False
     for other in parent.args:
-        kind = infer_value(other, known) if other != var else None
-        if kind is not None and kind.shape == shape:
+        kind = kind_on_every_path(other, known, definitions) if other != var else None
+        if kind is not None and kind[0] == shape:
             return True
     return False

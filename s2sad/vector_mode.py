@@ -86,6 +86,9 @@ def vector_tangent(call: Call, out, kinds: Batched):
     name = call.prim.name
     if name == "select" and not kinds.is_scalar(out):
         name = "array select"
+        shapes = {kinds.tangent_shape(branch) for branch in call.args[1:]}
+        if len(shapes) > 1:  # a number on one path, an array on the other: known only when run
+            raise NotVectorizableError(f"the shape of `{out}` depends on the path taken")
     kinds.tangent_shape(out)  # every shape must be known
     if name in VECTOR_RULES:
         rule = VECTOR_RULES[name](*call.args, out=out, params=dict(call.params), kinds=kinds)

@@ -294,3 +294,29 @@ def test_a_name_bound_after_a_branch_that_may_return(point):
     else:
         expected = (x2, x1)
     check_both_modes(binds_after_a_branch_that_may_return, point, expected)
+
+
+def _two_guarded_uses(x, v):
+    s = x
+    if x > 0.0:
+        s = s + np.sum(v[1:])
+    if x > 1.0:
+        s = s * v[0]
+    return s
+
+
+@pytest.mark.parametrize("x", [-0.5, 0.5, 2.0])
+def test_an_array_read_only_under_untaken_branches_has_a_gradient_of_its_shape(x):
+    # Its adjoint is `(0.0 if c else ...) + (0.0 if d else ...)`: a number where neither ran.
+    v = np.array([1.0, 2.0, 3.0])
+    expected_v = np.zeros(3)  # written out: s = (x + v1 + v2) * v0 on the last path
+    if x > 0.0:
+        expected_v[1:] = v[0] if x > 1.0 else 1.0
+    if x > 1.0:
+        expected_v[0] = x + v[1] + v[2]
+    for gradient in (
+        s2sad.grad(_two_guarded_uses, wrt=(0, 1))(x, v),
+        s2sad.vjp(_two_guarded_uses, x, v)[1](1.0),
+    ):
+        assert isinstance(gradient[1], np.ndarray) and gradient[1].shape == (3,)
+        np.testing.assert_allclose(gradient[1], expected_v, rtol=1e-15)

@@ -374,3 +374,30 @@ def test_hessian_of_an_array_chosen_on_one_path(x):
     else:  # 2 + exp(s), s = sum(v²): exp(s) (2 I + 4 v vᵀ)
         expected = np.exp(v @ v) * (2 * np.eye(2) + 4 * np.outer(v, v))
     np.testing.assert_allclose(hessian, expected, rtol=1e-12, atol=1e-12)
+
+
+def _guarded_dot(x, v):
+    a = np.zeros(3)
+    a[2] = x * x
+    b = x * a + np.mean(v)
+    if np.mean(v) > -0.5:
+        c = 1.0
+    else:
+        c = np.dot(v, b)  # its adjoint is a number where this branch did not run
+    return np.sum(a) + np.sum(b) + c
+
+
+@pytest.mark.parametrize("v", [[0.17, 1.02, 0.85], [-1.0, -0.5, -0.75]])
+def test_hessian_where_an_untaken_branch_leaves_an_adjoint_a_number(v):
+    # Written out, with S = v0 + v1 + v2: f = x² + x³ + S + 1 on the first path and
+    # x² + x³ + S + v2 x³ + S²/3 on the second.
+    x, v = 0.4, np.array(v)
+    first = np.mean(v) > -0.5
+    hxx = 2 + 6 * x + (0.0 if first else 6 * v[2] * x)
+    hxv = np.zeros(3) if first else np.array([0.0, 0.0, 3 * x * x])
+    hvv = np.zeros((3, 3)) if first else np.full((3, 3), 2 / 3)
+    (Hxx, Hxv), (Hvx, Hvv) = s2sad.hessian(_guarded_dot, wrt=(0, 1))(x, v)
+    np.testing.assert_allclose(Hxx, hxx, rtol=1e-14)
+    np.testing.assert_allclose(Hxv, hxv, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(Hvx, hxv, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(Hvv, hvv, rtol=1e-14, atol=1e-15)

@@ -408,3 +408,23 @@ def no_outputs(x):
 def test_a_function_with_no_outputs_has_an_empty_jacobian():
     for mode in ("auto", "forward", "reverse"):
         assert s2sad.jacobian(no_outputs, mode=mode)(np.ones(2)) == ()
+
+
+def _number_or_array(x, v):
+    if x > 0.0:
+        y = x * v  # an array on this path
+    else:
+        y = x * x  # a number on this one
+    return y + np.sum(v)
+
+
+@pytest.mark.parametrize("x", [0.5, -0.5])
+def test_an_output_that_is_a_number_on_one_path_and_an_array_on_another(x):
+    # Written out: on the first path d(x v_i + S)/dx = v_i and d/dv_j = x δ_ij + 1; on the second
+    # d(x² + S)/dx = 2x and d/dv_j = 1.
+    v = np.array([1.0, -2.0, 0.5])
+    dx, dv = (v, x * np.eye(3) + 1.0) if x > 0 else (2 * x, np.ones(3))
+    for mode in ("forward", "reverse"):
+        J = s2sad.jacobian(_number_or_array, wrt=(0, 1), mode=mode)(x, v)
+        np.testing.assert_allclose(J[0], dx, rtol=1e-15)
+        np.testing.assert_allclose(J[1], dv, rtol=1e-15)

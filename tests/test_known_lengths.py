@@ -466,3 +466,54 @@ def test_unpacking_another_length_is_refused():
 def test_without_arguments_the_trace_asks_for_them():
     err = refusal(lambda: s2sad.trace(looped))
     assert isinstance(err, s2sad.StructureNeededError) and "an array" in err.hint
+
+
+# --- sequences a called function returns -----------------------------------------------------------
+
+
+def _rates(a, b):
+    return [a * b, a - b, a / (1.0 + b * b)]
+
+
+def _sum_of_returned(a, b):
+    return sum(_rates(a, b))
+
+
+def _loop_over_returned(a, b):
+    total = 0.0
+    for i, r in enumerate(_rates(a, b)):
+        total = total + (i + 1) * r * r
+    return total
+
+
+def _zip_of_returned(a, b):
+    return sum(u * v for u, v in zip(_rates(a, b), (a, b, a * b)))
+
+
+def _returned_by_hand(a, b):
+    """The three functions above and their gradients, written out."""
+    r = [a * b, a - b, a / (1.0 + b * b)]
+    dr_da = [b, 1.0, 1.0 / (1.0 + b * b)]
+    dr_db = [a, -1.0, -2.0 * a * b / (1.0 + b * b) ** 2]
+    w = [a, b, a * b]
+    dw_da, dw_db = [1.0, 0.0, b], [0.0, 1.0, a]
+    return {
+        _sum_of_returned: (sum(dr_da), sum(dr_db)),
+        _loop_over_returned: tuple(
+            sum(2 * (i + 1) * r[i] * d[i] for i in range(3)) for d in (dr_da, dr_db)
+        ),
+        _zip_of_returned: tuple(
+            sum(dr[i] * w[i] + r[i] * dw[i] for i in range(3))
+            for dr, dw in ((dr_da, dw_da), (dr_db, dw_db))
+        ),
+    }
+
+
+@pytest.mark.parametrize("f", [_sum_of_returned, _loop_over_returned, _zip_of_returned])
+def test_a_list_a_called_function_returns_is_a_known_sequence(f):
+    a, b = 0.7, -1.3
+    expected = _returned_by_hand(a, b)[f]
+    np.testing.assert_allclose(s2sad.grad(f, wrt=(0, 1))(a, b), expected, **EXACT)
+    np.testing.assert_allclose(s2sad.vjp(f, a, b)[1](1.0), expected, **EXACT)
+    slope = s2sad.jvp(f, (a, b), (0.5, -2.0))[1]
+    np.testing.assert_allclose(slope, 0.5 * expected[0] - 2.0 * expected[1], **EXACT)

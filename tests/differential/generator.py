@@ -53,6 +53,10 @@ FAMILIES = {
     "astype": "astype(int) and astype(float) of active arrays: piecewise constant",
     "int_param": "an int parameter bounding a loop",
     "numpy_scalars": "np.sin, np.exp, ... on numbers (programs without math are analytic)",
+    "list_params": "a list of numbers of known length as a parameter: sum(q[1:]), "
+    "zip(q[:-1], q[1:]), enumerate(q), q[i + 1] indexed by a loop variable",
+    "input_checks": "assert and raise checks of the inputs, run in the primal",
+    "keyword_only": "a keyword-only parameter with a default (def f(x, *, k=2.0))",
     "tuple_output": "two numbers returned",
     "array_output": "an array returned",
 }
@@ -953,11 +957,53 @@ class ModuleWriter:
         if "int_param" in families and ("for" in families) and rng.random() < 0.7:
             params.append(("n", "int", None))
             self.int_params.append("n")
+        if "list_params" in families and rng.random() < 0.8:
+            self.used.add("list_params")
+            params.append(("q", ("list", rng.choice([3, 4])), None))
         default = None
-        if "defaults" in families and rng.random() < 0.8:
+        if "keyword_only" in families and rng.random() < 0.7:
+            self.used.add("keyword_only")  # never passed: the call gives arguments by position
+            default = ("k", rng.choice(["2.0", "0.5", "-1.5"]), False, "keyword")
+        elif "defaults" in families and rng.random() < 0.8:
             self.used.add("defaults")
             default = ("k", rng.choice(["2.0", "0.5", "-1.5"]), rng.random() < 0.5)
         return params, default
+
+    def list_reads(self, writer: "Writer", length: int) -> None:
+        """Numbers made from the list parameter ``q`` of ``length`` numbers, as writer values."""
+        rng = self.rng
+        for _ in range(rng.randint(1, 2)):
+            name = writer.new_name()
+            form = rng.choice(["slice", "zip", "enumerate", "index"])
+            if form == "slice":
+                writer.emit(f"{name} = sum(q[1:]) - q[0] * q[-1]")
+            else:
+                writer.emit(f"{name} = 0.0")
+                if form == "zip":
+                    writer.emit("for a, b in zip(q[:-1], q[1:]):")
+                    writer.emit(f"    {name} = {name} + a * b")
+                elif form == "enumerate":
+                    writer.emit("for i, a in enumerate(q):")
+                    writer.emit(f"    {name} = {name} + (i + 1) * a * a")
+                else:
+                    writer.emit(f"for i in range(len(q) - {rng.choice([1, 2])}):")
+                    writer.emit(f"    {name} = {name} + q[i + 1] * q[i] / (1.0 + q[i] * q[i])")
+            writer.values.append(Value(name, ()))
+
+    def input_checks(self, writer: "Writer", params: list) -> None:
+        """Checks of the number inputs that hold at every drawn point (|x| <= 1.5): an assert and
+        an if/raise, run in the primal, that derivatives run too."""
+        numbers = [name for name, kind, _ in params if kind == ()]
+        if not numbers:
+            return
+        self.used.add("input_checks")
+        self.analytic = False  # a comparison of a complex number raises
+        name = self.rng.choice(numbers)
+        if self.rng.random() < 0.5:
+            writer.emit(f'assert {name} > -100.0, "{name} must be above -100"')
+        else:
+            writer.emit(f"if abs({name}) > 100.0:")
+            writer.emit(f'    raise ValueError("{name} is out of range")')
 
     def write(self) -> tuple:
         rng, families = self.rng, self.families
@@ -972,8 +1018,13 @@ class ModuleWriter:
         self.output = rng.choice(outputs)
         params, default = self.function()
         writer = Writer(rng, families, self)
+        if "input_checks" in families and rng.random() < 0.8:
+            self.input_checks(writer, params)
         for name, kind, _ in params:
             if kind == "int":
+                continue
+            if isinstance(kind, tuple) and kind[:1] == ("list",):
+                self.list_reads(writer, kind[1])
                 continue
             if isinstance(kind, dict):
                 for key, shape in kind.items():
@@ -987,6 +1038,7 @@ class ModuleWriter:
         writer.lines.append("    return " + self.result(writer))
         signature = [name for name, _, _ in params]
         if default is not None:
+            signature += ["*"] if default[3:] == ("keyword",) else []
             signature.append(f"{default[0]}={default[1]}")
         header = f"def f({', '.join(signature)}):"
         self.blocks.append("\n".join([header, *writer.lines]))
@@ -1032,6 +1084,8 @@ def draw_arguments(rng: random.Random, params: list, default) -> tuple:
             args.append(number())
         elif isinstance(kind, dict):
             args.append({key: number() if s == () else _array(rng, s) for key, s in kind.items()})
+        elif kind[:1] == ("list",):
+            args.append([number() for _ in range(kind[1])])
         else:
             args.append(_array(rng, kind))
     if default is not None and default[2]:
@@ -1068,7 +1122,8 @@ def generate(seed: int, families) -> Program:
                 analytic=module.analytic,
                 output=module.output,
                 helpers=tuple(module.rebindable),
-                sources_take_args=bool(module.used & {"structured"}) or rng.random() < 0.5,
+                sources_take_args=bool(module.used & {"structured", "list_params"})
+                or rng.random() < 0.5,
             )
     raise RuntimeError(f"seed {seed}: no acceptable program in {ATTEMPTS} attempts")
 
