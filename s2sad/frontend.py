@@ -109,8 +109,9 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 def _in_package(filename: str) -> bool:
     """Whether ``filename`` is one of s2sad's own modules (by where the package is, whatever the
-    folders around it are called)."""
-    return os.path.dirname(os.path.abspath(filename)) == _PACKAGE
+    folders around it are called). The benchmark's subjects are code s2sad differentiates."""
+    path = os.path.abspath(filename)
+    return os.path.dirname(path) == _PACKAGE and not os.path.basename(path).startswith("bench")
 
 
 def load(fn) -> Source:
