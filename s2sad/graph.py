@@ -36,6 +36,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .algebra import const, is_zero, total
 from .api import explain, trace
 from .errors import user_facing as _user_facing
@@ -45,9 +47,12 @@ from .traversal import leaves, variables
 from .primitives import called_function
 from .printing import format_expr
 from .custom import is_custom_call
+from .array_rules import STRUCTURAL
 from .rules import NO_DERIVATIVE, has_rule, partials
+from .shapes import Kinds, kind_of
 
 FORMATS = (".svg", ".png", ".dot")
+_WHOLE_ARRAY = 6  # arrays of more elements are shown by their shape and corners
 
 INSTALL_HINT = (
     "install Graphviz (apt-get install graphviz, brew install graphviz, conda install graphviz, "
@@ -148,6 +153,10 @@ class _Drawing:
         self.values = {name: row.value for name, row in self.rows.items()}
         if table:
             self.values.update(table.point)
+        # the adjoints by their names in labels (w̄3), for the rules of operations on arrays
+        self.values.update(
+            {_bar(n): r.adjoint for n, r in self.rows.items() if r.value is not None}
+        )
         result = function.body[-1].value
         outputs = [leaf for leaf in leaves(result) if isinstance(leaf, Var)]
         several = isinstance(result, tuple)
@@ -216,6 +225,9 @@ class _Drawing:
                 label = f"∂{target.name}/∂{name}: from the custom rules of {prim.symbol}"
                 self.edge(name, target.name, label)
             return
+        if prim.name in STRUCTURAL:
+            self.structural_edges(target, call, args)
+            return
         if prim.name in NO_DERIVATIVE or (not has_rule(prim.name) and recursive is None):
             for name in args:
                 self.edge(name, target.name, None)
@@ -234,6 +246,31 @@ class _Drawing:
             label = f"∂{target.name}/∂{name} = {format_expr(slope)}"
             number = self.evaluate(slope)
             if number is not None and number != format_expr(slope):
+                label += f" = {number}"
+            self.edge(name, target.name, label)
+
+    def structural_edges(self, target: Var, call: Call, args: list) -> None:
+        """Edges into an operation on whole arrays (``W @ x``, ``np.sum``): a Jacobian too big for
+        a label, so each says what the operation's adjoint rule passes back, ``w̄1 += w̄3 @ w2.T``.
+        """
+        kinds = Kinds({n: kind_of(v) for n, v in self.values.items() if kind_of(v) is not None})
+        rule = STRUCTURAL[call.prim.name](
+            *call.args, out=target, params=dict(call.params), kinds=kinds
+        )
+        seed = Var(_bar(target.name))
+        for name in args:
+            parts = [
+                adjoint(seed)
+                for adjoint, arg in zip(rule.adjoints, call.args)
+                if arg == Var(name) and adjoint is not None
+            ]
+            if not parts:
+                self.edge(name, target.name, None)
+                continue
+            contribution = total(parts)
+            label = f"{_bar(name)} += {format_expr(contribution)}"
+            number = self.evaluate(contribution)
+            if number is not None:
                 label += f" = {number}"
             self.edge(name, target.name, label)
 
@@ -366,6 +403,10 @@ def _number(value) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value + 0.0:.6g}"  # + 0.0 turns -0.0 into 0.0
+    if isinstance(value, np.ndarray) and value.size > _WHOLE_ARRAY:  # its shape and corners
+        shape = " × ".join(map(str, value.shape))
+        corners = np.array2string(value, threshold=_WHOLE_ARRAY, edgeitems=2, precision=4)
+        return f"({shape}) {corners}"
     return str(value)
 
 

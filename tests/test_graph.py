@@ -6,6 +6,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import s2sad
@@ -144,3 +145,36 @@ def test_rendered_svg_has_the_labels():
 def test_save_png(tmp_path):
     s2sad.graph(control_flow.newton_sqrt, 2.0).save(str(tmp_path / "g.png"))
     assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _layer(W, x):
+    z = W @ x
+    return np.sum(np.tanh(z)) + 0.5 * np.sum(x * x)
+
+
+def test_edges_into_operations_on_arrays_carry_what_their_adjoint_rule_passes_back():
+    # W @ x and np.sum carry derivatives: no edge of this function is drawn as carrying none, and
+    # each array edge says what it adds to its tail's adjoint, with the number at the point. By
+    # hand: z̄ = 1 - tanh(z)², W̄ = z̄ xᵀ, and x̄ = Wᵀ z̄ along the matmul edge.
+    W, x = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.3, -0.2])
+    z_bar = 1 - np.tanh(W @ x) ** 2
+    dot = s2sad.graph(_layer, W, x).dot
+    edges = [line for line in dot.splitlines() if "->" in line]
+    assert edges and not any("dotted" in line for line in edges)
+    into_matmul = {
+        line.split(" -> ")[0].strip().strip('"'): line for line in edges if '-> "w3"' in line
+    }
+    w_edge, x_edge = into_matmul["w1"], into_matmul["w2"]
+    assert "w̄1 += np.outer(w̄3, w2)" in w_edge and "w̄2 += w1.T @ w̄3" in x_edge
+    for line, expected in ((w_edge, np.outer(z_bar, x)), (x_edge, W.T @ z_bar)):
+        shown = line.split(" = ", 1)[1].split('"]')[0].replace("\\n", " ")
+        numbers = np.array(shown.replace("[", " ").replace("]", " ").split(), dtype=float)
+        np.testing.assert_allclose(numbers, expected.ravel(), rtol=1e-7)  # 8 digits printed
+    assert "w̄4 += np.broadcast_to(w̄5, (2,))" in dot
+
+
+def test_large_arrays_are_shown_by_their_shape_and_corners():
+    W, x = np.ones((50, 40)), np.linspace(-1.0, 1.0, 40)
+    dot = s2sad.graph(_layer, W, x).dot
+    assert "w1 = W\\n= (50 × 40) [[1. 1. ... 1. 1.]" in dot
+    assert max(len(line) for line in dot.splitlines()) < 400  # a 2000-element array is ~10^4
