@@ -11,6 +11,8 @@ gives 47.30: ``check_grad(f1, 1.0, -1.0, eps=0.01)`` shows that error beside the
 
 from __future__ import annotations
 
+import html
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,21 +58,46 @@ class GradientCheck:
     def ok(self) -> bool:
         return not self.mismatches
 
+    def _rows(self) -> list:
+        """``(output, input, mode, automatic, estimate)`` per component and mode."""
+        return [
+            (row, self.inputs[col], mode, jacobian[row, col], estimate)
+            for (row, col), estimate in np.ndenumerate(self.estimate)
+            for mode, jacobian in self.automatic.items()
+        ]
+
+    def _verdict(self) -> str:
+        return (
+            "all components agree" if self.ok else f"{len(self.mismatches)} component(s) disagree"
+        )
+
     def __str__(self) -> str:
         width = max([8] + [len(name) for name in self.inputs]) + 2  # paths: p["W"][0, 1]
         lines = [
             f"{'output':>6}  {'input':<{width}}{'mode':<9}{'automatic':>22}{'central difference':>22}{'difference':>12}"
         ]
-        for (row, col), estimate in np.ndenumerate(self.estimate):
-            for mode, jacobian in self.automatic.items():
-                ad = jacobian[row, col]
-                lines.append(
-                    f"{row:>6}  {self.inputs[col]:<{width}}{mode:<9}{ad:>22.15g}{estimate:>22.15g}{ad - estimate:>12.3g}"
-                )
-        verdict = (
-            "all components agree" if self.ok else f"{len(self.mismatches)} component(s) disagree"
+        for row, name, mode, ad, estimate in self._rows():
+            lines.append(
+                f"{row:>6}  {name:<{width}}{mode:<9}{ad:>22.15g}{estimate:>22.15g}{ad - estimate:>12.3g}"
+            )
+        return "\n".join(lines + [self._verdict()])
+
+    def __repr__(self) -> str:
+        return f"<s2sad.GradientCheck of {len(self.inputs)} input(s): {self._verdict()}>"
+
+    def _repr_html_(self) -> str:  # a notebook shows the table
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("output", "input", "mode", "automatic", "central difference", "difference")
         )
-        return "\n".join(lines + [verdict])
+        disagree = {(m.output, m.input, m.mode) for m in self.mismatches}
+        body = "".join(
+            ("<tr style='color:#b00020'>" if (row, name, mode) in disagree else "<tr>")
+            + f"<td>{row}</td><td><code>{html.escape(name)}</code></td><td>{mode}</td>"
+            + f"<td>{ad:.15g}</td><td>{estimate:.15g}</td><td>{ad - estimate:.3g}</td></tr>"
+            for row, name, mode, ad, estimate in self._rows()
+        )
+        return f"<table><tr>{head}</tr>{body}</table><p>{self._verdict()}</p>"
 
 
 @user_facing

@@ -50,7 +50,7 @@ class Explanation:
 
     def _cells(self) -> list:
         head = (
-            ["variable", "definition", "value"] + [f"ẇ (d/d{n})" for n in self.directions] + ["w̄"]
+            ["variable", "definition", "value"] + [f"ẇ = ∂w/∂{n}" for n in self.directions] + ["w̄"]
         )
         body = [
             [r.name, r.definition, _number(r.value)]

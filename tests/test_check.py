@@ -101,3 +101,16 @@ def test_a_wrong_array_rule_is_caught_at_its_element():
     with pytest.raises(s2sad.GradientCheckError, match=r"d/dx\[1\] by reverse mode") as info:
         s2sad.check_grad(f, np.array([1.0, 2.0]))
     assert "d/dx[0]" not in str(info.value)  # at x = 1 the wrong rule happens to be right
+
+
+def test_a_notebook_shows_the_report_as_its_table():
+    def f(x1, x2):
+        return x1 * x2 + math.sin(x1)
+
+    report = s2sad.check_grad(f, 2.0, 5.0)
+    page = report._repr_html_()
+    assert (
+        page.startswith("<table>") and page.count("<tr>") == 1 + 2 * 2
+    )  # head, 2 inputs x 2 modes
+    assert "<code>x1</code>" in page and "all components agree" in page
+    assert repr(report) == "<s2sad.GradientCheck of 2 input(s): all components agree>"
