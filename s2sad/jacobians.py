@@ -172,6 +172,11 @@ def _floats(tangent):
     return unflatten(tree, [_float(leaf) for leaf in flatten(tangent, tree)])
 
 
+def _number(block):
+    """A block of a number by a number is a float, not an array with no axes."""
+    return float(block) if isinstance(block, np.ndarray) and block.ndim == 0 else block
+
+
 def _float(value):
     return float(value) if isinstance(value, (int, np.integer)) else value
 
@@ -259,7 +264,9 @@ def _jacobian(fn, wrt, mode: str):
         else:
             blocks = reverse_blocks(*plan.reverse(), flat, inputs, swept)
         if plan.layout.structures:  # each input's blocks in its structure
-            blocks = [plan.layout.group(names, row, lambda block, _: block) for row in blocks]
+            blocks = [
+                plan.layout.group(names, row, lambda block, _: _number(block)) for row in blocks
+            ]
         return arranged(blocks, plan.output, single)
 
     jacobian_at.__name__ = f"{trace.name}_jacobian"

@@ -109,6 +109,9 @@ def tree_of(value) -> Tree | None:
     if kind is tuple or kind is list:
         children = tuple(tree_of(item) for item in value)
         return Tree(kind.__name__, tuple(range(len(value))), children)
+    if issubclass(kind, list) and _reads_as_a_list(kind):  # DEAP's Individual
+        children = tuple(tree_of(item) for item in value)
+        return Tree("list", tuple(range(len(value))), children, kind)
     if kind is dict:
         for key in value:
             if not isinstance(key, (str, int)) or isinstance(key, bool):
@@ -129,6 +132,14 @@ def tree_of(value) -> Tree | None:
             hint="convert it to a plain tuple, list or dict",
         )
     return None
+
+
+# How Python reads a list's elements: a subclass that keeps them is read as the list it is.
+_LIST_READS = ("__getitem__", "__iter__", "__len__", "__add__", "__mul__", "__bool__")
+
+
+def _reads_as_a_list(cls) -> bool:
+    return all(getattr(cls, name, None) is getattr(list, name, None) for name in _LIST_READS)
 
 
 def is_function_value(value) -> bool:
@@ -267,7 +278,7 @@ def unflatten(tree: Tree | None, leaves: list):
     if tree.kind == "tuple":
         return tuple(items)
     if tree.kind == "list":
-        return items
+        return items if tree.cls is None else tree.cls(items)
     if tree.kind == "dict":
         return dict(zip(tree.keys, items))
     if issubclass(tree.cls, tuple):

@@ -392,3 +392,43 @@ def test_random_dicts_get_cosines(params):
     assert_same_structure_close(
         grads, {k: np.cos(v) for k, v in params.items()}, rtol=1e-12, atol=1e-15
     )
+
+
+# --- subclasses of list, as evolutionary-algorithm libraries make individuals ----------------------
+
+
+class Individual(list):
+    """A DEAP-style individual: a list with a class attribute, reading its elements as a list."""
+
+    fitness = None
+
+
+class Doubling(list):
+    def __getitem__(self, i):  # reads its elements its own way: not taken for a list
+        return 2 * list.__getitem__(self, i)
+
+
+def sphere_shifted(ind):
+    return sum((x - 1.0) ** 2 for x in ind) + ind[0] * ind[-1]
+
+
+def test_a_list_subclass_is_differentiated_as_a_list_and_its_gradient_is_of_its_class():
+    ind = Individual([0.5, -1.2, 0.3])
+    # by hand: ∂/∂x_i = 2 (x_i - 1), plus x_2 at i = 0 and x_0 at i = 2
+    expected = [2 * (0.5 - 1) + 0.3, 2 * (-1.2 - 1), 2 * (0.3 - 1) + 0.5]
+    gradient = s2sad.grad(sphere_shifted)(ind)
+    assert type(gradient) is Individual
+    np.testing.assert_allclose(gradient, expected, rtol=1e-15)
+    value, pullback = s2sad.vjp(sphere_shifted, ind)
+    assert value == sphere_shifted(ind)
+    np.testing.assert_allclose(pullback(1.0)[0], expected, rtol=1e-15)
+    jacobian = s2sad.jacobian(sphere_shifted)(ind)
+    assert type(jacobian) is Individual and all(type(block) is float for block in jacobian)
+    np.testing.assert_allclose(jacobian, expected, rtol=1e-15)
+    hessian = s2sad.hessian(sphere_shifted)(ind)
+    np.testing.assert_allclose(np.array(hessian, dtype=float), [[2, 0, 1], [0, 2, 0], [1, 0, 2]])
+
+
+def test_a_list_subclass_reading_its_elements_its_own_way_is_refused():
+    with pytest.raises(s2sad.ArgumentError, match="an argument of type Doubling"):
+        s2sad.grad(sphere_shifted)(Doubling([0.5, 1.0]))
