@@ -124,7 +124,7 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
     from .arguments import differentiable_params, header, integer_params, is_method, unwrap
     from .arguments import wrt_names
     from .calling import as_call, completed, given_positionally
-    from .jacobians import jacobian
+    from .jacobians import jacobian, refuse_complex
 
     plain, owner = unwrap(fn)
     head = header(plain)
@@ -171,9 +171,10 @@ def check_grad(fn, *args, wrt=None, modes=("forward", "reverse"), eps=None, rtol
         for path, leaf in zip(paths, flatten_all(inputs, trees))
         for index in np.ndindex(np.shape(leaf))
     ]
+    output = run(point)
+    refuse_complex(leaves_of(output), head.name)  # before stepping into NumPy's warnings
     estimate, error = _central_differences(run, point, positions, trees, eps)
     report = GradientCheck(tuple(columns), estimate, error)
-    output = run(point)
     positional, keywords = as_call(plain, tuple(point), prefix)
     for mode in modes:
         blocks = jacobian(fn, wrt=tuple(names), mode=mode)(*positional, **keywords)

@@ -106,7 +106,31 @@ def floats_made(body: list, results: tuple, floats: set) -> tuple:
             for header, init, following in zip(stmt.headers, stmt.inits, stmt.nexts):
                 definitions.setdefault(header.name, []).extend([init, following])
     decide = _Floats(definitions, floats)
-    return tuple(r if decide(r) else _as_float(r) for r in results)
+    return tuple(
+        (
+            runtime_call("real_number", r)
+            if _may_be_complex(r, definitions, set())
+            else r if decide(r) else _as_float(r)
+        )
+        for r in results
+    )
+
+
+def _may_be_complex(expr, definitions: dict, seen: set) -> bool:
+    """Whether ``expr`` is computed from a power with an exponent that is not a constant integer:
+    Python's ``(-8.0) ** (1 / 3)`` is complex, and so is everything computed from it."""
+    if isinstance(expr, Var):
+        if expr.name in seen:
+            return False
+        seen.add(expr.name)
+        return any(_may_be_complex(v, definitions, seen) for v in definitions.get(expr.name, ()))
+    if not isinstance(expr, Call):
+        return False
+    if expr.prim.name in ("pow", "math_pow") and not _integer(expr.args[1]):
+        return expr.prim.name == "pow"  # math.pow raises instead
+    return expr.prim.name not in _FLOAT and any(
+        _may_be_complex(arg, definitions, seen) for arg in expr.args
+    )
 
 
 class _Floats:
@@ -145,6 +169,10 @@ class _Floats:
         self.floats = before
         self.not_floats.add(name)
         return False
+
+
+def _integer(expr) -> bool:
+    return isinstance(expr, Const) and type(expr.value) in (int, bool)
 
 
 def _as_float(expr):

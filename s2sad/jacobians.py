@@ -20,7 +20,7 @@ from .arguments import (
     wrt_names,
 )
 from .dispatch import flattened, functions, laid_out, like, require_floats, specialised
-from .errors import ArgumentError, NonScalarOutputError, user_facing
+from .errors import ArgumentError, NoDerivativeHereError, NonScalarOutputError, user_facing
 from .custom import missing_rules
 from .traversal import leaves, several, walk
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
@@ -126,6 +126,7 @@ def split_vjp(fn, primals: tuple, keywords=None, inputs=None) -> tuple:
     leaf_values = dict(zip(layout.params[len(prefix) :], flat_primals))
 
     outputs = leaves_of(value)
+    refuse_complex(outputs, trace.name)  # a cotangent of a complex value has two real parts
 
     def pullback(y_bar):
         given = cotangent_leaves(y_bar, tree, trace.name)
@@ -170,6 +171,19 @@ def _floats(tangent):
     if tree is None:
         return _float(tangent)
     return unflatten(tree, [_float(leaf) for leaf in flatten(tangent, tree)])
+
+
+def refuse_complex(values: list, name: str) -> None:
+    """Refuse derivatives of a function whose value is complex at real arguments: a Jacobian of
+    real numbers cannot hold it, and a cotangent of it would have two real parts."""
+    if any(np.iscomplexobj(v) for v in values):
+        raise NoDerivativeHereError(
+            f"`{name}` computes a complex number here (a power of a negative number with a "
+            "fractional exponent, x ** 0.5 at x < 0, is complex in Python); grad, vjp and "
+            "jacobian differentiate functions with real values",
+            hint="keep the base positive, or write math.sqrt(x) or abs(x) ** p; s2sad.jvp gives "
+            "the derivative of the complex value along a real direction",
+        )
 
 
 def _number(block):
@@ -263,6 +277,7 @@ def _jacobian(fn, wrt, mode: str):
             blocks = plan.forward(flat, inputs)
         else:
             blocks = reverse_blocks(*plan.reverse(), flat, inputs, swept)
+        refuse_complex([block for row in blocks for block in row], trace.name)
         if plan.layout.structures:  # each input's blocks in its structure
             blocks = [
                 plan.layout.group(names, row, lambda block, _: _number(block)) for row in blocks

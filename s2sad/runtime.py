@@ -366,6 +366,21 @@ def scalar_seed(y):
     return 1.0
 
 
+def real_number(d):
+    """``d``, a derivative of a number, as a float: a complex ``d`` raises
+    :class:`~s2sad.errors.NoDerivativeHereError` (Python's ``x ** 0.5`` at a negative ``x`` is
+    complex, and s2sad differentiates real functions)."""
+    if isinstance(d, complex):
+        raise NoDerivativeHereError(
+            f"the derivative is the complex number {d!r} here: a power of a negative number with "
+            "a fractional exponent (x ** 0.5 at x < 0) is complex in Python, and s2sad "
+            "differentiates real functions",
+            hint="keep the base positive where the function is differentiated, or write "
+            "math.sqrt(x) or abs(x) ** p",
+        )
+    return float(d)
+
+
 def derivative_like(d, x):
     """``d``, a derivative of the value ``x`` (the gradient of an argument, the tangent of an output),
     made like ``x``, as code compiled for known shapes makes it while compiling: for a number, a
@@ -373,7 +388,7 @@ def derivative_like(d, x):
     dtype in memory of its own (zeros for the structural zero ``0.0``, a copy of a broadcast view
     or of an argument)."""
     if not isinstance(x, np.ndarray):
-        return d if isinstance(d, (float, np.floating)) else float(d)
+        return d if isinstance(d, (float, np.floating)) else real_number(d)
     return np.array(np.broadcast_to(d, x.shape), dtype=x.dtype)
 
 
@@ -412,6 +427,7 @@ def require_shape(x, shape, name):
 HELPERS = (
     scalar_seed,
     require_shape,
+    real_number,
     derivative_like,
     cast_slope,
     conform,

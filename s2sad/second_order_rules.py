@@ -81,6 +81,7 @@ def _operand(args):
 for _name in (
     "conform",
     "derivative_like",
+    "real_number",
     "unbroadcast",
     "broadcast_like",
     "index_adjoint",

@@ -286,3 +286,63 @@ def test_the_advice_works():
     z = 3 + 4j
     assert s2sad.grad(modulus_of_parts, wrt=(0, 1))(z.real, z.imag) == (0.6, 0.8)
     assert math.isclose(s2sad.hessian(modulus_of_parts)(z.real, z.imag), 4.0**2 / 5.0**3)
+
+
+# --- complex values a real function computes: Python's power of a negative number ------------------
+
+
+def half_power(x):
+    return x**0.5 + x
+
+
+def half_power_of_difference(x, y):
+    return (x - y) ** 1.5
+
+
+@pytest.mark.parametrize(
+    "derivative",
+    [
+        lambda f, args: s2sad.grad(f)(*args),
+        lambda f, args: s2sad.value_and_grad(f)(*args),
+        lambda f, args: s2sad.vjp(f, *args),
+        lambda f, args: s2sad.jacobian(f, mode="forward")(*args),
+        lambda f, args: s2sad.jacobian(f, mode="reverse")(*args),
+        lambda f, args: s2sad.hessian(f)(*args),
+        lambda f, args: s2sad.grad(s2sad.grad(f))(*args),
+        lambda f, args: s2sad.check_grad(f, *args),
+    ],
+    ids=[
+        "grad",
+        "value_and_grad",
+        "vjp",
+        "jacobian-forward",
+        "jacobian-reverse",
+        "hessian",
+        "grad-grad",
+        "check_grad",
+    ],
+)
+@pytest.mark.parametrize("f, args", [(half_power, (-1.0,)), (half_power_of_difference, (1.0, 2.0))])
+def test_a_complex_value_computed_from_real_arguments_is_refused_when_it_arises(
+    derivative, f, args
+):
+    # (-1.0) ** 0.5 is 1j in Python: a gradient would be complex (it came out 1 - 0.5j), and a
+    # Jacobian of real numbers dropped the imaginary part with only a ComplexWarning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        with pytest.raises(s2sad.NoDerivativeHereError, match="complex"):
+            derivative(f, args)
+
+
+def test_where_the_power_is_real_its_derivatives_are_floats():
+    # d/dx (x**0.5 + x) = 0.5 x**-0.5 + 1 = 1.25 and d²/dx² = -0.25 x**-1.5 = -1/32 at x = 4
+    assert s2sad.grad(half_power)(4.0) == 1.25 and type(s2sad.grad(half_power)(4.0)) is float
+    assert s2sad.hessian(half_power)(4.0) == -0.03125
+    assert s2sad.jvp(half_power, (4.0,), (1.0,)) == (6.0, 1.25)
+
+
+def test_jvp_gives_the_derivative_of_the_complex_value_along_a_real_direction():
+    # x**0.5 = i sqrt(-x) for x < 0: its derivative along x is -i / (2 sqrt(-x)), -0.5j at -1
+    value, slope = s2sad.jvp(half_power, (-1.0,), (1.0,))
+    assert value == half_power(-1.0)
+    assert abs(slope - (1.0 - 0.5j)) < 1e-15
