@@ -32,7 +32,7 @@ from .opaque import is_opaque, opaque_class, opaque_function, opaque_method
 from .primitives import PRINT, VARIADIC, primitive_for, user_call
 from .records import Entries
 from .rules import RULES
-from .sequences import SEQUENCE_BUILTINS
+from .sequences import SEQUENCE_BUILTINS, grows_a_list
 
 _MAX_DEPTH = 50  # calls nested deeper than this are refused (a recursion the compiler cannot see)
 
@@ -131,6 +131,8 @@ class CallLowering:
         return ARRAY_METHODS[name], receiver
 
     def call(self, node: cst.Call, hint: str) -> Value:
+        if grows_a_list(node, self.env):  # out.append(v)
+            return self.grow_list(node)
         prim = self.callee(node.func)
         if isinstance(prim, BoundCall):
             return self.inline(prim.function, node, prim.leading, prim.keywords)

@@ -205,3 +205,26 @@ linear("np.cumsum", transpose=_cumsum_transpose, batched=_cumsum_batched)
 # The helpers the transposes call are linear in the adjoint they carry (their first argument).
 for _helper in ("join_adjoint", "diagonal_scatter", "diag_adjoint", "weights_like"):
     multilinear(RUNTIME[_helper], lambda args: (0,))
+
+
+# --- sorting ----------------------------------------------------------------------------------------
+
+
+def _sort(x, out, params, kinds):
+    """``np.sort`` permutes its operand, by an order that stays the same under a small change of
+    it away from ties (at a tie, the stable order): linear there, in the tangent and the adjoint,
+    which helpers permute when the code runs."""
+    axis = params.get("axis", -1)
+    return Linear(
+        lambda dots: runtime_call("sort_tangent", dots[0], x, axis),
+        (lambda g: runtime_call("sort_adjoint", g, x, axis),),
+    )
+
+
+def _sort_batched(x, out, params, kinds):
+    return lambda dots: runtime_call("sort_tangent", dots[0], x, params.get("axis", -1))
+
+
+STRUCTURAL["np.sort"], VECTOR_RULES["np.sort"] = _sort, _sort_batched
+for _helper in ("sort_tangent", "sort_adjoint"):  # the order is locally constant
+    multilinear(RUNTIME[_helper], lambda args: (0,))

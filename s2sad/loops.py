@@ -24,10 +24,10 @@ import libcst as cst
 
 from .branches import BROKE, CONTINUED, RESULT, RETURNED, Unbound, _statements
 from .arrays import INDEX
-from .ir import Call, Const, Loop
+from .ir import Call, Const, ListValue, Loop
 from .primitives import RANGE, SELECT
 from .records import Record
-from .sequences import indexed_with
+from .sequences import GROWING, indexed_with
 
 
 def assigned_names(statements) -> set:
@@ -36,6 +36,15 @@ def assigned_names(statements) -> set:
     for stmt in statements:
         stmt.visit(collector)
     return collector.names
+
+
+def _list_growths(statements) -> dict:
+    """The names a block of CST statements calls ``.append`` or ``.extend`` on, each with its
+    first such call."""
+    collector = _AssignedNames()
+    for stmt in statements:
+        stmt.visit(collector)
+    return collector.grown
 
 
 def names_read(statements) -> set:
@@ -57,6 +66,7 @@ class _Names(cst.CSTVisitor):
 class _AssignedNames(cst.CSTVisitor):
     def __init__(self):
         self.names: set = set()
+        self.grown: dict = {}  # the names `.append` or `.extend` is called on -> the first call
 
     def _add(self, target) -> None:
         if isinstance(target, cst.Subscript):  # out[i] = v binds out to a new array value
@@ -72,6 +82,13 @@ class _AssignedNames(cst.CSTVisitor):
 
     def visit_AugAssign(self, node) -> None:
         self._add(node.target)
+
+    def visit_Call(self, node) -> None:  # out.append(v) binds out to a longer list
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "extend"):
+            self._add(func.value)
+            if isinstance(func.value, cst.Name):
+                self.grown.setdefault(func.value.value, node)
 
     def visit_AnnAssign(self, node) -> None:
         self._add(node.target)
@@ -113,10 +130,10 @@ class LoopLowering:
             self._array_loop(node, body, *long)
             return
         values = self.known_sequence(node.iter, ranges=False)
-        if (
-            values is None
-            and isinstance(node.target, cst.Name)
+        if values is None and (
+            isinstance(node.target, cst.Name)
             and self._indexes_a_sequence(body, node.target.value)
+            or self._grows_a_list(body)
         ):
             values = self.known_sequence(node.iter)  # range of constants: unrolled, the index known
         if values is not None:
@@ -165,6 +182,11 @@ class LoopLowering:
                 return True  # a global or closure sequence
         return False
 
+    def _grows_a_list(self, body: list) -> bool:
+        """Whether ``body`` appends to a list bound before the loop (unrolled where it can be, so
+        that the list's length stays known)."""
+        return any(isinstance(self.env.get(n), ListValue) for n in _list_growths(body))
+
     def while_statement(self, node: cst.While) -> None:
         self._refuse_extras(node)
         body = _statements(node.body)
@@ -180,7 +202,15 @@ class LoopLowering:
             for n in assigned_names(body)
             if n in self.env and not isinstance(self.env[n], Unbound) and n != name
         )
+        grown = _list_growths(body)
         for carried_name in carried:
+            if carried_name in grown and isinstance(self.env[carried_name], ListValue):
+                raise self.error(
+                    grown[carried_name].func,
+                    f"`{carried_name}.{grown[carried_name].func.attr.value}` grows a list in a loop "
+                    "that runs when the code runs",
+                    GROWING,
+                )
             if isinstance(self.env[carried_name], (tuple, Record)):
                 raise self.error(
                     node,

@@ -56,7 +56,7 @@ from .loops import LoopLowering
 from .primitives import BINARY_OPERATORS, PRINT
 from .reals import HINT, describe, is_complex
 from .records import RecordLowering
-from .sequences import SequenceLowering
+from .sequences import SequenceLowering, grows_a_list
 
 _AUGMENTED = {
     cst.AddAssign: "+",
@@ -129,6 +129,7 @@ class Lowering(
         self.return_loc = source.location(source.node)
         self.caller = caller
         self.loop_bodies: list = []  # the CST bodies of the loops being lowered, outermost first
+        self.arguments_bound: list = []  # the structures bound to parameters (see grow_list)
         if caller is None:
             self.sources: dict = {}  # variable name -> its definition, for the arrays written into
             self.in_place: list = []  # see Function.in_place
@@ -403,6 +404,9 @@ class Lowering(
         value = node.value
         if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
             return  # a docstring or a placeholder
+        if isinstance(value, cst.Call) and grows_a_list(value, self.env):  # out.append(v)
+            self.grow_list(value)
+            return
         if isinstance(value, cst.Call) and self.callee(value.func) is PRINT:
             self.print_call(value)
             return

@@ -93,6 +93,7 @@ class RecordLowering:
         for position, name in enumerate(params):
             names = iter(leaves[name])
             self.env[name] = self._bound(trees.get(name), names, name, node)
+            self.arguments_bound.append(self.env[name])
             method_owner = position == 0 and name in ("self", "cls")
             if name not in trees and not method_owner:
                 self.parameter_vars[self.env[name].name] = name

@@ -32,6 +32,8 @@ from .runtime_layouts import (  # noqa: F401  (helpers of the layout rules, here
     join_adjoint,
     joined_layout,
     weights_like,
+    sort_adjoint,
+    sort_tangent,
 )
 
 

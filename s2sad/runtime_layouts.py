@@ -1,4 +1,4 @@
-"""Run-time helpers of the rules for joining arrays, diagonals and weights.
+"""Run-time helpers of the rules for joining arrays, diagonals, weights and sorting.
 
 Each is linear in the adjoint it carries and needs only the operands' shapes (see
 :mod:`s2sad.layout_rules`). They are copied into exported modules as :mod:`s2sad.runtime`'s helpers
@@ -11,6 +11,8 @@ are, so they use NumPy alone.
 [2.0, 3.0, 4.0]
 >>> diagonal_scatter(np.array([1.0, 2.0]), (2, 3), 1, 0, 1).tolist()
 [[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]
+>>> sort_adjoint(np.array([10.0, 20.0, 30.0]), np.array([2.0, 0.5, 1.0]), -1).tolist()
+[30.0, 10.0, 20.0]
 """
 
 from __future__ import annotations
@@ -66,4 +68,36 @@ def weights_like(w, a, axis):
     return np.reshape(w, shape)
 
 
-HELPERS = (joined_layout, join_adjoint, diagonal_scatter, diag_adjoint, weights_like)
+def sort_tangent(t, x, axis):
+    """The tangent of ``np.sort(x, axis)``: ``t`` permuted as the sort permutes ``x`` (in the
+    stable order at ties); ``t`` may lead with an axis of directions (vector mode)."""
+    x, t = np.asarray(x), np.asarray(t)
+    lead = t.shape[: t.ndim - x.ndim]
+    if axis is None:
+        return np.reshape(t, lead + (-1,))[..., np.argsort(x, axis=None, kind="stable")]
+    order = np.argsort(x, axis=axis, kind="stable")
+    return np.take_along_axis(t, np.broadcast_to(order, t.shape), axis=axis % x.ndim - x.ndim)
+
+
+def sort_adjoint(g, x, axis):
+    """The adjoint of ``x`` from that of ``np.sort(x, axis)``: each element's adjoint goes back to
+    the position the sort took it from."""
+    x = np.asarray(x)
+    adjoint = np.zeros(x.shape, dtype=np.result_type(g, x, 1.0))
+    if axis is None:
+        np.ravel(adjoint)[np.argsort(x, axis=None, kind="stable")] = np.ravel(g)
+        return adjoint
+    order = np.argsort(x, axis=axis, kind="stable")
+    np.put_along_axis(adjoint, order, np.broadcast_to(g, x.shape), axis=axis)
+    return adjoint
+
+
+HELPERS = (
+    joined_layout,
+    join_adjoint,
+    diagonal_scatter,
+    diag_adjoint,
+    weights_like,
+    sort_tangent,
+    sort_adjoint,
+)

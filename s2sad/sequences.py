@@ -87,6 +87,61 @@ class SequenceLowering:
             return tuple(reversed(parts[0]))
         return None
 
+    def grow_list(self, node: cst.Call) -> Const:
+        """``xs.append(v)`` and ``xs.extend(vs)`` of a list the function built, where the list's
+        length stays known while lowering: the name is bound to the longer list. Refused where the
+        list grows in a loop that runs when the code runs, or where something else sees it (an
+        argument, another name, a caller's name), whose change an SSA value would not show."""
+        name, method = node.func.value.value, node.func.attr.value
+        old = self.env[name]
+        if len(node.args) != 1 or node.args[0].keyword or node.args[0].star:
+            raise self.error(node, f"`.{method}` takes one argument here", GROWING)
+        if any(lowering.loop_bodies for lowering in self._enclosing()):
+            raise self.error(
+                node.func,
+                f"`{name}.{method}` grows a list in a loop that runs when the code runs",
+                GROWING,
+            )
+        if self._held_within(old):
+            raise self.error(
+                node,
+                f"`{name}` is an argument's list, or a list inside another value, which this "
+                "would change too",
+                "build a new list (`ys = xs + [v]`), or append to a list the function made",
+            )
+        if method == "append":
+            added = (self.expr(node.args[0].value),)
+        else:
+            added = self.known_sequence(node.args[0].value)
+            if added is None:
+                raise self.error(
+                    node.args[0], "`.extend` of something whose length is not known", GROWING
+                )
+        grown = self._limited(node, ListValue(tuple(old) + tuple(added)))
+        for lowering in self._enclosing():  # every name of the list sees it grow, as in Python
+            for key, bound in lowering.env.items():
+                if bound is old:
+                    lowering.env[key] = grown
+        return Const(None)
+
+    def _enclosing(self) -> list:
+        """This lowering and those of the functions it is inlined into, innermost first."""
+        chain, lowering = [], self
+        while lowering is not None:
+            chain.append(lowering)
+            lowering = lowering.caller
+        return chain
+
+    def _held_within(self, value) -> bool:
+        """Whether ``value`` is (part of) an argument, or held inside another value (a tuple, a
+        list, a dict), where growing it would change what an SSA value stands for."""
+        for lowering in self._enclosing():
+            if any(_holds(argument, value) for argument in lowering.arguments_bound):
+                return True
+            if any(bound is not value and _holds(bound, value) for bound in lowering.env.values()):
+                return True
+        return False
+
     def _returned_sequence(self, node: cst.Call):
         """The values of a call that returns a tuple or a list (a function inlined here that ends
         in ``return [a, b]``); ``None``, the call left unlowered, for anything else."""
@@ -322,3 +377,23 @@ class _NameFinder(cst.CSTVisitor):
 
     def visit_Name(self, node) -> None:
         self.names.add(node.value)
+
+
+def grows_a_list(node: cst.Call, env: dict) -> bool:
+    """Whether ``node`` is ``xs.append(v)`` or ``xs.extend(vs)`` of a list bound to a name."""
+    func = node.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in ("append", "extend")
+        and isinstance(func.value, cst.Name)
+        and isinstance(env.get(func.value.value), ListValue)
+    )
+
+
+def _holds(bound, value) -> bool:
+    if bound is value:
+        return True
+    if isinstance(bound, tuple):
+        return any(_holds(item, value) for item in bound)
+    items = getattr(bound, "values", None)  # a Record
+    return isinstance(items, tuple) and any(_holds(item, value) for item in items)

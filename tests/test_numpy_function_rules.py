@@ -1,7 +1,7 @@
 """Derivatives of the NumPy functions that join arrays, read diagonals, add or multiply up runs, and
 compute statistics: ``np.hstack``, ``np.vstack``, ``np.column_stack``, ``np.stack``,
 ``np.atleast_1d/2d/3d``, ``np.diag``, ``np.diagonal``, ``np.trace``, ``np.flip``, ``np.cumsum``,
-``np.cumprod``, ``np.var``, ``np.std``, ``np.average`` and ``np.einsum``.
+``np.cumprod``, ``np.var``, ``np.std``, ``np.average``, ``np.einsum`` and ``np.sort``.
 
 Each function is checked in every entry point (grad, value_and_grad, jvp, vjp, jacobian in forward
 mode, which runs the vector-mode program, and in reverse mode, hessian, and the printed and exported
@@ -36,6 +36,8 @@ from s2sad.runtime import (  # noqa: F401  (names the printed code reads)
     join_adjoint,
     matmul_adjoint,
     scalar_seed,
+    sort_adjoint,
+    sort_tangent,
     unbroadcast,
     weights_like,
 )
@@ -257,6 +259,18 @@ def flip_rows(x):
     return np.flip(x, axis=1) * x
 
 
+def sort_last(x):
+    return np.sort(x) * x
+
+
+def sort_rows(x):
+    return np.sort(x, axis=0) ** 2
+
+
+def sort_all(x):
+    return np.sort(x, axis=None) * np.arange(x.size)
+
+
 def cumsum_flat(x):
     return np.cumsum(x * x)
 
@@ -352,6 +366,9 @@ STRUCTURAL_CASES = [
     (trace_of_cube, normal(2, 3, 3)),
     (flip_all, normal(2, 3)),
     (flip_rows, normal(2, 3)),
+    (sort_last, normal(2, 3)),
+    (sort_rows, normal(3, 2)),
+    (sort_all, normal(2, 3)),
     (cumsum_flat, normal(2, 3)),
     (cumsum_down, normal(3, 2)),
     (cumsum_last, normal(2, 3)),
@@ -417,6 +434,13 @@ def sum_trace(x):
     return np.sin(np.trace(x)) + np.trace(x * x, offset=-1)
 
 
+def sum_sort(x):
+    # by hand: the k-th smallest element x[order[k]] has weight k + 1 (then sin' there)
+    return np.sum(np.sort(x) * np.arange(1, x.shape[-1] + 1)) + np.sum(
+        np.sin(np.sort(x, axis=None))
+    )
+
+
 def sum_flip(x):
     return np.sum(np.flip(x, axis=0) * x) + np.sum(np.sin(np.flip(x)))
 
@@ -462,6 +486,7 @@ SCALAR_CASES = [
     (sum_diagonal_of_cube, (normal(2, 2, 3),)),
     (sum_trace, (normal(3, 3),)),
     (sum_flip, (normal(2, 3),)),
+    (sum_sort, (normal(2, 3),)),
     (sum_cumsum, (normal(2, 3),)),
     (sum_cumprod, (np.array([[1.5, 0.0, 2.0], [0.0, 0.0, -1.0]]),)),
     (sum_cumprod, (normal(2, 3),)),
@@ -682,3 +707,12 @@ def test_the_weighted_logistic_sample_has_its_closed_form_derivatives():
     w = normal(3)
     close(s2sad.grad(sample.loss)(w, X, y, c), sample.closed_gradient(w, X, y, c), 1e-12)
     close(s2sad.hessian(sample.loss)(w, X, y, c), sample.closed_hessian(w, X, y, c), 1e-12)
+
+
+def test_the_gradient_of_a_sum_of_sorted_values_by_hand():
+    x = np.array([[0.3, -1.2, 0.8], [2.0, 0.1, -0.4]])
+    expected = np.cos(x)  # each element appears once in the flattened sort
+    for row in range(2):
+        for k, position in enumerate(np.argsort(x[row])):
+            expected[row, position] += k + 1
+    np.testing.assert_allclose(s2sad.grad(sum_sort)(x), expected, rtol=1e-14)

@@ -44,7 +44,7 @@ def slices(a, b, c, d):
 def appends(x):
     values = [x]
     values.append(x * 2.0)
-    return values[0]
+    return values[0] * values[-1]
 
 
 def runtime_index(x, n):
@@ -100,9 +100,9 @@ def test_constant_slices_and_len():
     check(slices, (1.0, 2.0, 3.0, 4.0), (0.0, 3.0, 2.0 + 2 * 3.0, 0.0))
 
 
-def test_lists_are_not_mutated():
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="fixed containers"):
-        s2sad.grad(appends)
+def test_a_list_the_function_built_grows_by_append():
+    # x * 2x: d/dx = 4x (tests/test_list_growth.py has the rest of the story)
+    assert s2sad.grad(appends)(1.5) == 6.0
 
 
 def test_a_list_indexed_with_a_value_known_only_at_run_time():
