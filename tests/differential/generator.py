@@ -41,7 +41,7 @@ FAMILIES = {
     "axis_reductions": "reductions along one axis",
     "axis_tuple": "reductions over a tuple of axes",
     "lists_to_numpy": "lists and tuples of active values given to NumPy",
-    "array_functions": "np.cumsum, np.cumprod, np.flip, np.diag, np.hstack, np.vstack, np.einsum, "
+    "array_functions": "np.cumsum, np.cumprod, np.flip, np.sort, np.diag, np.hstack, np.vstack, np.einsum, "
     "np.trace, np.var, np.std, np.average, np.linalg.det, slogdet, inv, solve, cholesky",
     "tuples": "tuple packing and unpacking, small lists indexed by constants, sum() of a list",
     "setitem": "writing into an array the function made",
@@ -54,7 +54,8 @@ FAMILIES = {
     "int_param": "an int parameter bounding a loop",
     "numpy_scalars": "np.sin, np.exp, ... on numbers (programs without math are analytic)",
     "list_params": "a list of numbers of known length as a parameter: sum(q[1:]), "
-    "zip(q[:-1], q[1:]), enumerate(q), q[i + 1] indexed by a loop variable",
+    "zip(q[:-1], q[1:]), enumerate(q), q[i + 1] indexed by a loop variable, a list grown by "
+    "append and extend in a loop over it",
     "input_checks": "assert and raise checks of the inputs, run in the primal",
     "keyword_only": "a keyword-only parameter with a default (def f(x, *, k=2.0))",
     "tuple_output": "two numbers returned",
@@ -360,6 +361,7 @@ class Writer:
         options = [
             f"np.cumsum({a.text}, axis=-1)",
             f"np.flip({a.text}, axis=0)",
+            f"np.sort({a.text}, axis=-1)",
             f"np.cumprod(np.tanh({a.text}) + 0.5, axis=0)",
             f"np.einsum('{letters},{letters}->{letters}', {a.text}, {b.text})",
         ]
@@ -974,9 +976,15 @@ class ModuleWriter:
         rng = self.rng
         for _ in range(rng.randint(1, 2)):
             name = writer.new_name()
-            form = rng.choice(["slice", "zip", "enumerate", "index"])
+            form = rng.choice(["slice", "zip", "enumerate", "index", "append"])
             if form == "slice":
                 writer.emit(f"{name} = sum(q[1:]) - q[0] * q[-1]")
+            elif form == "append":  # a list grown in a loop over a list: unrolled
+                writer.emit(f"{name}_terms = []")
+                writer.emit("for a in q:")
+                writer.emit(f"    {name}_terms.append(a * a - 0.5 * a)")
+                writer.emit(f"{name}_terms.extend([q[0] * q[-1]])")
+                writer.emit(f"{name} = sum({name}_terms)")
             else:
                 writer.emit(f"{name} = 0.0")
                 if form == "zip":
