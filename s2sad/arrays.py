@@ -110,6 +110,7 @@ _op("diag", statics=("k",))
 _op("diagonal trace", statics=("offset", "axis1", "axis2"), methods="diagonal trace")
 _op("flip", statics=("axis",))
 _op("sort", statics=("axis", "kind"))  # not x.sort(), which sorts in place
+_op("interp", operands=(3, 3))
 _op("cumsum cumprod", statics=("axis",), methods="cumsum cumprod")
 _op("var std", statics=("axis",), keywords=("ddof", "keepdims"), methods="var std")
 _op("einsum", operands=(2, 64), keywords=("optimize",))  # the subscripts, then the operands

@@ -32,7 +32,7 @@ from .ir import Call
 from .rules import NO_DERIVATIVE as SCALAR_NO_DERIVATIVE
 from .rules import has_rule, partials
 from .second_order_rules import GENERATED_CODE_RULES
-from . import einsum_rules, layout_rules, statistics_rules  # noqa: F401  (they register rules)
+from . import einsum_rules, interp_rules, layout_rules, statistics_rules  # noqa: F401
 from . import linalg_rules, piecewise_rules, special_rules  # noqa: F401  (they register rules)
 from .shapes import Kinds
 

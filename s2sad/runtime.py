@@ -23,6 +23,8 @@ from .runtime_cumprod import HELPERS as CUMPROD_HELPERS
 from .runtime_cumprod import cumprod_adjoint, cumprod_adjoint_tangent, cumprod_tangent  # noqa: F401
 from .runtime_einsum import HELPERS as EINSUM_HELPERS
 from .runtime_einsum import einsum_adjoint, einsum_parts  # noqa: F401
+from .runtime_interp import HELPERS as INTERP_HELPERS
+from .runtime_interp import interp_fp_adjoint, interp_slope  # noqa: F401
 from .runtime_layouts import HELPERS as LAYOUT_HELPERS
 from .runtime_linalg import HELPERS as LINALG_HELPERS
 from .runtime_linalg import log_abs_det, plus_transpose, slogdet_sign  # noqa: F401
@@ -462,6 +464,7 @@ HELPERS = (
     extreme_adjoint,
     extreme_tangent,
     *LAYOUT_HELPERS,
+    *INTERP_HELPERS,
     *CUMPROD_HELPERS,
     *EINSUM_HELPERS,
     *LINALG_HELPERS,

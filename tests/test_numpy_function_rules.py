@@ -1,7 +1,7 @@
 """Derivatives of the NumPy functions that join arrays, read diagonals, add or multiply up runs, and
 compute statistics: ``np.hstack``, ``np.vstack``, ``np.column_stack``, ``np.stack``,
 ``np.atleast_1d/2d/3d``, ``np.diag``, ``np.diagonal``, ``np.trace``, ``np.flip``, ``np.cumsum``,
-``np.cumprod``, ``np.var``, ``np.std``, ``np.average``, ``np.einsum`` and ``np.sort``.
+``np.cumprod``, ``np.var``, ``np.std``, ``np.average``, ``np.einsum``, ``np.sort`` and ``np.interp``.
 
 Each function is checked in every entry point (grad, value_and_grad, jvp, vjp, jacobian in forward
 mode, which runs the vector-mode program, and in reverse mode, hessian, and the printed and exported
@@ -33,6 +33,8 @@ from s2sad.runtime import (  # noqa: F401  (names the printed code reads)
     diagonal_scatter,
     einsum_adjoint,
     index_adjoint,
+    interp_fp_adjoint,
+    interp_slope,
     join_adjoint,
     matmul_adjoint,
     scalar_seed,
@@ -441,6 +443,14 @@ def sum_sort(x):
     )
 
 
+KNOTS = np.array([-1.0, 0.0, 0.5, 2.0])
+
+
+def sum_interp(x, fp):
+    # points inside the knots, away from them (the kinks), and one beyond the last knot
+    return np.sum(np.interp(x, KNOTS, fp) ** 2) + np.interp(2.5, KNOTS, fp) * np.sum(x)
+
+
 def sum_flip(x):
     return np.sum(np.flip(x, axis=0) * x) + np.sum(np.sin(np.flip(x)))
 
@@ -487,6 +497,7 @@ SCALAR_CASES = [
     (sum_trace, (normal(3, 3),)),
     (sum_flip, (normal(2, 3),)),
     (sum_sort, (normal(2, 3),)),
+    (sum_interp, (np.array([-0.7, 0.2, 1.3]), normal(4))),
     (sum_cumsum, (normal(2, 3),)),
     (sum_cumprod, (np.array([[1.5, 0.0, 2.0], [0.0, 0.0, -1.0]]),)),
     (sum_cumprod, (normal(2, 3),)),
@@ -716,3 +727,24 @@ def test_the_gradient_of_a_sum_of_sorted_values_by_hand():
         for k, position in enumerate(np.argsort(x[row])):
             expected[row, position] += k + 1
     np.testing.assert_allclose(s2sad.grad(sum_sort)(x), expected, rtol=1e-14)
+
+
+def test_interp_by_hand_and_its_knots_refused():
+    # on [0, 0.5] the slope is (fp2 - fp1) / 0.5, and x = 0.2 weighs fp1 by 0.6 and fp2 by 0.4
+    fp = np.array([1.0, 2.0, -1.0, 0.5])
+    assert s2sad.grad(lambda_free_interp)(0.2, fp) == pytest.approx((-1.0 - 2.0) / 0.5, rel=1e-14)
+    np.testing.assert_allclose(
+        s2sad.grad(lambda_free_interp, wrt=1)(0.2, fp), [0, 0.6, 0.4, 0], rtol=1e-14
+    )
+    assert s2sad.grad(lambda_free_interp)(3.0, fp) == 0.0  # beyond the last knot: constant
+    with pytest.raises(s2sad.NotDifferentiableError, match="knots xp") as caught:
+        s2sad.grad(interp_with_knots, wrt=1)(0.2, KNOTS, fp)
+    assert caught.value.location is not None and "np.interp" in caught.value.location.text
+
+
+def lambda_free_interp(x, fp):
+    return np.interp(x, KNOTS, fp)
+
+
+def interp_with_knots(x, xp, fp):
+    return np.interp(x, xp, fp)
