@@ -60,6 +60,15 @@ class Explanation:
         ]
         return [head] + body
 
+    def _heading(self) -> str:
+        at = ", ".join(f"{k}={_number(v)}" for k, v in self.point.items())
+        return f"{self.function} at {at}"
+
+    def _gradient_line(self) -> str:
+        gradient = ", ".join(f"∂y/∂{n} = {_number(g)}" for n, g in zip(self.inputs, self.gradient))
+        which = f" of output {self.output}" if self.output else ""
+        return f"gradient{which}: {gradient}"
+
     def __str__(self) -> str:
         cells = self._cells()
         widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
@@ -68,10 +77,7 @@ class Explanation:
             for row in cells
         ]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        at = ", ".join(f"{k}={_number(v)}" for k, v in self.point.items())
-        gradient = ", ".join(f"∂y/∂{n} = {_number(g)}" for n, g in zip(self.inputs, self.gradient))
-        which = f" of output {self.output}" if self.output else ""
-        return f"{self.function} at {at}\n" + "\n".join(lines) + f"\ngradient{which}: {gradient}"
+        return "\n".join([self._heading(), *lines, self._gradient_line()])
 
     def _repr_html_(self) -> str:
         cells = self._cells()
@@ -80,8 +86,10 @@ class Explanation:
             "<tr>" + "".join(f"<td><code>{html.escape(c)}</code></td>" for c in row) + "</tr>"
             for row in cells[1:]
         )
-        gradient = ", ".join(f"∂y/∂{n} = {_number(g)}" for n, g in zip(self.inputs, self.gradient))
-        return f"<table><tr>{head}</tr>{body}</table><p>{html.escape(gradient)}</p>"
+        return (
+            f"<p><b>{html.escape(self._heading())}</b></p>"
+            f"<table><tr>{head}</tr>{body}</table><p>{html.escape(self._gradient_line())}</p>"
+        )
 
 
 def rows_of(trace: Function, tangent_locals: list, directions: tuple, adjoint_locals: dict) -> list:

@@ -108,7 +108,8 @@ def test_a_second_output():
 
 def test_html_for_notebooks():
     html = s2sad.explain(lecture.seed000_y, 2.0, 5.0)._repr_html_()
-    assert html.startswith("<table>") and "<code>w1 * w2</code>" in html
+    assert html.startswith("<p><b>seed000_y at x1=2, x2=5</b></p><table>")  # its heading kept
+    assert "<code>w1 * w2</code>" in html and "gradient: ∂y/∂x1 = " in html
 
 
 def run(*args):
