@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="evaluate at this point and print the table of the notes: each variable's value, "
         "tangents and adjoint; an array is written as nested lists (W=[[1,2],[3,4]]), a "
-        'structure as a dict or tuple (p={"W": [[1,2]], "b": 0.5})',
+        'structure as a dict or tuple (p={"W": [[1,2]], "b": 0.5}) or a dataclass of the module '
+        "(p=Params(W=[[1,2]], b=0.5))",
     )
     parser.add_argument(
         "--graph",
@@ -117,8 +118,9 @@ def _wrt(values):
 
 
 STRUCTURE_HINT = (
-    'give its value with --at (p={"W": [[1, 2]], "b": 0.5}): the table, --check and --graph '
-    "work at that point, and `s2sad export FILE.py:FUNCTION --at ...` writes its code"
+    'give its value with --at (p={"W": [[1, 2]], "b": 0.5}, or p=Params(W=[[1, 2]], b=0.5) for a '
+    "dataclass or named tuple of the module): the table, --check and --graph work at that point, "
+    "and `s2sad export FILE.py:FUNCTION --at ...` writes its code"
 )
 
 

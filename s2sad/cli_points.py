@@ -41,7 +41,7 @@ def point_of(fn, items: list) -> tuple:
             )
         if name in values:
             raise UsageError(f"--at gives {name} twice: give each parameter once")
-        values[name] = _value(item, text)
+        values[name] = _value(item, text, getattr(fn, "__globals__", {}))
     empty = inspect.Parameter.empty
     missing = [p for p in params if p not in values and parameters[p].default is empty]
     if missing:
@@ -58,9 +58,13 @@ def _kind(parameter) -> str:
     return f"{star}{parameter.name}"
 
 
-def _value(item: str, text: str):
-    """A number (``2``, ``0.5``), an array written as nested lists (``[[1, 2], [3, 4]]``), or a
-    structure of those written as a dict or tuple (``{"W": [[1, 2]], "b": 0.5}``)."""
+def _value(item: str, text: str, namespace: dict):
+    """A number (``2``, ``0.5``), an array written as nested lists (``[[1, 2], [3, 4]]``), a
+    structure of those written as a dict or tuple (``{"W": [[1, 2]], "b": 0.5}``), or a dataclass or
+    named tuple of the function's module built from them (``Params(w=[1, 2], b=0.5)``)."""
+    made = _constructed(item, text, namespace)
+    if made is not None:
+        return made
     if text.lstrip().startswith(("[", "{", "(")):
         try:
             return _structure(ast.literal_eval(text))
@@ -73,6 +77,32 @@ def _value(item: str, text: str):
         return int(text) if text.lstrip("+-").isdigit() else float(text)
     except ValueError:
         raise UsageError(f"--at {item}: {text!r} is not a number (nor a list of numbers)") from None
+
+
+def _constructed(item: str, text: str, namespace: dict):
+    """``Params(w=[1, 2], b=0.5)``: a dataclass or named tuple the function's module names, built
+    from values ``--at`` reads (nothing else is called); ``None`` for text that is not such a call.
+    """
+    from .trees import field_names
+
+    try:
+        call = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+        return None
+    cls = namespace.get(call.func.id)
+    if not isinstance(cls, type) or field_names(cls) is None:
+        raise UsageError(
+            f"--at {item}: `{call.func.id}` is not a dataclass or named tuple of the function's "
+            "module; give numbers, nested lists, dicts or tuples"
+        )
+    try:
+        args = [_structure(ast.literal_eval(a)) for a in call.args]
+        keywords = {k.arg: _structure(ast.literal_eval(k.value)) for k in call.keywords}
+        return cls(*args, **keywords)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--at {item}: cannot build {call.func.id} from it ({err})") from None
 
 
 def _structure(value):

@@ -318,3 +318,31 @@ def test_keyword_only_parameters_take_their_defaults(capsys, tmp_path):
     assert code == 0 and "all components agree" in out
     code, _, err = cli(capsys, target, "--at", "x=3", "scale=1")
     assert code == 2 and "`scale` as a keyword-only parameter" in err
+
+
+DATACLASS_MODULE = """\
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Params:
+    w: np.ndarray
+    b: float
+
+
+def loss(p, x):
+    return np.sum((p.w * x + p.b) ** 2)
+"""
+
+
+def test_at_builds_a_dataclass_of_the_module_from_literals(capsys, tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(DATACLASS_MODULE)
+    code, out, _ = cli(capsys, f"{path}:loss", "--at", "p=Params(w=[1, 2], b=0.5)", "x=[3, -1]")
+    # r = w x + b = (3.5, -1.5): ∂/∂w = 2 r x = (21, 3), ∂/∂b = 2 Σ r = 4, ∂/∂x = 2 r w = (7, -6)
+    assert code == 0
+    assert "∂y/∂p_w = [21., 3.], ∂y/∂p_b = 4, ∂y/∂x = [ 7., -6.]" in out
+    code, _, err = cli(capsys, f"{path}:loss", "--at", "p=print(1)", "x=[3, -1]")
+    assert code == 2 and "`print` is not a dataclass or named tuple of the function's module" in err
