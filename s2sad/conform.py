@@ -59,8 +59,11 @@ def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
         if kind is None:
             result.append(grad)
             continue
-        if not kind.is_array:  # a number's derivative: a float
-            result.append(floats_made(body, (grad,), floats)[0])
+        if not kind.is_array:  # a number's derivative: a float (of Dask arrays, a lazy one)
+            made = floats_made(body, (grad,), floats)[0]
+            if isinstance(made, Call) and made.prim is _AS_FLOAT:
+                made = runtime_call("real_number", made.args[0])
+            result.append(made)
             continue
         fits = kind_on_every_path(grad, known, definitions) == (kind.shape, kind.dtype)
         if not (fits and _fresh(grad, definitions, params) and grad not in returned):

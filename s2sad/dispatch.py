@@ -34,6 +34,7 @@ from .pipeline import compiled, Spec
 from .provenance import current, guard
 from .programs import uses_arrays
 from .traces import trace_of
+from .lazy_arrays import is_lazy, shaped
 from .shapes import SCALAR, params_kinds, signature
 from .trees import Layout, render
 
@@ -387,6 +388,9 @@ def like(gradient, value, args=()):
     """``gradient`` as an array shaped like ``value`` with its dtype, when ``value`` is an array;
     a copy if it is one of the arguments ``args`` (``f = sum(x * y)`` has ``∂f/∂x = y``). For a
     number, a float: not an integer, nor an array with no axes."""
+    if is_lazy(value) or is_lazy(gradient):  # Dask: kept lazy, never copied
+        dtype = getattr(value, "dtype", None)  # of a number: a Dask number, computed when asked
+        return gradient if dtype is None else shaped(gradient, np.shape(value), dtype)
     if type(value) is not np.ndarray:
         if isinstance(gradient, (float, np.floating)) or not _number(value, gradient):
             return gradient

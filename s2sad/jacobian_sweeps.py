@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lazy_arrays import is_lazy, size_of
 from .trees import keyed, leaves_of, output_tree, tree_of, unflatten
 
 
@@ -36,7 +37,7 @@ def _dtype(x):
 def identity_seeds(inputs: list) -> list:
     """The tangents of ``inputs`` in vector mode: together, the ``k`` columns of the k×k identity,
     ``k`` the number of input elements; input ``j``'s has shape ``(k,) + shape_j``."""
-    sizes = [np.size(x) for x in inputs]
+    sizes = [size_of(x) for x in inputs]
     total, seeds, start = sum(sizes), [], 0
     for x, size in zip(inputs, sizes):
         seed = np.zeros((total, size), dtype=_dtype(x))
@@ -48,14 +49,14 @@ def identity_seeds(inputs: list) -> list:
 
 def tangent_blocks(value, value_dot, inputs: list) -> list:
     """The blocks from the output tangents of a vector-mode sweep seeded by :func:`identity_seeds`."""
-    total = sum(np.size(x) for x in inputs)
+    total = sum(size_of(x) for x in inputs)
     blocks = []
     for y, dot in zip(leaves_of(value), leaves_of(value_dot)):
         dot = np.broadcast_to(dot, (total,) + np.shape(y))  # a constant output's tangent: 0.0
         row, start = [], 0
         for x in inputs:
-            size = np.size(x)
-            part = dot[start : start + size].reshape(size, np.size(y)).T
+            size = size_of(x)
+            part = dot[start : start + size].reshape(size, size_of(y)).T
             row.append(part.reshape(np.shape(y) + np.shape(x)))
             start += size
         blocks.append(row)
@@ -80,9 +81,9 @@ def directionwise_blocks(tangent_fn, args: tuple, inputs: list) -> list:
 
 def _unit(y, element):
     """The adjoint seed of output ``y``: the unit vector of ``element``, or zeros for ``None``."""
-    if not isinstance(y, np.ndarray):
+    if not (isinstance(y, np.ndarray) or is_lazy(y)):
         return 0.0 if element is None else 1.0
-    seed = np.zeros(y.shape, dtype=_dtype(y))
+    seed = np.zeros(y.shape, dtype=_dtype(y))  # in memory, also for a Dask output
     if element is not None:
         seed.flat[element] = 1.0
     return seed
@@ -96,7 +97,7 @@ def reverse_blocks(forward, backward, args: tuple, inputs: list, swept=None) -> 
     blocks = []
     for i, y in enumerate(outputs):
         rows: list = [[] for _ in inputs]
-        for element in range(np.size(y)):
+        for element in range(size_of(y)):
             seeds = [_unit(other, element if k == i else None) for k, other in enumerate(outputs)]
             for row, g, x in zip(rows, backward(*residuals, *seeds), inputs):
                 row.append(np.broadcast_to(g, np.shape(x)))

@@ -23,6 +23,7 @@ from .dispatch import flattened, functions, laid_out, like, require_floats, spec
 from .errors import ArgumentError, NoDerivativeHereError, NonScalarOutputError, user_facing
 from .custom import missing_rules
 from .traversal import leaves, several, walk
+from .lazy_arrays import size_of
 from .jacobian_sweeps import arranged, directionwise_blocks, forward_blocks, reverse_blocks
 from .pipeline import compiled, Spec
 from .provenance import current
@@ -263,13 +264,13 @@ def _jacobian(fn, wrt, mode: str):
             plan = plans[key] = _Plan(plain, owner, names, prefix + args)
         flat = plan.layout.flatten(prefix + args)[len(prefix) :]
         inputs = plan.inputs(flat)
-        size = sum(np.size(x) for x in inputs)
+        size = sum(size_of(x) for x in inputs)
         chosen, swept = mode, None
         if mode == "auto":
             outputs = plan.output_size
             if outputs is None:  # a shape known only once the function has run
                 swept = plan.reverse()[0](*flat)
-                outputs = sum(np.size(y) for y in leaves_of(swept[0]))
+                outputs = sum(size_of(y) for y in leaves_of(swept[0]))
             chosen = "forward" if size < outputs else "reverse"
             if plan.missing:  # a custom function with one rule: the mode that has it
                 chosen = "reverse" if "tangent" in plan.missing else "forward"

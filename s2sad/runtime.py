@@ -52,7 +52,11 @@ def unbroadcast(g, like):
 
 
 def conform(g, shape, dtype):
-    """``g`` as a new array of ``shape`` and ``dtype``: a gradient shaped like its argument."""
+    """``g`` as a new array of ``shape`` and ``dtype``: a gradient shaped like its argument (a
+    Dask array stays one, which is never written into: it needs no memory of its own)."""
+    if type(g).__module__.startswith("dask."):
+        g = np.broadcast_to(g, shape)
+        return g if g.dtype == dtype else g.astype(dtype)
     return np.array(np.broadcast_to(g, shape), dtype=dtype)
 
 
@@ -374,6 +378,8 @@ def real_number(d):
     """``d``, a derivative of a number, as a float: a complex ``d`` raises
     :class:`~s2sad.errors.NoDerivativeHereError` (Python's ``x ** 0.5`` at a negative ``x`` is
     complex, and s2sad differentiates real functions)."""
+    if type(d).__module__.startswith("dask."):  # a Dask number: computed when asked
+        return d
     if isinstance(d, complex):
         raise NoDerivativeHereError(
             f"the derivative is the complex number {d!r} here: a power of a negative number with "

@@ -25,6 +25,7 @@ import numpy as np
 
 from .custom import adjoint_rule_called
 from .ir import Call, Const, Expr, If, Loop, Ref, Var, Assign, Unpack
+from .lazy_arrays import is_lazy
 from .traversal import walk
 from .trees import is_plain, tree_signature
 
@@ -47,8 +48,8 @@ SCALAR = Kind(None, "float")
 
 def kind_of(value) -> Kind | None:
     """The kind of a run-time value, or ``None`` for something that is neither number nor array."""
-    if isinstance(value, np.ndarray):
-        return Kind(value.shape, value.dtype.str)
+    if isinstance(value, np.ndarray) or is_lazy(value):  # a Dask array: see s2sad.lazy_arrays
+        return Kind(tuple(value.shape), value.dtype.str)
     if isinstance(value, (bool, int, np.integer)):
         return Kind(None, "int", value)
     if isinstance(value, (float, np.floating)):
@@ -309,7 +310,11 @@ def signature(values) -> tuple:
             (
                 (v.shape, v.dtype)
                 if type(v) is np.ndarray
-                else type(v) if is_plain(v) else tree_signature(v)
+                else (
+                    type(v)
+                    if is_plain(v)
+                    else (type(v), v.shape, v.dtype) if is_lazy(v) else tree_signature(v)
+                )
             )
             for v in values
         ]

@@ -12,6 +12,7 @@ import s2sad
 from s2sad.runtime import (  # noqa: F401  (names the printed code reads)
     derivative_like,
     matmul_adjoint,
+    real_number,
     scalar_seed,
     unbroadcast,
 )
