@@ -109,6 +109,7 @@ _op("atleast_1d atleast_2d atleast_3d")
 _op("diag", statics=("k",))
 _op("diagonal trace", statics=("offset", "axis1", "axis2"), methods="diagonal trace")
 _op("flip", statics=("axis",))
+_op("triu tril", statics=("k",))
 _op("sort", statics=("axis", "kind"))  # not x.sort(), which sorts in place
 _op("interp", operands=(3, 3))
 _op("cumsum cumprod", statics=("axis",), methods="cumsum cumprod")

@@ -88,7 +88,10 @@ def require_floats(wrt: tuple, kinds: dict) -> None:
             raise ArgumentError(
                 f"`{name}` is an array of {np.dtype(kind.dtype).name}: an integer array has no "
                 "derivative (it would be all zeros)",
-                hint=f"pass `{name}.astype(float)`",
+                hint=f"pass `{name}.astype(float)` to differentiate with respect to it; to hold "
+                f"it constant (labels, indices), leave it out of wrt, or for jvp and vjp, which "
+                f"differentiate every primal given, pass it bound: "
+                f"functools.partial(f, {name}={name})",
             )
 
 

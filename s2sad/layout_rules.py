@@ -182,6 +182,18 @@ linear(
 )
 
 
+# A triangle keeps some elements and zeroes the others, the same ones in any stack of matrices: its
+# own transpose, and the directions' axis in front changes nothing.
+for _name in ("triu", "tril"):
+    linear(
+        f"np.{_name}",
+        transpose=lambda g, k, operands, params, kinds, name=_name: np_call(name, g, **params),
+        batched=lambda dots, operands, out, params, kinds, name=_name: np_call(
+            name, dots[0], **params
+        ),
+    )
+
+
 def _cumsum_transpose(g, k, operands, params, kinds):
     """Each element is added into every later sum: its adjoint is the sum of the adjoints from it
     to the end, a running sum taken backwards (of the flattened array for ``axis=None``)."""

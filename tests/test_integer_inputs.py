@@ -3,6 +3,7 @@ differentiate the inputs given by default (check_grad, explain), unless asked fo
 count the function cannot take a fraction of is refused with an ArgumentError, not a TypeError or
 an IndexError from stepping it."""
 
+import functools
 import math
 
 import numpy as np
@@ -76,3 +77,21 @@ def test_explain_holds_counts_constant_and_shows_them_when_asked():
     assert table.inputs == ("x",) and table.gradient == pytest.approx((2 * 0.99**3,))
     asked = s2sad.explain(decay, 2.0, 3, wrt=(0, 1))
     assert asked.gradient == pytest.approx((2 * 0.99**3, 0.0))
+
+
+def _cross_entropy(logits, labels):
+    lse = np.log(np.sum(np.exp(logits), axis=1))
+    return np.mean(lse - logits[np.arange(logits.shape[0]), labels])
+
+
+def test_integer_labels_are_held_constant_by_binding_them_for_vjp():
+    # ∂/∂logits of the mean cross-entropy: (softmax(logits) - onehot(labels)) / n
+    logits, labels = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]]), np.array([2, 0])
+    p = np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
+    expected = (p - np.eye(3)[labels]) / 2
+    np.testing.assert_allclose(s2sad.grad(_cross_entropy)(logits, labels), expected, rtol=1e-14)
+    with pytest.raises(s2sad.ArgumentError, match="an integer array has no derivative") as caught:
+        s2sad.vjp(_cross_entropy, logits, labels)
+    assert "functools.partial(f, labels=labels)" in caught.value.hint
+    _, pullback = s2sad.vjp(functools.partial(_cross_entropy, labels=labels), logits)
+    np.testing.assert_allclose(pullback(1.0)[0], expected, rtol=1e-14)

@@ -1,7 +1,7 @@
 """Derivatives of the NumPy functions that join arrays, read diagonals, add or multiply up runs, and
 compute statistics: ``np.hstack``, ``np.vstack``, ``np.column_stack``, ``np.stack``,
 ``np.atleast_1d/2d/3d``, ``np.diag``, ``np.diagonal``, ``np.trace``, ``np.flip``, ``np.cumsum``,
-``np.cumprod``, ``np.var``, ``np.std``, ``np.average``, ``np.einsum``, ``np.sort`` and ``np.interp``.
+``np.cumprod``, ``np.var``, ``np.std``, ``np.average``, ``np.einsum``, ``np.sort``, ``np.interp``, ``np.triu`` and ``np.tril``.
 
 Each function is checked in every entry point (grad, value_and_grad, jvp, vjp, jacobian in forward
 mode, which runs the vector-mode program, and in reverse mode, hessian, and the printed and exported
@@ -261,6 +261,10 @@ def flip_rows(x):
     return np.flip(x, axis=1) * x
 
 
+def upper_triangle(x):
+    return np.triu(x) * x + np.tril(x, k=-1)
+
+
 def sort_last(x):
     return np.sort(x) * x
 
@@ -369,6 +373,7 @@ STRUCTURAL_CASES = [
     (flip_all, normal(2, 3)),
     (flip_rows, normal(2, 3)),
     (sort_last, normal(2, 3)),
+    (upper_triangle, normal(3, 3)),
     (sort_rows, normal(3, 2)),
     (sort_all, normal(2, 3)),
     (cumsum_flat, normal(2, 3)),
@@ -436,6 +441,10 @@ def sum_trace(x):
     return np.sin(np.trace(x)) + np.trace(x * x, offset=-1)
 
 
+def sum_triangles(x):
+    return np.sum(np.triu(x, k=1) ** 2) + np.sum(np.tril(x) ** 3)
+
+
 def sum_sort(x):
     # by hand: the k-th smallest element x[order[k]] has weight k + 1 (then sin' there)
     return np.sum(np.sort(x) * np.arange(1, x.shape[-1] + 1)) + np.sum(
@@ -497,6 +506,7 @@ SCALAR_CASES = [
     (sum_trace, (normal(3, 3),)),
     (sum_flip, (normal(2, 3),)),
     (sum_sort, (normal(2, 3),)),
+    (sum_triangles, (normal(3, 4),)),
     (sum_interp, (np.array([-0.7, 0.2, 1.3]), normal(4))),
     (sum_cumsum, (normal(2, 3),)),
     (sum_cumprod, (np.array([[1.5, 0.0, 2.0], [0.0, 0.0, -1.0]]),)),
@@ -748,3 +758,11 @@ def lambda_free_interp(x, fp):
 
 def interp_with_knots(x, xp, fp):
     return np.interp(x, xp, fp)
+
+
+def test_triangles_by_hand():
+    # ∂/∂x of Σ triu(x, 1)² + Σ tril(x)³: 2x above the diagonal, 3x² on and below it
+    x = normal(3, 4)
+    above = np.triu(np.ones((3, 4)), k=1).astype(bool)
+    expected = np.where(above, 2 * x, 3 * x**2)
+    np.testing.assert_allclose(s2sad.grad(sum_triangles)(x), expected, rtol=1e-14)
