@@ -166,15 +166,34 @@ PRIMITIVES["len"] = LENGTH
 
 # Operations whose result is a new array, never a view of an argument: an array the function may
 # write into.
-OWNING = frozenset(
-    {
+# Operations whose result is always a new array (never an operand, nor a view of one): arithmetic
+# on arrays, ufuncs, products, and the functions that compute their result anew.
+FRESH = frozenset(
+    {"add", "sub", "mul", "truediv", "pow", "neg", "matmul"}
+    | {f"np.{name}" for name in _UNARY.split() if name != "positive"}
+    | {
         f"np.{name}"
         for name in (
-            CREATORS + " copy array concatenate stack astype r_ hstack vstack column_stack cumsum"
-            " cumprod"
+            "add subtract multiply divide true_divide power maximum minimum fmax fmin arctan2 "
+            "hypot logaddexp logaddexp2 matmul dot outer inner where clip concatenate stack sum "
+            "mean prod sort triu tril"
         ).split()
     }
-    | {"np.setitem"}
+)
+# Operations whose result is an array of the function's own, which it may write into.
+OWNING = (
+    frozenset(
+        {
+            f"np.{name}"
+            for name in (
+                CREATORS
+                + " copy array concatenate stack astype r_ hstack vstack column_stack cumsum"
+                " cumprod"
+            ).split()
+        }
+        | {"np.setitem"}
+    )
+    | FRESH
 )
 NO_DERIVATIVE = frozenset(
     {f"np.{name}" for name in CREATORS.split() if name not in FILLED}

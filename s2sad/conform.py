@@ -26,24 +26,13 @@ take (see :func:`portable`), and makes its derivatives like its arguments when i
 from __future__ import annotations
 
 from .array_rules import runtime_call
-from .arrays import _UNARY
+from .arrays import FRESH
 from .ir import Assign, Call, Const, Function, Loop, Var
 from .primitives import MATH_FUNCTIONS, PRIMITIVES
 from .traversal import walk
 from .shapes import definitions_of, infer, kind_on_every_path
 
-# Operations whose result is always a new array (never an operand, nor a view of one).
-_FRESH = frozenset(
-    {"add", "sub", "mul", "truediv", "pow", "neg", "matmul"}
-    | {f"np.{name}" for name in _UNARY.split() if name != "positive"}
-    | {
-        f"np.{name}"
-        for name in (
-            "add subtract multiply divide true_divide power maximum minimum fmax fmin arctan2 "
-            "hypot matmul dot outer inner where clip concatenate stack sum mean prod"
-        ).split()
-    }
-)
+_FRESH = FRESH  # operations whose result is always a new array (see s2sad.arrays)
 
 
 def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
