@@ -44,7 +44,7 @@ FAMILIES = {
     "array_functions": "np.cumsum, np.cumprod, np.flip, np.sort, np.diag, np.hstack, np.vstack, np.einsum, "
     "np.trace, np.var, np.std, np.average, np.linalg.det, slogdet, inv, solve, cholesky",
     "tuples": "tuple packing and unpacking, small lists indexed by constants, sum() of a list",
-    "setitem": "writing into an array the function made",
+    "setitem": "writing into an array the function made (zeros, or computed by arithmetic)",
     "defaults": "a parameter with a default value, passed or not",
     "helpers": "module-level helper functions with defaults, called with keywords",
     "structured": "a dict of numbers and arrays as a parameter",
@@ -753,12 +753,16 @@ class Writer:
             self.bind(second, ())
 
     def setitem(self) -> None:
-        """An array the function makes, written element by element (in a loop, sometimes). Not
+        """An array the function makes (zeros, or computed), written element by element (in a loop,
+        sometimes). Not
         analytic: a complex number written into a float array loses its imaginary part."""
         self.mark("setitem", analytic=False)
         name = self.new_name()
         size = self.pick([3, 4])
-        self.emit(f"{name} = np.zeros({size})")
+        if self.chance(0.5):
+            self.emit(f"{name} = np.zeros({size})")
+        else:  # an array computed by arithmetic: a new one, the function's own
+            self.emit(f"{name} = np.tanh({self.array((size,), 2).text}) * 0.5")
         if self.use("for") and self.chance(0.5) and self.carried is None:
             self.mark("for")
             index = f"i{next(self.module.fresh)}"
