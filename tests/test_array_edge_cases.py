@@ -791,3 +791,20 @@ def test_ties_of_the_builtin_max_go_to_the_first_argument_as_the_readme_says():
         jacobian = s2sad.jacobian(builtin_larger, wrt=(0, 1, 2), mode=mode)(1.0, 1.0, 1.0)
         close(jacobian, [1.0, 0.0, 0.0])
     close(s2sad.jvp(builtin_larger, (1.0, 1.0, 1.0), (0.0, 1.0, 1.0))[1], 0.0)
+
+
+def _log_where_positive(x):
+    return np.sum(np.where(x > 0, np.log(x), 0.0))
+
+
+def _log_of_guarded(x):
+    return np.sum(np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0))
+
+
+def test_where_with_a_side_not_finite_is_nan_there_and_the_guard_fixes_it():
+    # As documented (docs/language.md): 0 · (1/x) at x = 0 is nan; guarded, d/dx log x = 1/x, 0 at 0
+    x = np.array([0.0, 1.0, 2.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unguarded = s2sad.grad(_log_where_positive)(x)
+    assert np.isnan(unguarded[0]) and unguarded[1:].tolist() == [1.0, 0.5]
+    assert s2sad.grad(_log_of_guarded)(x).tolist() == [0.0, 1.0, 0.5]
