@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from .callables import BoundCall, bound_call
+from .callables import BoundCall, bound_call, forwarding
 from .constructors import dict_record
 from .ir import Const, Expr, Ref
 from .expressions import _dotted
@@ -154,6 +154,8 @@ class ArgumentBinding:
             inner = bound_call(target.obj)
             if inner is not None and inner.leading and inner.leading[0] is target.obj:
                 inner = BoundCall(inner.function, (target,) + inner.leading[1:], inner.keywords)
+            elif inner is None and callable(target.obj):  # partial(math.pow, 2.0)
+                inner = BoundCall(forwarding(target.obj, bool(keywords)))
         if inner is None:
             raise self.error(
                 node,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import linecache
 import types
 from dataclasses import dataclass, field
 
@@ -49,6 +50,8 @@ def bound_call(obj) -> BoundCall | None:
         return BoundCall(obj.__func__, (obj.__self__,))
     if isinstance(obj, functools.partial):
         inner = obj.func if isinstance(obj.func, types.FunctionType) else bound_call(obj.func)
+        if inner is None and callable(obj.func):  # partial(np.sum, axis=0), partial(math.pow, 2)
+            inner = forwarding(obj.func, bool(obj.keywords))
         if inner is None:
             return None
         if isinstance(inner, types.FunctionType):
@@ -59,6 +62,30 @@ def bound_call(obj) -> BoundCall | None:
     if call is not None:
         return BoundCall(call, (obj,))
     return None
+
+
+_FORWARDING: dict = (
+    {}
+)  # id of a function that is not Python's -> (it, a Python function calling it)
+
+
+def forwarding(func, keywords: bool) -> types.FunctionType:
+    """A Python function that calls ``func`` (a NumPy or math function, a builtin) with the
+    arguments it is given (and, with ``keywords``, keyword arguments too): what a partial of
+    ``func`` runs, inlined like a partial of a Python function, so that the call of ``func`` in it
+    is lowered as any call of it is. Its source is in ``linecache``, where s2sad reads sources."""
+    held = _FORWARDING.get((id(func), keywords))
+    if held is not None and held[0] is func:
+        return held[1]
+    name = getattr(func, "__name__", "function")
+    filename = f"<s2sad: a partial of {name}>"
+    extra = ", **kwargs" if keywords else ""
+    source = f"def forwarded(*args{extra}):\n    return func(*args{extra})\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace = {"func": func}
+    exec(compile(source, filename, "exec"), namespace)
+    _FORWARDING[(id(func), keywords)] = (func, namespace["forwarded"])
+    return namespace["forwarded"]
 
 
 def method_of(obj, name: str):

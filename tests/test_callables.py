@@ -271,3 +271,31 @@ def test_partials_built_in_the_function():
     assert s2sad.grad(builds_partials)(x) == approx(21 * x * x + 4, **TOL)
     assert s2sad.hessian(builds_partials)(x) == approx(42 * x, **TOL)
     assert s2sad.vjp(builds_partials, x)[1](1.0) == approx((21 * x * x + 4,), **TOL)
+
+
+# --- partials of NumPy and math functions -----------------------------------------------------------
+
+column_sums = functools.partial(np.sum, axis=0)
+
+
+def squared_column_sums(X):
+    return np.sum(column_sums(X) ** 2)
+
+
+def power_of_two(x):
+    p = functools.partial(math.pow, 2.0)
+    return p(x) * x
+
+
+def test_a_partial_of_a_numpy_or_math_function_is_that_call():
+    # Σ_j (Σ_i X_ij)²: ∂/∂X_ij = 2 Σ_i X_ij; d/dx 2^x x = 2^x (x ln 2 + 1)
+    X = np.arange(6.0).reshape(2, 3)
+    expected = np.broadcast_to(2 * X.sum(axis=0), X.shape)
+    np.testing.assert_allclose(s2sad.grad(squared_column_sums)(X), expected, rtol=1e-15)
+    np.testing.assert_allclose(s2sad.vjp(squared_column_sums, X)[1](1.0)[0], expected, rtol=1e-15)
+    x = 0.7
+    slope = 2.0**x * (x * math.log(2.0) + 1)
+    assert s2sad.grad(power_of_two)(x) == pytest.approx(slope, rel=1e-14)
+    assert s2sad.jvp(power_of_two, (x,), (1.0,))[1] == pytest.approx(slope, rel=1e-14)
+    curvature = 2.0**x * math.log(2.0) * (x * math.log(2.0) + 2)
+    assert s2sad.hessian(power_of_two)(x) == pytest.approx(curvature, rel=1e-13)
