@@ -278,3 +278,17 @@ def test_star_args_and_kwargs_test_true_when_not_empty():
     assert s2sad.grad(dispatching)(x, 3.0, scale=0.5) == approx(1.5, **TOL)
     _same(s2sad.grad(dispatching, wrt=(0, 1))(x, 3.0), (6.0, (2 * x,)))
     assert s2sad.hessian(dispatching)(x, 3.0) == approx(0.0, abs=1e-15)
+
+
+def _scaled_sine(x, *, k=0.5):
+    return math.sin(x) * k
+
+
+def test_a_trace_shows_keyword_only_parameters_after_a_star():
+    trace = s2sad.trace(_scaled_sine)
+    assert str(trace).startswith("def _scaled_sine(x, *, k=0.5):")
+    assert trace(0.3) == _scaled_sine(0.3) and trace(0.3, k=2.0) == _scaled_sine(0.3, k=2.0)
+    namespace = trace.namespace
+    exec(str(trace), namespace)  # the printed trace runs, keyword-only parameter and all
+    assert namespace["_scaled_sine"](0.3, k=2.0) == _scaled_sine(0.3, k=2.0)
+    assert s2sad.grad(_scaled_sine)(0.3, k=2.0) == pytest.approx(2.0 * math.cos(0.3), rel=1e-15)
