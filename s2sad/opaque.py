@@ -238,6 +238,15 @@ class OpaqueLowering:
         return Effect(assign.value, assign.loc)
 
     def _refuse_unused(self, node: cst.Call) -> None:
+        method = getattr(getattr(node.func, "attr", None), "value", None)  # y.sort()
+        if method in _IN_PLACE:  # an array method that changes the array
+            name = getattr(node.func.value, "value", "y")  # the array's name, where it has one
+            raise self.error(
+                node,
+                f"`.{method}()` changes the array in place, which an SSA value cannot show",
+                f"write `{name} = {_IN_PLACE[method].format(name)}`, which makes a new array",
+                UnknownFunctionError,
+            )
         raise self.error(
             node,
             "this call's result is unused, so it runs for an effect (changing an array in "
@@ -245,6 +254,10 @@ class OpaqueLowering:
             "use the value it returns, or call it outside the function",
             UnknownFunctionError,
         )
+
+
+# The array methods that change their array, and the expression that makes the new one instead.
+_IN_PLACE = {"sort": "np.sort({})", "fill": "np.full_like({}, value)"}
 
 
 _LIBRARY_DIRS = tuple(

@@ -179,3 +179,15 @@ def test_code_for_numbers_stays_code_for_numbers(tmp_path):
     check(counted, (1.0,), lambda x: (3 + math.cos(x),), tmp_path, lambda x: -math.sin(x))
     source = s2sad.grad(counted).source
     assert "isinstance(x, w3)" in source and "unbroadcast" not in source  # no array code
+
+
+def _sorted_in_place(x):
+    y = x * 1.0
+    y.sort()
+    return y[0] * 2.0 + y[-1]
+
+
+def test_an_array_sorted_in_place_is_refused_with_the_call_to_write():
+    with pytest.raises(s2sad.S2SADError, match=r"`\.sort\(\)` changes the array in place") as caught:
+        s2sad.grad(_sorted_in_place)(np.array([0.3, -0.5, 1.2]))
+    assert "write `y = np.sort(y)`" in str(caught.value)
