@@ -32,8 +32,6 @@ from .primitives import MATH_FUNCTIONS, PRIMITIVES
 from .traversal import walk
 from .shapes import definitions_of, infer, kind_on_every_path
 
-_FRESH = FRESH  # operations whose result is always a new array (see s2sad.arrays)
-
 
 def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
     """``grads`` (one per name of ``wrt``) with those that might not be a fresh array of their
@@ -49,10 +47,7 @@ def conformed(body: list, grads: tuple, wrt: tuple, params: dict) -> tuple:
             result.append(grad)
             continue
         if not kind.is_array:  # a number's derivative: a float (of Dask arrays, a lazy one)
-            made = floats_made(body, (grad,), floats)[0]
-            if isinstance(made, Call) and made.prim is _AS_FLOAT:
-                made = runtime_call("real_number", made.args[0])
-            result.append(made)
+            result.append(floats_made(body, (grad,), floats, checked=True)[0])
             continue
         fits = kind_on_every_path(grad, known, definitions) == (kind.shape, kind.dtype)
         if not (fits and _fresh(grad, definitions, params) and grad not in returned):
@@ -71,7 +66,7 @@ def _fresh(expr, definitions: dict, params: dict) -> bool:
         return False
     if definition.prim.name == "select":
         return all(_fresh(branch, definitions, params) for branch in definition.args[1:])
-    return definition.prim.name in _FRESH
+    return definition.prim.name in FRESH
 
 
 # --- derivatives of numbers are floats --------------------------------------------------------------
@@ -84,9 +79,10 @@ _FLOAT = frozenset({"truediv", "float", "math_pow", *MATH_FUNCTIONS})
 _AS_FLOAT = PRIMITIVES["float"]
 
 
-def floats_made(body: list, results: tuple, floats: set) -> tuple:
+def floats_made(body: list, results: tuple, floats: set, checked: bool = False) -> tuple:
     """``results`` (derivatives of numbers, computed by ``body``), each that is not certainly a
-    float when the names ``floats`` are floats wrapped in ``float(...)``. Certainly a float: a float
+    float when the names ``floats`` are floats wrapped in ``float(...)`` (with ``checked``, or where
+    it may be complex, in ``real_number(...)``). Certainly a float: a float
     constant, a name of ``floats``, a math function, or arithmetic reaching one of those on every
     path (``cos(x) + n``, ``y if c else 0.0`` where ``y`` is a float; not ``n``, nor ``max(x, 0)``).
     """
@@ -98,14 +94,17 @@ def floats_made(body: list, results: tuple, floats: set) -> tuple:
             for header, init, following in zip(stmt.headers, stmt.inits, stmt.nexts):
                 definitions.setdefault(header.name, []).extend([init, following])
     decide = _Floats(definitions, floats)
-    return tuple(
-        (
-            runtime_call("real_number", r)
-            if _may_be_complex(r, definitions, set())
-            else r if decide(r) else _as_float(r)
-        )
-        for r in results
-    )
+
+    def made(r):
+        if _may_be_complex(r, definitions, set()):
+            return runtime_call("real_number", r)
+        if decide(r):
+            return r
+        if checked and not isinstance(r, Const):  # a Dask number stays lazy through real_number
+            return runtime_call("real_number", r)
+        return _as_float(r)
+
+    return tuple(made(r) for r in results)
 
 
 def _may_be_complex(expr, definitions: dict, seen: set) -> bool:

@@ -34,7 +34,8 @@ from .pipeline import compiled, Spec
 from .provenance import current, guard
 from .programs import uses_arrays
 from .traces import trace_of
-from .lazy_arrays import is_lazy, shaped
+from .lazy_arrays import is_lazy
+from .runtime import conform
 from .shapes import SCALAR, params_kinds, signature
 from .trees import Layout, render
 
@@ -393,7 +394,7 @@ def like(gradient, value, args=()):
     number, a float: not an integer, nor an array with no axes."""
     if is_lazy(value) or is_lazy(gradient):  # Dask: kept lazy, never copied
         dtype = getattr(value, "dtype", None)  # of a number: a Dask number, computed when asked
-        return gradient if dtype is None else shaped(gradient, np.shape(value), dtype)
+        return gradient if dtype is None else conform(gradient, np.shape(value), dtype)
     if type(value) is not np.ndarray:
         if isinstance(gradient, (float, np.floating)) or not _number(value, gradient):
             return gradient

@@ -24,12 +24,6 @@ def is_lazy(value) -> bool:
     )
 
 
-def shaped(g, shape, dtype):
-    """``g`` broadcast to ``shape`` with ``dtype``, lazily: a gradient shaped like its argument."""
-    g = np.broadcast_to(g, shape)
-    return g if g.dtype == dtype else g.astype(dtype)
-
-
 def size_of(value) -> int:
     """How many elements ``value`` has, from its shape (``np.size`` would compute a Dask array)."""
     return int(np.prod(np.shape(value)))

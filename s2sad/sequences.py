@@ -96,7 +96,7 @@ class SequenceLowering:
         old = self.env[name]
         if len(node.args) != 1 or node.args[0].keyword or node.args[0].star:
             raise self.error(node, f"`.{method}` takes one argument here", GROWING)
-        if any(lowering.loop_bodies for lowering in self._enclosing()):
+        if any(lowering.loop_bodies for lowering in self._callers()):
             raise self.error(
                 node.func,
                 f"`{name}.{method}` grows a list in a loop that runs when the code runs",
@@ -118,24 +118,16 @@ class SequenceLowering:
                     node.args[0], "`.extend` of something whose length is not known", GROWING
                 )
         grown = self._limited(node, ListValue(tuple(old) + tuple(added)))
-        for lowering in self._enclosing():  # every name of the list sees it grow, as in Python
+        for lowering in self._callers():  # every name of the list sees it grow, as in Python
             for key, bound in lowering.env.items():
                 if bound is old:
                     lowering.env[key] = grown
         return Const(None)
 
-    def _enclosing(self) -> list:
-        """This lowering and those of the functions it is inlined into, innermost first."""
-        chain, lowering = [], self
-        while lowering is not None:
-            chain.append(lowering)
-            lowering = lowering.caller
-        return chain
-
     def _held_within(self, value) -> bool:
         """Whether ``value`` is (part of) an argument, or held inside another value (a tuple, a
         list, a dict), where growing it would change what an SSA value stands for."""
-        for lowering in self._enclosing():
+        for lowering in self._callers():
             if any(_holds(argument, value) for argument in lowering.arguments_bound):
                 return True
             if any(bound is not value and _holds(bound, value) for bound in lowering.env.values()):

@@ -3,6 +3,18 @@
 import collections
 import json
 
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """The suite runs on every core where pytest-xdist is installed (the test extra), as if given
+    ``-n auto``; without it, in one process. ``-n 0`` (or any ``-n``) still decides."""
+    worker = hasattr(config, "workerinput")  # a worker runs its share, never workers of its own
+    if config.pluginmanager.hasplugin("xdist") and not worker:
+        if config.getoption("numprocesses") is None:
+            config.option.numprocesses = "auto"
+
 
 def pytest_addoption(parser):
     parser.addoption(
